@@ -11,7 +11,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 _FORBIDDEN = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
-_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
+_RESERVED = {
+    "CON",
+    "PRN",
+    "AUX",
+    "NUL",
+    *(f"COM{i}" for i in range(1, 10)),
+    *(f"LPT{i}" for i in range(1, 10)),
+}
 
 
 def safe_filename(text: str, max_length: int = 60) -> str:
@@ -38,7 +45,9 @@ def atomic_path(final: Path) -> Iterator[Path]:
     A crash or an exception while writing leaves the previous `final` whole and no temporary file behind.
     """
     final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{final.stem[:40]}.", suffix=".tmp" + final.suffix, dir=final.parent)
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{final.stem[:40]}.", suffix=".tmp" + final.suffix, dir=final.parent
+    )
     os.close(fd)
     tmp = Path(tmp_name)
     try:

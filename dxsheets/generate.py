@@ -37,7 +37,9 @@ def jp_date(d: date) -> str:
 
 def form_path(distribute: Path, dept: Department) -> Path:
     """outbox/distribute/<部>/<code>_<課>.xlsx, with names safe on Windows."""
-    return distribute / safe_filename(dept.bu) / f"{safe_filename(dept.code, 20)}_{safe_filename(dept.ka)}.xlsx"
+    return (
+        distribute / safe_filename(dept.bu) / f"{safe_filename(dept.code, 20)}_{safe_filename(dept.ka)}.xlsx"
+    )
 
 
 @dataclass
@@ -73,16 +75,26 @@ def _formats(wb: Workbook) -> _Formats:
         input=fmt(locked=False, **border),
         input_wrap=fmt(locked=False, text_wrap=True, valign="top", **border),
         input_date=fmt(locked=False, num_format="yyyy/mm/dd", align="left", **border),
-        header=fmt(bold=True, bg_color="#1F4E78", font_color="#FFFFFF", align="center", text_wrap=True, **border),
+        header=fmt(
+            bold=True, bg_color="#1F4E78", font_color="#FFFFFF", align="center", text_wrap=True, **border
+        ),
         number=fmt(align="center", bg_color="#F2F2F2", **border),
         section=fmt(bold=True, font_size=11, text_wrap=True, bottom=2, bottom_color="#1F4E78"),
         text_wrap=fmt(text_wrap=True, valign="top"),
         note=fmt(font_color="#595959", italic=True),
         required={"bg_color": "#FFF2CC"},
         greyed={"bg_color": "#D9D9D9", "font_color": "#808080"},
-        marked=fmt(locked=False, text_wrap=True, valign="top", bg_color="#FFC7CE", border=2, border_color="#C00000"),
-        marked_date=fmt(locked=False, num_format="yyyy/mm/dd", align="left", bg_color="#FFC7CE", border=2,
-                        border_color="#C00000"),
+        marked=fmt(
+            locked=False, text_wrap=True, valign="top", bg_color="#FFC7CE", border=2, border_color="#C00000"
+        ),
+        marked_date=fmt(
+            locked=False,
+            num_format="yyyy/mm/dd",
+            align="left",
+            bg_color="#FFC7CE",
+            border=2,
+            border_color="#C00000",
+        ),
     )
 
 
@@ -235,7 +247,9 @@ def _write_main(
         else:
             ws.write_blank(r, c, None, f)
         if (name, row, col) in marks:
-            ws.write_comment(r, c, marks[(name, row, col)].message, {"author": "DX推進課", "x_scale": 2.2, "y_scale": 1.6})
+            ws.write_comment(
+                r, c, marks[(name, row, col)].message, {"author": "DX推進課", "x_scale": 2.2, "y_scale": 1.6}
+            )
 
     # Respondent block.
     for name, r, label, base in (
@@ -246,29 +260,62 @@ def _write_main(
         ws.write_string(r, 1, label, fm.label)
         put(name, 0, 0, r, lay.value_col, base)
     ws.write_string(lay.answer_date, 3, "例：2026/11/20", fm.note)
-    ws.data_validation(lay.respondent, 2, lay.respondent, 2, {
-        "validate": "length", "criteria": "between", "minimum": 1, "maximum": F.MAX_RESPONDENT,
-        "input_title": "回答者氏名", "input_message": f"回答した方の氏名を入力してください（{F.MAX_RESPONDENT}文字以内）。",
-        "error_title": "回答者氏名", "error_message": f"{F.MAX_RESPONDENT}文字以内で入力してください。",
-    })
-    ws.data_validation(lay.contact, 2, lay.contact, 2, {
-        "validate": "length", "criteria": "between", "minimum": 1, "maximum": F.MAX_CONTACT,
-        "input_title": "連絡先", "input_message": "内線番号またはメールアドレスを入力してください。",
-        "error_title": "連絡先", "error_message": f"{F.MAX_CONTACT}文字以内で入力してください。",
-    })
+    ws.data_validation(
+        lay.respondent,
+        2,
+        lay.respondent,
+        2,
+        {
+            "validate": "length",
+            "criteria": "between",
+            "minimum": 1,
+            "maximum": F.MAX_RESPONDENT,
+            "input_title": "回答者氏名",
+            "input_message": f"回答した方の氏名を入力してください（{F.MAX_RESPONDENT}文字以内）。",
+            "error_title": "回答者氏名",
+            "error_message": f"{F.MAX_RESPONDENT}文字以内で入力してください。",
+        },
+    )
+    ws.data_validation(
+        lay.contact,
+        2,
+        lay.contact,
+        2,
+        {
+            "validate": "length",
+            "criteria": "between",
+            "minimum": 1,
+            "maximum": F.MAX_CONTACT,
+            "input_title": "連絡先",
+            "input_message": "内線番号またはメールアドレスを入力してください。",
+            "error_title": "連絡先",
+            "error_message": f"{F.MAX_CONTACT}文字以内で入力してください。",
+        },
+    )
     fy_end = rnd.fiscal_year_end
-    ws.data_validation(lay.answer_date, 2, lay.answer_date, 2, {
-        "validate": "date", "criteria": "between",
-        "minimum": datetime(rnd.start.year, rnd.start.month, rnd.start.day),
-        "maximum": datetime(fy_end.year, fy_end.month, fy_end.day),
-        "input_title": "回答日", "input_message": f"回答した日を 2026/11/20 の形で入力してください（{rnd.start:%Y/%m/%d}〜{fy_end:%Y/%m/%d}）。",
-        "error_title": "回答日", "error_message": f"{rnd.start:%Y/%m/%d}〜{fy_end:%Y/%m/%d} の日付を入力してください。",
-    })
+    ws.data_validation(
+        lay.answer_date,
+        2,
+        lay.answer_date,
+        2,
+        {
+            "validate": "date",
+            "criteria": "between",
+            "minimum": datetime(rnd.start.year, rnd.start.month, rnd.start.day),
+            "maximum": datetime(fy_end.year, fy_end.month, fy_end.day),
+            "input_title": "回答日",
+            "input_message": f"回答した日を 2026/11/20 の形で入力してください（{rnd.start:%Y/%m/%d}〜{fy_end:%Y/%m/%d}）。",
+            "error_title": "回答日",
+            "error_message": f"{rnd.start:%Y/%m/%d}〜{fy_end:%Y/%m/%d} の日付を入力してください。",
+        },
+    )
 
     # 市役所の家 checklist.
     ws.merge_range(lay.house_title, 0, lay.house_title, 4, F.HOUSE_TEXT, fm.section)
     ws.write_string(lay.house_header, 0, "No", fm.header)
-    ws.merge_range(lay.house_header, 1, lay.house_header, 2, "項目（これからの時代に目指すべき市役所の家）", fm.header)
+    ws.merge_range(
+        lay.house_header, 1, lay.house_header, 2, "項目（これからの時代に目指すべき市役所の家）", fm.header
+    )
     ws.write_string(lay.house_header, 3, "関連WG", fm.header)
     ws.write_string(lay.house_header, 4, "該当（○）", fm.header)
     wg_names = {w.number: w.name for w in masters.working_groups}
@@ -279,21 +326,39 @@ def _write_main(
         ws.write_string(r, 3, wg_names.get(item.wg_number or 0, "—"), fm.locked_value)
         put(F.N_HOUSE, i, 0, r, lay.house_col, fm.input)
     h1, h2 = lay.house_first, lay.house_first + len(masters.house) - 1
-    ws.data_validation(h1, lay.house_col, h2, lay.house_col, {
-        "validate": "list", "source": _ref(F.LISTS_SHEET, 0, 2),
-        "input_title": "市役所の家", "input_message": "当てはまる場合は「○」を選んでください。当てはまらなければ空欄のままにしてください。",
-        "error_title": "市役所の家", "error_message": "「○」を選ぶか、空欄にしてください。",
-    })
+    ws.data_validation(
+        h1,
+        lay.house_col,
+        h2,
+        lay.house_col,
+        {
+            "validate": "list",
+            "source": _ref(F.LISTS_SHEET, 0, 2),
+            "input_title": "市役所の家",
+            "input_message": "当てはまる場合は「○」を選んでください。当てはまらなければ空欄のままにしてください。",
+            "error_title": "市役所の家",
+            "error_message": "「○」を選ぶか、空欄にしてください。",
+        },
+    )
 
     # Q1.
     ws.set_row(lay.q1, 30)
     ws.merge_range(lay.q1, 0, lay.q1, 3, F.Q1_TEXT, fm.section)
     put(F.N_Q1, 0, 0, lay.q1, lay.q1_col, fm.input)
-    ws.data_validation(lay.q1, lay.q1_col, lay.q1, lay.q1_col, {
-        "validate": "list", "source": list(F.Q1_CHOICES),
-        "input_title": "設問1", "input_message": "「はい」か「いいえ」を選んでください。いいえの場合、調査はここで終了です。",
-        "error_title": "設問1", "error_message": "「はい」か「いいえ」を選んでください。",
-    })
+    ws.data_validation(
+        lay.q1,
+        lay.q1_col,
+        lay.q1,
+        lay.q1_col,
+        {
+            "validate": "list",
+            "source": list(F.Q1_CHOICES),
+            "input_title": "設問1",
+            "input_message": "「はい」か「いいえ」を選んでください。いいえの場合、調査はここで終了です。",
+            "error_title": "設問1",
+            "error_message": "「はい」か「いいえ」を選んでください。",
+        },
+    )
     ws.write_string(lay.q1 + 1, 0, F.Q1_NOTE, fm.note)
     q1_cell = _abs(lay.q1, lay.q1_col)
 
@@ -312,32 +377,76 @@ def _write_main(
     q2 = (lay.q2_first, lay.q2_last)
     worklist = masters.worklists.get(dept.code, ())
     if worklist:
-        ws.data_validation(q2[0], 1, q2[1], 1, {
-            "validate": "list", "source": _ref(F.LISTS_SHEET, 0, 1, len(worklist) - 1, 1), "error_type": "information",
-            "input_title": "業務名", "input_message": "一覧から選ぶか、一覧にない業務名を直接入力してください。",
-            "error_title": "業務名", "error_message": "一覧にない業務名です。このままでよければ「OK」を押してください。",
-        })
+        ws.data_validation(
+            q2[0],
+            1,
+            q2[1],
+            1,
+            {
+                "validate": "list",
+                "source": _ref(F.LISTS_SHEET, 0, 1, len(worklist) - 1, 1),
+                "error_type": "information",
+                "input_title": "業務名",
+                "input_message": "一覧から選ぶか、一覧にない業務名を直接入力してください。",
+                "error_title": "業務名",
+                "error_message": "一覧にない業務名です。このままでよければ「OK」を押してください。",
+            },
+        )
     else:
-        ws.data_validation(q2[0], 1, q2[1], 1, {
-            "validate": "length", "criteria": "<=", "value": F.MAX_WORK_NAME,
-            "input_title": "業務名", "input_message": f"業務名を入力してください（{F.MAX_WORK_NAME}文字以内）。",
-            "error_title": "業務名", "error_message": f"{F.MAX_WORK_NAME}文字以内で入力してください。",
-        })
+        ws.data_validation(
+            q2[0],
+            1,
+            q2[1],
+            1,
+            {
+                "validate": "length",
+                "criteria": "<=",
+                "value": F.MAX_WORK_NAME,
+                "input_title": "業務名",
+                "input_message": f"業務名を入力してください（{F.MAX_WORK_NAME}文字以内）。",
+                "error_title": "業務名",
+                "error_message": f"{F.MAX_WORK_NAME}文字以内で入力してください。",
+            },
+        )
     for c, (title, help_text) in enumerate(
-        (("現在(Before)", "いまの業務のやり方を書いてください。"),
-         ("デジタル化後(After)", "デジタル化した後の姿を書いてください。書けない場合は設問3にギャップを書いてください。")),
+        (
+            ("現在(Before)", "いまの業務のやり方を書いてください。"),
+            (
+                "デジタル化後(After)",
+                "デジタル化した後の姿を書いてください。書けない場合は設問3にギャップを書いてください。",
+            ),
+        ),
         start=2,
     ):
-        ws.data_validation(q2[0], c, q2[1], c, {
-            "validate": "length", "criteria": "<=", "value": F.MAX_TEXT,
-            "input_title": title, "input_message": f"{help_text}（{F.MAX_TEXT}文字以内）",
-            "error_title": title, "error_message": f"{F.MAX_TEXT}文字以内で入力してください。",
-        })
-    ws.data_validation(q2[0], 4, q2[1], 4, {
-        "validate": "list", "source": _ref(F.LISTS_SHEET, 0, 0, len(masters.working_groups) - 1, 0),
-        "input_title": "関連WG", "input_message": "この業務に関係するWGを一覧から選んでください。わからなければ空欄で構いません。",
-        "error_title": "関連WG", "error_message": "一覧にあるWGを選んでください。",
-    })
+        ws.data_validation(
+            q2[0],
+            c,
+            q2[1],
+            c,
+            {
+                "validate": "length",
+                "criteria": "<=",
+                "value": F.MAX_TEXT,
+                "input_title": title,
+                "input_message": f"{help_text}（{F.MAX_TEXT}文字以内）",
+                "error_title": title,
+                "error_message": f"{F.MAX_TEXT}文字以内で入力してください。",
+            },
+        )
+    ws.data_validation(
+        q2[0],
+        4,
+        q2[1],
+        4,
+        {
+            "validate": "list",
+            "source": _ref(F.LISTS_SHEET, 0, 0, len(masters.working_groups) - 1, 0),
+            "input_title": "関連WG",
+            "input_message": "この業務に関係するWGを一覧から選んでください。わからなければ空欄で構いません。",
+            "error_title": "関連WG",
+            "error_message": "一覧にあるWGを選んでください。",
+        },
+    )
 
     # Q3 table.
     ws.set_row(lay.q3_title, 44)
@@ -352,16 +461,36 @@ def _write_main(
         for c in range(len(F.Q3_COLUMNS)):
             put(F.N_Q3, i, c, r, 1 + c, fm.input_wrap)
     q3 = (lay.q3_first, lay.q3_last)
-    ws.data_validation(q3[0], 1, q3[1], 1, {
-        "validate": "list", "source": f"={_abs(q2[0], 1)}:{_abs(q2[1], 1)}", "error_type": "information",
-        "input_title": "業務名", "input_message": "設問2に書いた業務名から選んでください。",
-        "error_title": "業務名", "error_message": "設問2にない業務名です。設問2にも記入してください。",
-    })
-    ws.data_validation(q3[0], 2, q3[1], 2, {
-        "validate": "length", "criteria": "<=", "value": F.MAX_TEXT,
-        "input_title": "ギャップの内容・理由", "input_message": f"隔たりがあると感じた内容や理由を書いてください（{F.MAX_TEXT}文字以内）。",
-        "error_title": "ギャップの内容・理由", "error_message": f"{F.MAX_TEXT}文字以内で入力してください。",
-    })
+    ws.data_validation(
+        q3[0],
+        1,
+        q3[1],
+        1,
+        {
+            "validate": "list",
+            "source": f"={_abs(q2[0], 1)}:{_abs(q2[1], 1)}",
+            "error_type": "information",
+            "input_title": "業務名",
+            "input_message": "設問2に書いた業務名から選んでください。",
+            "error_title": "業務名",
+            "error_message": "設問2にない業務名です。設問2にも記入してください。",
+        },
+    )
+    ws.data_validation(
+        q3[0],
+        2,
+        q3[1],
+        2,
+        {
+            "validate": "length",
+            "criteria": "<=",
+            "value": F.MAX_TEXT,
+            "input_title": "ギャップの内容・理由",
+            "input_message": f"隔たりがあると感じた内容や理由を書いてください（{F.MAX_TEXT}文字以内）。",
+            "error_title": "ギャップの内容・理由",
+            "error_message": f"{F.MAX_TEXT}文字以内で入力してください。",
+        },
+    )
 
     # Conditional formatting: required inputs still empty; Q2/Q3 greyed when Q1 is いいえ.
     required = wb.add_format(fm.required)
@@ -370,13 +499,25 @@ def _write_main(
         r, c = lay.cell_of(name)
         ws.conditional_format(r, c, r, c, {"type": "blanks", "format": required})
     for first, last, ncols in ((q2[0], q2[1], 4), (q3[0], q3[1], 2)):
-        ws.conditional_format(first, 1, last, ncols, {"type": "formula", "criteria": f'={q1_cell}="{F.Q1_NO}"',
-                                                      "format": greyed})
+        ws.conditional_format(
+            first,
+            1,
+            last,
+            ncols,
+            {"type": "formula", "criteria": f'={q1_cell}="{F.Q1_NO}"', "format": greyed},
+        )
     first_name = _abs(q2[0], 1)
-    ws.conditional_format(q2[0], 1, q2[0], 1, {
-        "type": "formula", "criteria": f'=AND({q1_cell}="{F.Q1_YES}",COUNTA({first_name}:{_abs(q2[1], 1)})=0)',
-        "format": required,
-    })
+    ws.conditional_format(
+        q2[0],
+        1,
+        q2[0],
+        1,
+        {
+            "type": "formula",
+            "criteria": f'=AND({q1_cell}="{F.Q1_YES}",COUNTA({first_name}:{_abs(q2[1], 1)})=0)',
+            "format": required,
+        },
+    )
 
     # Defined names: the form contract.
     for name in F.SINGLE_NAMES:
@@ -476,7 +617,9 @@ def draft_mail(masters: Masters, dept: Department, filename: str, workbook: byte
     msg["From"] = formataddr(("DX推進課", rnd.sender))
     if dept.email:
         msg["To"] = formataddr((f"{dept.name} {dept.promoter}".strip(), dept.email))
-    msg["Subject"] = f"【ご依頼】{rnd.year_label} DX推進員 課題抽出シートのご回答について（{jp_date(rnd.deadline)}まで）"
+    msg["Subject"] = (
+        f"【ご依頼】{rnd.year_label} DX推進員 課題抽出シートのご回答について（{jp_date(rnd.deadline)}まで）"
+    )
     msg["Date"] = formatdate(localtime=True)
     msg["X-Unsent"] = "1"
     msg.set_content(
@@ -496,4 +639,3 @@ def draft_mail(masters: Masters, dept: Department, filename: str, workbook: byte
         filename=filename,
     )
     return bytes(msg)
-

@@ -34,11 +34,18 @@ class MasterSpec:
 
 
 DEPARTMENTS = MasterSpec(
-    "departments", "部署一覧", ("部署コード", "部", "課", "DX推進員", "メールアドレス", "有効"), ("部署コード", "部", "課")
+    "departments",
+    "部署一覧",
+    ("部署コード", "部", "課", "DX推進員", "メールアドレス", "有効"),
+    ("部署コード", "部", "課"),
 )
-WORKING_GROUPS = MasterSpec("working_groups", "WG一覧", ("番号", "WG名", "目指す未来"), ("番号", "WG名", "目指す未来"))
+WORKING_GROUPS = MasterSpec(
+    "working_groups", "WG一覧", ("番号", "WG名", "目指す未来"), ("番号", "WG名", "目指す未来")
+)
 HOUSE = MasterSpec("house", "市役所の家", ("番号", "項目", "関連WG番号"), ("番号", "項目"))
-WORKLISTS = MasterSpec("worklists", "業務一覧", ("部署コード", "業務名"), ("部署コード", "業務名"), optional=True)
+WORKLISTS = MasterSpec(
+    "worklists", "業務一覧", ("部署コード", "業務名"), ("部署コード", "業務名"), optional=True
+)
 ROUND = MasterSpec("round", "回次設定", ("項目", "値"), ("項目", "値"))
 SPECS = (DEPARTMENTS, WORKING_GROUPS, HOUSE, WORKLISTS, ROUND)
 
@@ -69,7 +76,12 @@ def _norm(value: Any) -> str:
         value = int(value)
     if isinstance(value, datetime):
         value = value.date()
-    return unicodedata.normalize("NFKC", str(value)).strip()
+    return unicodedata.normalize("NFC", str(value)).strip()
+
+
+def _key(value: Any) -> str:
+    """Codes, numbers and flags: NFKC so full-width digits typed in Japanese input mode still match."""
+    return unicodedata.normalize("NFKC", _norm(value))
 
 
 def master_path(templates: Path, spec: MasterSpec) -> Path | None:
@@ -77,7 +89,8 @@ def master_path(templates: Path, spec: MasterSpec) -> Path | None:
     found = [p for p in (templates / f"{spec.name}.xlsx", templates / f"{spec.name}.csv") if p.exists()]
     if len(found) == 2:
         raise MasterError(
-            str(found[1]), f"{found[0].name} と {found[1].name} の両方があります。使う方だけを残してください。"
+            str(found[1]),
+            f"{found[0].name} と {found[1].name} の両方があります。使う方だけを残してください。",
         )
     if not found:
         if spec.optional:
@@ -123,11 +136,18 @@ def read_rows(path: Path, spec: MasterSpec) -> list[Row]:
     while table and all(_norm(v) == "" for v in table[0]):
         table.pop(0)
     if not table:
-        raise MasterError(str(path), f"見出し行がありません。1行目に {'・'.join(spec.columns)} を入れてください。")
+        raise MasterError(
+            str(path), f"見出し行がありません。1行目に {'・'.join(spec.columns)} を入れてください。"
+        )
     header = [_norm(v) for v in table[0]]
     for col in spec.required:
         if col not in header:
-            raise MasterError(str(path), f"必須の列「{col}」がありません（見出し行: {'・'.join(h for h in header if h)}）。", 1, col)
+            raise MasterError(
+                str(path),
+                f"必須の列「{col}」がありません（見出し行: {'・'.join(h for h in header if h)}）。",
+                1,
+                col,
+            )
     index = {h: i for i, h in enumerate(header) if h}
     rows = []
     for n, raw in enumerate(table[1:], start=2):
@@ -146,27 +166,39 @@ def _parse_date(value: Any, path: Path, row: int, column: str) -> date:
         return value.date()
     if isinstance(value, date):
         return value
-    text = _norm(value)
+    text = _key(value)
     m = re.fullmatch(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?", text)
     if m:
         try:
             return date(int(m[1]), int(m[2]), int(m[3]))
         except ValueError:
             pass
-    raise MasterError(str(path), f"日付として読めません: 「{text}」。2026/12/18 の形で入れてください。", row, column)
+    raise MasterError(
+        str(path), f"日付として読めません: 「{text}」。2026/12/18 の形で入れてください。", row, column
+    )
 
 
 def _load_departments(path: Path) -> tuple[Department, ...]:
     seen: dict[str, int] = {}
     out = []
     for r in read_rows(path, DEPARTMENTS):
-        code = _norm(r.values["部署コード"])
+        code = _key(r.values["部署コード"])
         if code in seen:
-            raise MasterError(str(path), f"部署コード「{code}」が重複しています（{seen[code]}行目と同じ）。", r.number, "部署コード")
+            raise MasterError(
+                str(path),
+                f"部署コード「{code}」が重複しています（{seen[code]}行目と同じ）。",
+                r.number,
+                "部署コード",
+            )
         seen[code] = r.number
-        flag = _norm(r.values.get("有効", "○")) if "有効" in r.values else "○"
+        flag = _key(r.values.get("有効", "○")) if "有効" in r.values else "○"
         if flag not in _TRUE and flag not in _FALSE:
-            raise MasterError(str(path), f"「{flag}」は有効/無効として読めません。○ か × を入れてください。", r.number, "有効")
+            raise MasterError(
+                str(path),
+                f"「{flag}」は有効/無効として読めません。○ か × を入れてください。",
+                r.number,
+                "有効",
+            )
         out.append(
             Department(
                 code=code,
@@ -183,9 +215,11 @@ def _load_departments(path: Path) -> tuple[Department, ...]:
 
 
 def _int(value: Any, path: Path, row: int, column: str) -> int:
-    text = _norm(value)
+    text = _key(value)
     if not text.isdigit():
-        raise MasterError(str(path), f"「{text}」は番号として読めません。1 以上の整数を入れてください。", row, column)
+        raise MasterError(
+            str(path), f"「{text}」は番号として読めません。1 以上の整数を入れてください。", row, column
+        )
     return int(text)
 
 
@@ -197,9 +231,13 @@ def _load_wgs(path: Path) -> tuple[WorkingGroup, ...]:
         number = _int(r.values["番号"], path, r.number, "番号")
         name = _norm(r.values["WG名"])
         if number in seen:
-            raise MasterError(str(path), f"WG番号 {number} が重複しています（{seen[number]}行目と同じ）。", r.number, "番号")
+            raise MasterError(
+                str(path), f"WG番号 {number} が重複しています（{seen[number]}行目と同じ）。", r.number, "番号"
+            )
         if name in names:
-            raise MasterError(str(path), f"WG名「{name}」が重複しています（{names[name]}行目と同じ）。", r.number, "WG名")
+            raise MasterError(
+                str(path), f"WG名「{name}」が重複しています（{names[name]}行目と同じ）。", r.number, "WG名"
+            )
         seen[number] = names[name] = r.number
         out.append(WorkingGroup(number, name, _norm(r.values["目指す未来"])))
     if not out:
@@ -214,14 +252,21 @@ def _load_house(path: Path, wgs: Sequence[WorkingGroup]) -> tuple[HouseItem, ...
     for r in read_rows(path, HOUSE):
         number = _int(r.values["番号"], path, r.number, "番号")
         if number in seen:
-            raise MasterError(str(path), f"番号 {number} が重複しています（{seen[number]}行目と同じ）。", r.number, "番号")
+            raise MasterError(
+                str(path), f"番号 {number} が重複しています（{seen[number]}行目と同じ）。", r.number, "番号"
+            )
         seen[number] = r.number
-        wg_text = _norm(r.values.get("関連WG番号"))
+        wg_text = _key(r.values.get("関連WG番号"))
         wg: int | None = None
         if wg_text:
             wg = _int(wg_text, path, r.number, "関連WG番号")
             if wg not in numbers:
-                raise MasterError(str(path), f"WG番号 {wg} は WG一覧（working_groups）にありません。", r.number, "関連WG番号")
+                raise MasterError(
+                    str(path),
+                    f"WG番号 {wg} は WG一覧（working_groups）にありません。",
+                    r.number,
+                    "関連WG番号",
+                )
         out.append(HouseItem(number, _norm(r.values["項目"]), wg))
     if not out:
         raise MasterError(str(path), "市役所の家の項目が1件もありません。")
@@ -234,9 +279,14 @@ def _load_worklists(path: Path | None, departments: Sequence[Department]) -> dic
     codes = {d.code for d in departments}
     lists: dict[str, list[str]] = {}
     for r in read_rows(path, WORKLISTS):
-        code = _norm(r.values["部署コード"])
+        code = _key(r.values["部署コード"])
         if code not in codes:
-            raise MasterError(str(path), f"部署コード「{code}」は部署一覧（departments）にありません。", r.number, "部署コード")
+            raise MasterError(
+                str(path),
+                f"部署コード「{code}」は部署一覧（departments）にありません。",
+                r.number,
+                "部署コード",
+            )
         name = _norm(r.values["業務名"])
         if name not in lists.setdefault(code, []):
             lists[code].append(name)
@@ -246,9 +296,14 @@ def _load_worklists(path: Path | None, departments: Sequence[Department]) -> dic
 def _load_round(path: Path) -> RoundSettings:
     found: dict[str, tuple[int, Any]] = {}
     for r in read_rows(path, ROUND):
-        key = _norm(r.values["項目"])
+        key = _key(r.values["項目"])
         if key not in _ROUND_KEYS:
-            raise MasterError(str(path), f"項目「{key}」は使えません。使える項目: {'・'.join(_ROUND_KEYS)}。", r.number, "項目")
+            raise MasterError(
+                str(path),
+                f"項目「{key}」は使えません。使える項目: {'・'.join(_ROUND_KEYS)}。",
+                r.number,
+                "項目",
+            )
         found[key] = (r.number, r.values["値"])
     missing = [k for k in _ROUND_KEYS if k not in found]
     if missing:
@@ -293,9 +348,11 @@ def default_tables() -> dict[MasterSpec, list[list[Any]]]:
     return {
         DEPARTMENTS: [list(DEPARTMENTS.columns)]
         + [[d.code, d.bu, d.ka, d.promoter, d.email, "○" if d.active else "×"] for d in defaults.DEPARTMENTS],
-        WORKING_GROUPS: [list(WORKING_GROUPS.columns)] + [[w.number, w.name, w.vision] for w in defaults.WORKING_GROUPS],
+        WORKING_GROUPS: [list(WORKING_GROUPS.columns)]
+        + [[w.number, w.name, w.vision] for w in defaults.WORKING_GROUPS],
         HOUSE: [list(HOUSE.columns)] + [[h.number, h.text, h.wg_number] for h in defaults.HOUSE],
-        WORKLISTS: [list(WORKLISTS.columns)] + [[code, name] for code, names in defaults.WORKLISTS.items() for name in names],
+        WORKLISTS: [list(WORKLISTS.columns)]
+        + [[code, name] for code, names in defaults.WORKLISTS.items() for name in names],
         ROUND: [
             list(ROUND.columns),
             ["回次ID", r.round_id],
@@ -311,13 +368,17 @@ def default_tables() -> dict[MasterSpec, list[list[Any]]]:
 def write_master_xlsx(path: Path, spec: MasterSpec, table: list[list[Any]]) -> None:
     """Write one master as an Excel table the DX office can filter and edit (codes kept as text)."""
     buf = io.BytesIO()
-    wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False})
+    wb = xlsxwriter.Workbook(
+        buf, {"in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False}
+    )
     ws = wb.add_worksheet(spec.sheet)
     text = wb.add_format({"num_format": "@", "font_name": "游ゴシック"})
     datefmt = wb.add_format({"num_format": "yyyy/mm/dd", "font_name": "游ゴシック", "align": "left"})
     header, body = table[0], table[1:]
     for c, title in enumerate(header):
-        width = max([len(str(title)) * 2 + 4] + [min(60, len(str(row[c])) * 2 + 2) for row in body if c < len(row)])
+        width = max(
+            [len(str(title)) * 2 + 4] + [min(60, len(str(row[c])) * 2 + 2) for row in body if c < len(row)]
+        )
         ws.set_column(c, c, width, text)
     for r, row in enumerate(body, start=1):
         for c, v in enumerate(row):
@@ -330,8 +391,15 @@ def write_master_xlsx(path: Path, spec: MasterSpec, table: list[list[Any]]) -> N
             else:
                 ws.write_string(r, c, str(v), text)
     ws.add_table(
-        0, 0, max(1, len(body)), len(header) - 1,
-        {"columns": [{"header": h} for h in header], "style": "Table Style Medium 2", "name": f"T_{spec.name}"},
+        0,
+        0,
+        max(1, len(body)),
+        len(header) - 1,
+        {
+            "columns": [{"header": h} for h in header],
+            "style": "Table Style Medium 2",
+            "name": f"T_{spec.name}",
+        },
     )
     ws.freeze_panes(1, 0)
     wb.close()

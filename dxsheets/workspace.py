@@ -91,7 +91,9 @@ def open_workspace(root: Path) -> Workspace:
     """
     ws = Workspace(root.resolve())
     if not ws.templates.is_dir():
-        raise WorkspaceError(f"{ws.root} はワークスペースではありません（templates/ がありません）。`dxsheets init {root}` で作成してください。")
+        raise WorkspaceError(
+            f"{ws.root} はワークスペースではありません（templates/ がありません）。`dxsheets init {root}` で作成してください。"
+        )
     for d in (ws.inbox, ws.outbox):
         d.mkdir(parents=True, exist_ok=True)
     return ws
