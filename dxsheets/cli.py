@@ -12,8 +12,12 @@ from typing import Any, TypeVar
 import click
 
 from . import __version__
+from .collect import CollectResult
+from .collect import collect as collect_inbox
 from .errors import DxsheetsError
 from .generate import generate_forms
+from .ledger import Ledger
+from .status import DEPT_STATUS_JA, FILE_STATUS_JA, status_report
 from .workspace import init_workspace, open_workspace
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -90,6 +94,92 @@ def generate(workspace: Path, depts: tuple[str, ...], eml: bool) -> None:
     click.echo(f"{len(done)} 部署分の課題抽出シートを作成しました: {ws.distribute}")
     if eml:
         click.echo("メール下書き (.eml) も同じフォルダにあります（未送信の下書きとして開きます）。")
+
+
+def json_option(fn: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="機械可読な JSON で出力する.")(fn)
+
+
+def _progress(label: str) -> Callable[[int, int], None] | None:
+    """A progress bar on a terminal; nothing under cron or Task Scheduler."""
+    if not sys.stderr.isatty():
+        return None
+    bar: Any = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = click.progressbar(length=total, label=label, file=sys.stderr)
+            bar.__enter__()
+        bar.update(1)
+        if done >= total:
+            bar.__exit__(None, None, None)
+
+    return update
+
+
+def echo_collect(result: CollectResult) -> None:
+    files = ", ".join(f"{FILE_STATUS_JA[k]} {v}" for k, v in result.files.items() if v)
+    depts = {k: sum(1 for s in result.departments.values() if s == k) for k in DEPT_STATUS_JA}
+    click.echo(f"回収: {result.seen} 件（新規 {len(result.new)}・変更 {len(result.changed)}・読取 {result.examined}"
+               f"・前回の結果を再利用 {result.reused}）")
+    click.echo(f"ファイル: {files or 'なし'}")
+    click.echo("部署: " + "・".join(f"{DEPT_STATUS_JA[k]} {v}" for k, v in depts.items()))
+    if result.feedback:
+        click.echo(f"修正依頼のブック {len(result.feedback)} 件: {result.feedback[0].parent}")
+
+
+@cli.command()
+@workspace_option
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=None, help="読み取りに使うプロセス数（既定: コア数）.")
+@reports_errors
+def collect(workspace: Path, jobs: int | None) -> None:
+    """Take in every file in inbox/ (any depth, .eml attachments too), check it and record it in the ledger.
+
+    inbox/ is never modified. Departments whose latest return has errors get a feedback workbook in
+    outbox/feedback/.
+
+    Example:
+
+        dxsheets collect
+    """
+    ws = open_workspace(workspace)
+    echo_collect(collect_inbox(ws, jobs=jobs, on_progress=_progress("読取")))
+
+
+@cli.command()
+@workspace_option
+@json_option
+@reports_errors
+def status(workspace: Path, as_json: bool) -> None:
+    """Show per department answered / not answered / needs fixing, and per file its fate and problems.
+
+    Example:
+
+        dxsheets status --json
+    """
+    ws = open_workspace(workspace)
+    masters = ws.masters()
+    with Ledger(ws.ledger_path) as ledger:
+        report = status_report(ledger, masters)
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+        return
+    counts: dict[str, int] = {}
+    for d in report["departments"]:
+        counts[d["status"]] = counts.get(d["status"], 0) + 1
+    click.echo("部署: " + "・".join(f"{DEPT_STATUS_JA[k]} {counts.get(k, 0)}" for k in DEPT_STATUS_JA))
+    for d in report["departments"]:
+        if d["status"] != "answered":
+            click.echo(f"  {DEPT_STATUS_JA[d['status']]:　<4} {d['code']} {d['name']}")
+    click.echo(f"ファイル: {len(report['files'])} 件")
+    for f in report["files"]:
+        click.echo(f"  [{FILE_STATUS_JA.get(f['status'], f['status'])}] {f['path']}"
+                   + (f"  部署 {f['department']}" if f["department"] else "")
+                   + (f"  送信 {f['sent_at']} ({f['evidence']})" if f["sent_at"] else ""))
+        for p in f["problems"]:
+            place = f"{p['sheet']}!{p['cell']}" if p["cell"] else "ファイル"
+            click.echo(f"      {p['severity']:7} {p['code']:22} {place}: {p['message']}")
 
 
 @cli.command()

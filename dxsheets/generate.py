@@ -164,7 +164,8 @@ def build_form(
     _write_lists(lists, masters, dept)
     _write_meta(wb, meta, masters, dept, secret, generated_at)
     _write_main(wb, ws, fm, lay, masters, dept, answers, marks)
-    ws.activate()
+    if cover is None:
+        ws.activate()
     wb.close()
     return buf.getvalue()
 
@@ -529,7 +530,6 @@ def _write_main(
 
     # Protection: only inputs are unlocked; rows can still be inserted and resized.
     ws.protect("", {"insert_rows": True, "format_rows": True, "format_columns": True})
-    ws.select()
     ws.set_selection(lay.respondent, lay.value_col, lay.respondent, lay.value_col)
 
     # Print: A4 landscape, one page wide, title rows on every page.

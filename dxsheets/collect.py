@@ -1,0 +1,299 @@
+"""Collecting: inbox -> examine -> ledger, then the decisions across files and the feedback workbooks.
+
+Every arrival gets a row in the ledger with its hash and fate; every taken-in file an immutable copy in
+outbox/archive/. Unchanged contents are not examined again unless the rules or masters changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import stat
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from . import checks
+from .domain import ERROR, Masters, Problem
+from .feedback import write_feedback
+from .intake import (
+    ACCEPTED, DUPLICATE, IGNORED, OK, PENDING, REJECTED, SUPERSEDED, UNSUPPORTED, Arrival, Examined,
+    examine_all, scan,
+)
+from .ledger import FileRow, Ledger
+from .workspace import Workspace
+from .xlsxread import Limits
+
+ANSWERED, NEEDS_FIXING, NOT_ANSWERED = "answered", "needs_fixing", "not_answered"
+STATUSES = (ACCEPTED, REJECTED, SUPERSEDED, DUPLICATE, UNSUPPORTED, IGNORED, PENDING)
+
+
+@dataclass
+class CollectResult:
+    seen: int = 0
+    new: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    examined: int = 0
+    reused: int = 0
+    files: dict[str, int] = field(default_factory=dict)  # status -> count
+    departments: dict[str, str] = field(default_factory=dict)  # code -> answered / needs_fixing / not_answered
+    feedback: list[Path] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def rules_key(masters: Masters, secret: bytes) -> str:
+    """Readings are valid for one rules version, one set of masters and one secret."""
+    digest = hashlib.sha256(repr(masters).encode("utf-8") + b"\0" + secret).hexdigest()[:16]
+    return f"{checks.RULES_VERSION}:{digest}"
+
+
+def _iso(dt: datetime | None) -> str | None:
+    return dt.astimezone(UTC).isoformat(timespec="seconds") if dt else None
+
+
+def _to_json(e: Examined) -> dict:
+    return {
+        "fate": e.fate,
+        "problems": [asdict(p) for p in e.problems],
+        "dept_code": e.dept_code,
+        "answers": checks.answers_to_json(e.answers) if e.answers else None,
+        "saved_at": _iso(e.saved_at),
+        "application": e.application,
+    }
+
+
+def _from_json(d: dict) -> Examined:
+    return Examined(
+        d["fate"],
+        [Problem(**p) for p in d["problems"]],
+        d["dept_code"],
+        checks.answers_from_json(d["answers"]) if d["answers"] else None,
+        datetime.fromisoformat(d["saved_at"]) if d["saved_at"] else None,
+        d["application"],
+    )
+
+
+def _archive(outbox: Path, archive: Path, sha: str, suffix: str, data: bytes | None, source: Path) -> str:
+    """An immutable (read-only) copy by hash; written once, never overwritten."""
+    suffix = suffix.lower() if suffix.lower() in (".xlsx", ".xlsm", ".xls", ".ods", ".eml") else ".bin"
+    dest = archive / sha[:2] / f"{sha}{suffix}"
+    if not dest.exists():
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(f".{dest.name}.tmp")
+        if data is not None:
+            tmp.write_bytes(data)
+        else:
+            shutil.copyfile(source, tmp)
+        os.chmod(tmp, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+        os.replace(tmp, dest)
+    return dest.relative_to(outbox).as_posix()
+
+
+def _reason(status: str, problems: list[Problem]) -> str:
+    errors = [p for p in problems if p.severity == ERROR]
+    warnings = [p for p in problems if p.severity == "warning"]
+    if status == ACCEPTED:
+        return "受理" + (f"（注意 {len(warnings)} 件）" if warnings else "")
+    if errors:
+        return errors[0].message + (f"（ほか {len(errors) - 1} 件）" if len(errors) > 1 else "")
+    return problems[0].message if problems else ""
+
+
+def collect(
+    ws: Workspace,
+    jobs: int | None = None,
+    now: float | None = None,
+    settle: float | None = None,
+    limits: Limits | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> CollectResult:
+    """Take in everything in the inbox, record it in the ledger, decide fates, write feedback.
+
+    Args:
+        ws: the workspace.
+        jobs: worker processes for examining (default: one per core).
+        now: the current time (seconds since the epoch); tests pass their own.
+        settle: files changed within this many seconds are left `pending` (default 60).
+        limits: safety limits for reading workbooks.
+        on_progress: called with (done, total) as files are examined.
+    """
+    started = time.perf_counter()
+    masters = ws.masters()
+    secret = ws.secret()
+    limits = limits or Limits()
+    key = rules_key(masters, secret)
+    when = datetime.fromtimestamp(time.time() if now is None else now, UTC).isoformat(timespec="seconds")
+    arrivals = scan(ws.inbox, limits, now=now, **({"settle": settle} if settle is not None else {}))
+    result = CollectResult(seen=len(arrivals))
+    outcome: dict[str, tuple[Arrival, str | None, str | None, Examined]] = {}  # path -> arrival, sha, archive, e
+
+    with Ledger(ws.ledger_path) as ledger:
+        previous = {r.path: r for r in ledger.files()}
+        todo: list[tuple[Arrival, str, str]] = []
+
+        def to_examine() -> Iterator[tuple[str, bytes]]:
+            for arrival in arrivals:
+                prev = previous.get(arrival.path)
+                if prev is None:
+                    result.new.append(arrival.path)
+                elif (prev.size, prev.mtime) != (arrival.size, arrival.mtime) and arrival.fate != PENDING:
+                    result.changed.append(arrival.path)
+                if arrival.fate == PENDING:
+                    outcome[arrival.path] = (arrival, None, None, Examined(PENDING, arrival.problems))
+                    continue
+                data = arrival.data
+                if data is None and arrival.fate is None:
+                    data = arrival.source.read_bytes()
+                sha = hashlib.sha256(data).hexdigest() if data is not None else _hash_file(arrival.source)
+                archived = _archive(ws.outbox, ws.archive, sha, Path(arrival.path).suffix, data, arrival.source)
+                if arrival.fate is not None:
+                    outcome[arrival.path] = (arrival, sha, archived, Examined(arrival.fate, arrival.problems))
+                    continue
+                cached = ledger.reading(sha, key)
+                if cached is not None:
+                    result.reused += 1
+                    outcome[arrival.path] = (arrival, sha, archived, _from_json(cached))
+                    continue
+                todo.append((arrival, sha, archived))
+                assert data is not None
+                yield arrival.path, data
+
+        total = len(arrivals)
+        count = 0
+
+        def on_result(path: str, examined: Examined) -> None:
+            nonlocal count
+            count += 1
+            if on_progress:
+                on_progress(count, total)
+
+        examined = examine_all(to_examine(), masters, secret, jobs=jobs, on_result=on_result)
+        result.examined = len(examined)
+        with ledger.transaction():
+            for arrival, sha, archived in todo:
+                e = examined[arrival.path]
+                ledger.save_reading(sha, key, _to_json(e))
+                outcome[arrival.path] = (arrival, sha, archived, e)
+            _decide(ledger, masters, outcome, when, result)
+            ledger.mark_absent({a.path for a in arrivals})
+        result.feedback = _write_feedbacks(ws, ledger, masters, secret, result)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _hash_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _decide(
+    ledger: Ledger,
+    masters: Masters,
+    outcome: dict[str, tuple[Arrival, str | None, str | None, Examined]],
+    when: str,
+    result: CollectResult,
+) -> None:
+    """Write this run's rows, then settle fates across files: duplicates, the latest per department."""
+    for path, (arrival, sha, archived, e) in outcome.items():
+        status = {OK: ACCEPTED}.get(e.fate, e.fate)
+        ledger.upsert_file(
+            FileRow(path, arrival.size, arrival.mtime, sha, when, when, 1, e.dept_code, status,
+                    _reason(status, e.problems), _iso(arrival.sent_at), arrival.evidence, _iso(e.saved_at),
+                    e.application, archived),
+            e.problems,
+        )
+    rows = ledger.files()
+    readings: dict[str, Examined] = {path: o[3] for path, o in outcome.items()}
+    # Byte-identical copies: the first seen is the return, the others are duplicates.
+    by_sha: dict[str, list] = {}
+    for r in rows:
+        if r.sha256 and r.status not in (PENDING, IGNORED):
+            by_sha.setdefault(r.sha256, []).append(r)
+    duplicates: set[str] = set()
+    for group in by_sha.values():
+        group.sort(key=lambda r: (r.first_seen, r.sent_at or "", r.path))
+        for r in group[1:]:
+            duplicates.add(r.path)
+            ledger.set_status(r.path, DUPLICATE, f"{group[0].path} と同じ内容です（重複）。",
+                              [Problem("duplicate", "info", f"{group[0].path} と同じ内容のファイルです。")])
+    # The latest attributable return of each department is its answer; earlier ones are superseded.
+    by_dept: dict[str, list] = {}
+    for r in rows:
+        if r.path in duplicates or not r.dept_code or r.status not in (ACCEPTED, REJECTED):
+            continue
+        by_dept.setdefault(r.dept_code, []).append(r)
+    submissions = []
+    for code, group in by_dept.items():
+        group.sort(key=lambda r: (r.sent_at or "", r.saved_at or "", r.path))
+        latest = group[-1]
+        for r in group[:-1]:
+            ledger.set_status(r.path, SUPERSEDED, f"後から送られた {latest.path} を採用しました。",
+                              [Problem("superseded", "info", f"同じ部署から後に送られた {latest.path} を採用しました。")])
+        if latest.status == ACCEPTED:
+            e = readings.get(latest.path) or _reading_of(ledger, latest)
+            if e is not None and e.answers is not None:
+                submissions.append((code, latest.path, latest.sha256, latest.sent_at or "", checks.answers_to_json(e.answers)))
+    ledger.replace_submissions(submissions)
+    result.departments = department_statuses(ledger, masters)
+    counts = dict.fromkeys(STATUSES, 0)
+    for r in ledger.files():
+        counts[r.status] = counts.get(r.status, 0) + 1
+    result.files = counts
+
+
+def department_statuses(ledger: Ledger, masters: Masters) -> dict[str, str]:
+    """Each active department's status from the files' fates: its latest attributable return decides."""
+    latest: dict[str, tuple[tuple[str, str, str], str]] = {}
+    for r in ledger.files():
+        if r.dept_code and r.status in (ACCEPTED, REJECTED):
+            key = (r.sent_at or "", r.saved_at or "", r.path)
+            if r.dept_code not in latest or key > latest[r.dept_code][0]:
+                latest[r.dept_code] = (key, r.status)
+    out = {}
+    for d in masters.active_departments:
+        status = latest[d.code][1] if d.code in latest else None
+        out[d.code] = ANSWERED if status == ACCEPTED else NEEDS_FIXING if status == REJECTED else NOT_ANSWERED
+    return out
+
+
+def _reading_of(ledger: Ledger, row: FileRow) -> Examined | None:
+    """A file not in the inbox this run (moved away) keeps its answer through its cached reading."""
+    if row.sha256 is None:
+        return None
+    found = ledger.latest_reading(row.sha256)
+    return _from_json(found) if found is not None else None
+
+
+def _write_feedbacks(ws: Workspace, ledger: Ledger, masters: Masters, secret: bytes, result: CollectResult) -> list[Path]:
+    """A feedback workbook for each department whose latest return has errors; stale ones are removed."""
+    written: list[Path] = []
+    wanted: set[Path] = set()
+    rejected: dict[str, list[FileRow]] = {}
+    for r in ledger.files():
+        if r.dept_code and r.status == REJECTED:
+            rejected.setdefault(r.dept_code, []).append(r)
+    for code, status in result.departments.items():
+        if status != NEEDS_FIXING:
+            continue
+        dept = masters.department(code)
+        rows = rejected.get(code, [])
+        if dept is None or not rows:
+            continue
+        latest = max(rows, key=lambda r: (r.sent_at or "", r.saved_at or "", r.path))
+        e = _reading_of(ledger, latest)
+        if e is None or e.answers is None:
+            continue
+        path = write_feedback(ws.feedback, masters, dept, secret, e.answers, ledger.problems(latest.path), latest.path)
+        written.append(path)
+        wanted.add(path)
+    if ws.feedback.exists():
+        for old in ws.feedback.glob("*.xlsx"):
+            if old not in wanted:
+                old.unlink()
+    return written

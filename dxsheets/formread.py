@@ -1,0 +1,101 @@
+"""Reading a returned workbook through the form contract's defined names, never by coordinates.
+
+`read_form` turns a parsed workbook (`xlsxread.RawWorkbook`) into the input cells each name points at, with
+their place in the returned file, plus structural problems (a name missing, broken or of the wrong shape).
+Judging the values is `checks.py`'s job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import forms as F
+from .domain import ERROR, Problem
+from .xlsxread import Cell, RawWorkbook, cell_name, parse_ref
+
+
+@dataclass(frozen=True)
+class Value:
+    """One input cell as found: what it holds and where it is in the returned file."""
+
+    cell: Cell | None
+    sheet: str
+    ref: str  # e.g. "C7"
+
+
+@dataclass
+class FormValues:
+    meta: dict[str, Value] = field(default_factory=dict)
+    singles: dict[str, Value] = field(default_factory=dict)
+    house: list[Value] = field(default_factory=list)
+    q2: list[list[Value]] = field(default_factory=list)
+    q3: list[list[Value]] = field(default_factory=list)
+
+
+def _block(raw: RawWorkbook, name: str) -> tuple[list[list[Value]] | None, Problem | None]:
+    refers = raw.defined_names.get(name)
+    label = F.LABELS.get(name, name)
+    if refers is None:
+        return None, Problem(
+            "name-missing", ERROR,
+            f"入力欄「{label}」の目印（名前 {name}）が見つかりません。シートの作り直しや名前の削除をされた可能性があります。"
+            "配布したシートに入力し直して送ってください。",
+            field=name,
+        )
+    try:
+        sheet, r1, c1, r2, c2 = parse_ref(refers)
+    except ValueError:
+        return None, Problem(
+            "name-broken", ERROR,
+            f"入力欄「{label}」の目印（名前 {name}）が壊れています（参照先: {refers[:60]}）。"
+            "行や列の削除で消えた可能性があります。配布したシートに入力し直して送ってください。",
+            field=name,
+        )
+    ws = raw.sheets.get(sheet)
+    if ws is None:
+        return None, Problem(
+            "name-broken", ERROR,
+            f"入力欄「{label}」のあるシート「{sheet}」が見つかりません。配布したシートに入力し直して送ってください。",
+            field=name,
+        )
+    rows = [[Value(ws.cells.get((r, c)), sheet, cell_name(r, c)) for c in range(c1, c2 + 1)] for r in range(r1, r2 + 1)]
+    want_rows, want_cols = F.SHAPES[name]
+    if (want_rows is not None and len(rows) != want_rows) or len(rows[0]) != want_cols:
+        return None, Problem(
+            "name-shape", ERROR,
+            f"入力欄「{label}」の形が変わっています（{len(rows)}行×{len(rows[0])}列）。"
+            "列の挿入・削除はせず、配布したシートに入力し直して送ってください。",
+            sheet=sheet, cell=f"{cell_name(r1, c1)}:{cell_name(r2, c2)}", field=name,
+        )
+    return rows, None
+
+
+def read_form(raw: RawWorkbook) -> tuple[FormValues, list[Problem]]:
+    """Collect every contract input; problems for names that are missing, broken or misshapen."""
+    values = FormValues()
+    problems: list[Problem] = []
+    for name in F.META_NAMES:
+        rows, problem = _block(raw, name)
+        if rows is not None:
+            values.meta[name] = rows[0][0]
+        elif name != F.N_GENERATED and problem is not None:
+            problems.append(problem)
+    for name in F.SINGLE_NAMES:
+        rows, problem = _block(raw, name)
+        if rows is not None:
+            values.singles[name] = rows[0][0]
+        elif problem is not None:
+            problems.append(problem)
+    for name in (F.N_HOUSE, F.N_Q2, F.N_Q3):
+        rows, problem = _block(raw, name)
+        if problem is not None:
+            problems.append(problem)
+            continue
+        assert rows is not None
+        if name == F.N_HOUSE:
+            values.house = [r[0] for r in rows]
+        elif name == F.N_Q2:
+            values.q2 = rows
+        else:
+            values.q3 = rows
+    return values, problems

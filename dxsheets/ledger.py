@@ -1,0 +1,205 @@
+"""The ledger: an SQLite database in outbox/ of every file ever seen, its fate, and the accepted answers.
+
+One writer at a time (the run lock); WAL so a status reader never blocks the nightly run.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from .domain import Problem
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (
+    path        TEXT PRIMARY KEY,   -- relative to inbox; mail attachments as <mail>.eml/<name>
+    size        INTEGER NOT NULL,
+    mtime       REAL NOT NULL,
+    sha256      TEXT,
+    first_seen  TEXT NOT NULL,
+    last_seen   TEXT NOT NULL,
+    present     INTEGER NOT NULL DEFAULT 1,
+    dept_code   TEXT,
+    status      TEXT NOT NULL,
+    reason      TEXT NOT NULL DEFAULT '',
+    sent_at     TEXT,               -- best evidence of when it was sent
+    evidence    TEXT,               -- mail-date | file-time
+    saved_at    TEXT,               -- the workbook's own docProps modified time (cross-check)
+    application TEXT,
+    archive     TEXT                -- path of the immutable copy, relative to outbox
+);
+CREATE TABLE IF NOT EXISTS problems (
+    path     TEXT NOT NULL REFERENCES files(path) ON DELETE CASCADE,
+    seq      INTEGER NOT NULL,
+    code     TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    sheet    TEXT NOT NULL,
+    cell     TEXT NOT NULL,
+    message  TEXT NOT NULL,
+    field    TEXT NOT NULL,
+    row      INTEGER,
+    col      INTEGER,
+    PRIMARY KEY (path, seq)
+);
+CREATE TABLE IF NOT EXISTS readings (      -- what examining a content found, cached by hash and rules
+    sha256   TEXT NOT NULL,
+    rules    TEXT NOT NULL,
+    result   TEXT NOT NULL,                -- JSON
+    PRIMARY KEY (sha256, rules)
+);
+CREATE TABLE IF NOT EXISTS submissions (   -- the accepted answer of each department (the latest return)
+    dept_code   TEXT PRIMARY KEY,
+    path        TEXT NOT NULL,
+    sha256      TEXT NOT NULL,
+    sent_at     TEXT NOT NULL,
+    answers     TEXT NOT NULL              -- JSON
+);
+CREATE INDEX IF NOT EXISTS files_dept ON files(dept_code);
+CREATE INDEX IF NOT EXISTS files_sha ON files(sha256);
+"""
+
+
+@dataclass
+class FileRow:
+    path: str
+    size: int
+    mtime: float
+    sha256: str | None
+    first_seen: str
+    last_seen: str
+    present: int
+    dept_code: str | None
+    status: str
+    reason: str
+    sent_at: str | None
+    evidence: str | None
+    saved_at: str | None
+    application: str | None
+    archive: str | None
+
+
+FILE_COLUMNS = tuple(FileRow.__dataclass_fields__)
+
+
+class Ledger:
+    """A thin layer over the SQLite file; every method is one statement or one transaction."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.db = sqlite3.connect(path, timeout=30)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self.db.executescript(SCHEMA)
+        self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        self.db.commit()
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        with self.db:
+            yield self.db
+
+    # files ---------------------------------------------------------------------------------------------
+    def files(self) -> list[FileRow]:
+        rows = self.db.execute(f"SELECT {', '.join(FILE_COLUMNS)} FROM files ORDER BY path").fetchall()
+        return [FileRow(*r) for r in rows]
+
+    def file(self, path: str) -> FileRow | None:
+        r = self.db.execute(f"SELECT {', '.join(FILE_COLUMNS)} FROM files WHERE path = ?", (path,)).fetchone()
+        return FileRow(*r) if r else None
+
+    def upsert_file(self, row: FileRow, problems: list[Problem]) -> None:
+        cols = ", ".join(FILE_COLUMNS)
+        marks = ", ".join("?" for _ in FILE_COLUMNS)
+        updates = ", ".join(f"{c}=excluded.{c}" for c in FILE_COLUMNS if c not in ("path", "first_seen"))
+        self.db.execute(
+            f"INSERT INTO files ({cols}) VALUES ({marks}) ON CONFLICT(path) DO UPDATE SET {updates}",
+            tuple(getattr(row, c) for c in FILE_COLUMNS),
+        )
+        self.db.execute("DELETE FROM problems WHERE path = ?", (row.path,))
+        self.db.executemany(
+            "INSERT INTO problems VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(row.path, i, p.code, p.severity, p.sheet, p.cell, p.message, p.field, p.row, p.col)
+             for i, p in enumerate(problems)],
+        )
+
+    def set_status(self, path: str, status: str, reason: str, extra: list[Problem] | None = None) -> None:
+        self.db.execute("UPDATE files SET status = ?, reason = ? WHERE path = ?", (status, reason, path))
+        if extra is not None:
+            base = self.db.execute("SELECT COUNT(*) FROM problems WHERE path = ?", (path,)).fetchone()[0]
+            self.db.execute("DELETE FROM problems WHERE path = ? AND code IN ('superseded', 'duplicate')", (path,))
+            self.db.executemany(
+                "INSERT OR REPLACE INTO problems VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(path, base + i, p.code, p.severity, p.sheet, p.cell, p.message, p.field, p.row, p.col)
+                 for i, p in enumerate(extra)],
+            )
+
+    def mark_absent(self, present_paths: set[str]) -> None:
+        known = {r[0] for r in self.db.execute("SELECT path FROM files WHERE present = 1")}
+        self.db.executemany("UPDATE files SET present = 0 WHERE path = ?", [(p,) for p in known - present_paths])
+
+    def problems(self, path: str) -> list[Problem]:
+        rows = self.db.execute(
+            "SELECT code, severity, message, sheet, cell, field, row, col FROM problems WHERE path = ? ORDER BY seq",
+            (path,),
+        ).fetchall()
+        return [Problem(*r) for r in rows]
+
+    def all_problems(self) -> dict[str, list[Problem]]:
+        out: dict[str, list[Problem]] = {}
+        for r in self.db.execute(
+            "SELECT path, code, severity, message, sheet, cell, field, row, col FROM problems ORDER BY path, seq"
+        ):
+            out.setdefault(r[0], []).append(Problem(*r[1:]))
+        return out
+
+    # readings ------------------------------------------------------------------------------------------
+    def reading(self, sha256: str, rules: str) -> dict | None:
+        r = self.db.execute("SELECT result FROM readings WHERE sha256 = ? AND rules = ?", (sha256, rules)).fetchone()
+        return json.loads(r[0]) if r else None
+
+    def latest_reading(self, sha256: str) -> dict | None:
+        """The newest reading of a content under any rules (for files no longer in the inbox)."""
+        r = self.db.execute("SELECT result FROM readings WHERE sha256 = ? ORDER BY rowid DESC LIMIT 1", (sha256,)).fetchone()
+        return json.loads(r[0]) if r else None
+
+    def save_reading(self, sha256: str, rules: str, result: dict) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO readings VALUES (?, ?, ?)", (sha256, rules, json.dumps(result, ensure_ascii=False))
+        )
+
+    # submissions ---------------------------------------------------------------------------------------
+    def replace_submissions(self, rows: list[tuple[str, str, str, str, dict]]) -> None:
+        self.db.execute("DELETE FROM submissions")
+        self.db.executemany(
+            "INSERT INTO submissions VALUES (?, ?, ?, ?, ?)",
+            [(code, path, sha, sent, json.dumps(ans, ensure_ascii=False)) for code, path, sha, sent, ans in rows],
+        )
+
+    def submissions(self) -> list[tuple[str, str, str, str, dict]]:
+        rows = self.db.execute("SELECT dept_code, path, sha256, sent_at, answers FROM submissions ORDER BY dept_code")
+        return [(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in rows]
+
+    def get_meta(self, key: str) -> str | None:
+        r = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return r[0] if r else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
