@@ -60,6 +60,15 @@ EXCEL_EPOCH = dt.date(1899, 12, 30)
 NUMBER_FORMAT_DATE = 2
 # com.sun.star.sheet.CellFlags VALUE | DATETIME | STRING | FORMULA
 CLEAR_CONTENT_FLAGS = 1 | 2 | 4 | 16
+NO_LOCK_FILES_XCU = """<?xml version="1.0" encoding="UTF-8"?>
+<oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema" \
+xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<item oor:path="/org.openoffice.Office.Common/Misc"><prop oor:name="UseDocumentOOoLockFile" oor:op="fuse">\
+<value>false</value></prop></item>
+<item oor:path="/org.openoffice.Office.Common/Misc"><prop oor:name="UseDocumentSystemFileLocking" oor:op="fuse">\
+<value>false</value></prop></item>
+</oor:items>
+"""
 
 
 class ActionError(Exception):
@@ -83,10 +92,9 @@ class Office:
     def __init__(self, timeout: float) -> None:
         self.profile = Path(tempfile.gettempdir()) / f"lo-profile-{uuid.uuid4().hex}"
         self.pipe = f"dxsheets_{uuid.uuid4().hex}"
-        self.log = tempfile.TemporaryFile(prefix="lo-uno-log-")
+        self.log = tempfile.TemporaryFile(prefix="lo-uno-log-")  # noqa: SIM115 (closed in close())
         self.proc: subprocess.Popen[bytes] | None = None
         self.desktop = None
-        self.deadline = time.monotonic() + timeout
         self.timed_out = False
         self._watchdog = threading.Timer(timeout, self._on_timeout)
         self._watchdog.daemon = True
@@ -106,6 +114,11 @@ class Office:
             f"-env:UserInstallation={self.profile.as_uri()}",
             f"--accept=pipe,name={self.pipe};urp;StarOffice.ComponentContext",
         ]
+        # A fresh profile that never writes ".~lock.<name>#" files: a killed run would otherwise leave one
+        # next to the source, and the next headless load of that file silently returns None.
+        user = self.profile / "user"
+        user.mkdir(parents=True)
+        (user / "registrymodifications.xcu").write_text(NO_LOCK_FILES_XCU, encoding="utf-8")
         self.proc = subprocess.Popen(
             cmd, stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log, start_new_session=True
         )
@@ -123,7 +136,9 @@ class Office:
         last: Exception | None = None
         while time.monotonic() < give_up and not self.timed_out:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"soffice exited with code {self.proc.returncode} before accepting connections")
+                raise RuntimeError(
+                    f"soffice exited with code {self.proc.returncode} before accepting connections"
+                )
             try:
                 ctx = resolver.resolve(url)
                 self.desktop = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
@@ -139,10 +154,22 @@ class Office:
         self._kill(signal.SIGKILL)
 
     def _kill(self, sig: int) -> None:
-        """Signal the whole group (oosplash's pid is its id); harmless once every member is gone."""
-        if self.proc is not None:
+        """Signal the whole group (oosplash's pid is its id); harmless once every member is gone.
+
+        soffice.bin goes first so that oosplash, its parent, reaps it: killing both at once would hand a
+        zombie to PID 1, which in a container may never reap it.
+        """
+        if self.proc is None:
+            return
+        members = [pid for pid in _group_members(self.proc.pid) if pid != self.proc.pid]
+        for pid in members:
             with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.proc.pid, sig)
+                os.kill(pid, sig)
+        if members:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=3)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, sig)
 
     def log_tail(self, limit: int = 2000) -> str:
         try:
@@ -172,6 +199,21 @@ class Office:
             self._kill(signal.SIGKILL)
         shutil.rmtree(self.profile, ignore_errors=True)
         self.log.close()
+
+
+def _group_members(pgid: int) -> list[int]:
+    """Pids in process group ``pgid`` (Linux /proc); empty where /proc is unavailable."""
+    members = []
+    for entry in Path("/proc").iterdir() if Path("/proc").is_dir() else []:
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+                # pid (comm) state ppid pgrp ...; comm may contain spaces, so split after the last ')'
+                if int(stat.rsplit(")", 1)[1].split()[2]) == pgid:
+                    members.append(int(entry.name))
+            except (OSError, ValueError, IndexError):
+                continue
+    return members
 
 
 def _named_range(doc, name: str):
@@ -304,7 +346,7 @@ def run(spec: dict) -> dict:
         t = time.monotonic()
         doc = desktop.loadComponentFromURL(src.as_uri(), "_blank", 0, (_prop("Hidden", True),))
         if doc is None:
-            raise RuntimeError(f"LibreOffice could not load {src}")
+            raise RuntimeError(f"LibreOffice could not load {src} (not a file format it opens?)")
         timings["load"] = time.monotonic() - t
         try:
             t = time.monotonic()
@@ -332,6 +374,8 @@ def run(spec: dict) -> dict:
         office.close()
         timings["shutdown"] = time.monotonic() - t
         timings["total"] = time.monotonic() - t0
+    if office.timed_out:  # the watchdog fired after the last UNO call: the output cannot be trusted
+        raise TimeoutError(f"LibreOffice did not finish within {spec.get('timeout', 120)} s")
     if not dest.is_file():
         raise RuntimeError(f"LibreOffice reported success but {dest} was not written")
     return {"ok": True, "dest": str(dest), "results": results, "timings": timings}
