@@ -15,7 +15,7 @@ from . import forms as F
 from .domain import ERROR, WARNING, Answers, GapRow, IssueRow, Masters, Problem
 from .formread import FormValues, Value
 from .text import clean
-from .xlsxread import excel_serial_to_date
+from .xlsxread import Cell, excel_serial_to_date
 
 # Bump when a rule changes: every file is then checked again on the next collect.
 RULES_VERSION = "1"
@@ -98,6 +98,11 @@ def _where(v: Value) -> str:
     return f"{v.sheet}!{v.ref}"
 
 
+def _uncached(c: Cell) -> bool:
+    """A formula never calculated: no <v>, or an empty <v/> as openpyxl writes."""
+    return c.formula is not None and (not c.cached or c.kind == "empty")
+
+
 class _Reader:
     """Turns cells into text or dates, recording formula problems on the way."""
 
@@ -109,7 +114,7 @@ class _Reader:
         if v is None or v.cell is None:
             return ""
         c = v.cell
-        if c.formula is not None and not c.cached:
+        if _uncached(c):
             self.problems.append(_problem(
                 "formula-uncached", ERROR,
                 f"{label}（{_where(v)}）は数式ですが、計算結果が保存されていません。数式ではなく値を直接入力して保存してください。",
@@ -137,7 +142,7 @@ class _Reader:
                 return None, True
             return None, False
         c = v.cell
-        if c.formula is not None and not c.cached:
+        if _uncached(c):
             self.text(v, label, field)
             return None, True
         if isinstance(c.value, float) and not isinstance(c.value, bool):

@@ -314,7 +314,10 @@ def _run_pool(
                 if item is None:
                     exhausted = True
                     break
-                flight[pool.submit(_examine_task, item[0], item[1], masters, secret)] = item
+                try:
+                    flight[pool.submit(_examine_task, item[0], item[1], masters, secret)] = item
+                except BrokenProcessPool:  # a worker died since the last wait: this item never ran
+                    return [item, *flight.values()], False
             if not flight:
                 return [], exhausted
             finished, _ = wait(flight, return_when=FIRST_COMPLETED)

@@ -1,0 +1,324 @@
+"""Departments send their sheets back; the nightly collect checks each one and accounts for every file."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import time
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+from promoter import Fill, drop, fill_workbook, returned
+
+from dxsheets import forms as F
+from dxsheets.cli import cli
+from dxsheets.collect import collect
+from dxsheets.feedback import feedback_path
+from dxsheets.generate import build_form
+from dxsheets.ledger import Ledger
+from dxsheets.workspace import Workspace
+
+JST = timezone(timedelta(hours=9))
+
+
+def inbox_fingerprint(inbox: Path) -> dict[str, tuple[str, float, int]]:
+    return {
+        p.relative_to(inbox).as_posix(): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime, p.stat().st_mode)
+        for p in inbox.rglob("*") if p.is_file()
+    }
+
+
+def status_json(ws: Workspace) -> dict:
+    result = CliRunner().invoke(cli, ["status", "-w", str(ws.root), "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def file_entry(report: dict, path: str) -> dict:
+    return next(f for f in report["files"] if f["path"] == path)
+
+
+def codes(entry: dict) -> list[tuple[str, str]]:
+    return [(p["code"], p["severity"]) for p in entry["problems"]]
+
+
+def test_a_good_return_is_accepted_archived_and_the_inbox_untouched(generated: Workspace) -> None:
+    m = generated.masters()
+    drop(generated.inbox, "市民部/0401_市民課.xlsx", returned(generated.distribute, m.department("0401")))
+    before = inbox_fingerprint(generated.inbox)
+    result = CliRunner().invoke(cli, ["collect", "-w", str(generated.root)])
+    assert result.exit_code == 0, result.output
+    assert "回答済み 1" in result.stdout
+    assert inbox_fingerprint(generated.inbox) == before
+    report = status_json(generated)
+    entry = file_entry(report, "市民部/0401_市民課.xlsx")
+    assert entry["status"] == "accepted" and entry["department"] == "0401" and entry["problems"] == []
+    assert {d["code"]: d["status"] for d in report["departments"]}["0401"] == "answered"
+    assert sum(d["status"] == "not_answered" for d in report["departments"]) == 60
+    with Ledger(generated.ledger_path) as ledger:
+        row = ledger.file("市民部/0401_市民課.xlsx")
+        assert row is not None and row.sha256
+        archived = generated.outbox / row.archive
+        assert hashlib.sha256(archived.read_bytes()).hexdigest() == row.sha256
+        assert not os.access(archived, os.W_OK) or os.geteuid() == 0
+        assert archived.stat().st_mode & 0o222 == 0  # read-only copy
+        ((code, _, _, _, answers),) = ledger.submissions()
+    assert code == "0401"
+    assert answers["respondent"] == "山田 太郎"
+    assert [q[2] for q in answers["q2"]] == ["住民票の写し等の交付", "会議資料の作成"]
+    assert answers["house"] == {"1": True, "3": True}
+
+
+def test_second_collect_with_nothing_new_parses_nothing(generated: Workspace) -> None:
+    m = generated.masters()
+    drop(generated.inbox, "a.xlsx", returned(generated.distribute, m.department("0101")))
+    first = collect(generated)
+    assert first.examined == 1 and first.new == ["a.xlsx"]
+    second = collect(generated)
+    assert second.examined == 0 and second.reused == 1 and second.new == []
+    assert second.departments["0101"] == "answered"
+
+
+RULE_CASES = [
+    ("respondent-empty", Fill(respondent=None), [("required-missing", "error")]),
+    ("respondent-too-long", Fill(respondent="山" * 51), [("text-too-long", "error")]),
+    ("date-empty", Fill(answer_date=None), [("required-missing", "error")]),
+    ("date-text", Fill(answer_date="来週"), [("date-invalid", "error")]),
+    ("date-typed-as-text", Fill(answer_date="2026/11/20"), []),
+    ("date-full-width", Fill(answer_date="２０２６年１１月２０日"), []),
+    ("date-reiwa", Fill(answer_date="令和8年11月20日"), []),
+    ("date-outside-round", Fill(answer_date=date(2025, 5, 1)), [("date-out-of-round", "warning")]),
+    ("q1-empty", Fill(q1=None, q2=[], q3=[]), [("required-missing", "error")]),
+    ("q1-pasted-past-dropdown", Fill(q1="はいはい"), [("q1-invalid", "error")]),
+    ("q1-yes-without-q2", Fill(q2=[], q3=[]), [("q1-yes-without-q2", "error")]),
+    ("q1-no-and-empty", Fill(q1="いいえ", q2=[], q3=[]), []),
+    ("q1-no-with-rows", Fill(q1="いいえ"), [("q1-no-with-rows", "warning")]),
+    ("house-pasted-value", Fill(house={2: "✓"}), [("house-invalid", "error")]),
+    ("house-kanji-zero", Fill(house={2: "〇"}), []),
+    ("wg-pasted-value", Fill(q2=[("窓口受付", "紙", "電子", "なんでもWG")], q3=[]), [("wg-invalid", "error")]),
+    ("wg-empty-is-unclassified", Fill(q2=[("窓口受付", "紙", "電子", None)], q3=[]), []),
+    ("q2-no-name", Fill(q2=[(None, "紙", "電子", None)], q3=[]), [("q2-name-missing", "error")]),
+    ("q2-no-before", Fill(q2=[("窓口受付", None, "電子", None)], q3=[]), [("q2-before-missing", "error")]),
+    ("q2-no-after-no-gap", Fill(q2=[("窓口受付", "紙", None, None)], q3=[]), [("q2-after-without-gap", "error")]),
+    ("q2-no-after-with-gap", Fill(q2=[("窓口受付", "紙", None, None)], q3=[("窓口受付", "本人確認が対面前提")]), []),
+    ("q3-not-in-q2", Fill(q3=[("別の業務", "予算がない")]), [("q3-name-not-in-q2", "warning")]),
+    ("q3-no-gap", Fill(q3=[("会議資料の作成", None)]), [("q3-gap-missing", "error")]),
+    ("q2-text-too-long", Fill(q2=[("窓口受付", "紙" * 1001, "電子", None)], q3=[]), [("text-too-long", "error")]),
+    ("q2-40000-chars", Fill(q2=[("窓口受付", "あ" * 40_000, "電子", None)], q3=[]), [("text-too-long", "error")]),
+    ("formula-uncached", Fill(respondent="=CONCAT(\"山\",\"田\")"), [("formula-uncached", "error")]),
+]
+
+
+@pytest.mark.parametrize(("case", "fill", "expected"), RULE_CASES, ids=[c[0] for c in RULE_CASES])
+def test_rules(generated: Workspace, case: str, fill: Fill, expected: list[tuple[str, str]]) -> None:
+    m = generated.masters()
+    dept = m.department("0402")
+    drop(generated.inbox, "r.xlsx", returned(generated.distribute, dept, fill))
+    result = collect(generated)
+    entry = file_entry(status_json(generated), "r.xlsx")
+    assert codes(entry) == expected
+    for p in entry["problems"]:
+        assert p["sheet"] == F.MAIN_SHEET and p["cell"], p  # every value problem has a place
+        assert p["message"] and p["message"].isascii() is False  # Japanese, for the promoter
+    has_error = any(s == "error" for _, s in expected)
+    assert entry["status"] == ("rejected" if has_error else "accepted")
+    assert result.departments["0402"] == ("needs_fixing" if has_error else "answered")
+    assert feedback_path(generated.feedback, dept).exists() == has_error
+
+
+def test_values_are_normalised(generated: Workspace) -> None:
+    m = generated.masters()
+    fill = Fill(
+        respondent="ﾔﾏﾀﾞ ﾀﾛｳ",  # half-width katakana
+        contact="内線１２３４",  # full-width digits
+        q2=[("窓口受付😀", "紙_x0007_で受付", "電子申請", "行政手続オンライン化WG"), (12345, "番号で管理", "自動化", None)],
+        q3=[],
+    )
+    drop(generated.inbox, "n.xlsx", returned(generated.distribute, m.department("0101"), fill))
+    collect(generated)
+    with Ledger(generated.ledger_path) as ledger:
+        ((_, _, _, _, ans),) = ledger.submissions()
+    assert ans["respondent"] == "ヤマダ タロウ"
+    assert ans["contact"] == "内線1234"
+    assert ans["q2"][0][2:5] == ["窓口受付😀", "紙で受付", "電子申請"]
+    assert ans["q2"][1][2] == "12345"  # a number typed into a text cell stays text
+
+
+def _insert_rows_like_excel(data: bytes, at: int, count: int) -> bytes:
+    """Insert rows inside the Q2 table and grow the defined names below, as Excel does."""
+    from openpyxl.utils.cell import range_boundaries
+
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    sheet, ref = next(iter(wb.defined_names[F.N_Q2].destinations))
+    ws = wb[sheet]
+    _, r1, _, _ = range_boundaries(ref.replace("$", ""))
+    row = r1 + at
+    ws.insert_rows(row, count)
+    for name, dn in wb.defined_names.items():
+        s, ref = next(iter(dn.destinations))
+        if s != sheet:
+            continue
+        c1, a, c2, b = range_boundaries(ref.replace("$", ""))
+        a2 = a + count if a >= row else a
+        b2 = b + count if b >= row else b
+        from openpyxl.utils import get_column_letter as L
+
+        dn.attr_text = f"'{s}'!${L(c1)}${a2}:${L(c2)}${b2}" if (a2, c1) != (b2, c2) else f"'{s}'!${L(c1)}${a2}"
+    for i in range(count):
+        for c, v in enumerate((f"追加業務{i}", "紙", "電子", None)):
+            ws.cell(row + i, 2 + c).value = v
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def test_rows_inserted_inside_q2_are_all_read(generated: Workspace) -> None:
+    m = generated.masters()
+    data = returned(generated.distribute, m.department("0101"), Fill(q3=[]))
+    drop(generated.inbox, "ins.xlsx", _insert_rows_like_excel(data, 1, 3))
+    collect(generated)
+    with Ledger(generated.ledger_path) as ledger:
+        ((_, _, _, _, ans),) = ledger.submissions()
+    names = [q[2] for q in ans["q2"]]
+    assert names == ["住民票の写し等の交付", "追加業務0", "追加業務1", "追加業務2", "会議資料の作成"]
+
+
+def test_a_deleted_name_is_reported_and_not_merged(generated: Workspace) -> None:
+    m = generated.masters()
+    wb = openpyxl.load_workbook(io.BytesIO(returned(generated.distribute, m.department("0101"))))
+    del wb.defined_names[F.N_Q3]
+    out = io.BytesIO()
+    wb.save(out)
+    drop(generated.inbox, "noname.xlsx", out.getvalue())
+    collect(generated)
+    entry = file_entry(status_json(generated), "noname.xlsx")
+    assert ("name-missing", "error") in codes(entry)
+    assert entry["status"] == "rejected"
+
+
+def test_a_file_posing_as_another_department_is_rejected(generated: Workspace) -> None:
+    m = generated.masters()
+    fake = returned(generated.distribute, m.department("0101"), Fill(extra={F.N_DEPT_CODE: "0402"}))
+    drop(generated.inbox, "fake.xlsx", fake)
+    result = collect(generated)
+    entry = file_entry(status_json(generated), "fake.xlsx")
+    assert codes(entry) == [("token-invalid", "error")]
+    assert entry["department"] is None
+    assert result.departments["0402"] == "not_answered" and result.departments["0101"] == "not_answered"
+
+
+def test_a_sheet_from_another_round_is_told_so(generated: Workspace) -> None:
+    from dataclasses import replace
+
+    m = generated.masters()
+    old = replace(m, round=replace(m.round, round_id="R7-1", year_label="令和7年度"))
+    data = build_form(old, m.department("0101"), generated.secret(), datetime(2025, 11, 1))
+    drop(generated.inbox, "old.xlsx", fill_workbook(data, Fill()))
+    collect(generated)
+    entry = file_entry(status_json(generated), "old.xlsx")
+    assert codes(entry) == [("round-mismatch", "error")]
+    assert "R7-1" in entry["problems"][0]["message"]
+
+
+def test_latest_return_wins_and_mail_date_is_the_evidence(generated: Workspace, tmp_path: Path) -> None:
+    import hostile
+
+    m = generated.masters()
+    dept = m.department("0401")
+    first = returned(generated.distribute, dept, Fill(respondent="最初"))
+    second = returned(generated.distribute, dept, Fill(respondent="二回目"))
+    # The saved copy is newer on disk, but the mail says the second answer was sent later.
+    hostile.make_eml(generated.inbox / "mail" / "返信.eml", [("0401_市民課.xlsx", second)],
+                     datetime(2026, 11, 25, 10, 0, tzinfo=JST))
+    hostile.age(generated.inbox / "mail" / "返信.eml", 7200)
+    drop(generated.inbox, "共有/0401_市民課.xlsx", first, age_seconds=3600)
+    os.utime(generated.inbox / "共有/0401_市民課.xlsx", (datetime(2026, 11, 24, tzinfo=JST).timestamp(),) * 2)
+    drop(generated.inbox, "共有/コピー.xlsx", first, age_seconds=3600)
+    os.utime(generated.inbox / "共有/コピー.xlsx", (datetime(2026, 11, 24, 1, tzinfo=JST).timestamp(),) * 2)
+    collect(generated)
+    report = status_json(generated)
+    mail = file_entry(report, "mail/返信.eml/0401_市民課.xlsx")
+    assert mail["status"] == "accepted" and mail["evidence"] == "mail-date"
+    assert mail["sent_at"].startswith("2026-11-25T01:00")
+    assert file_entry(report, "共有/0401_市民課.xlsx")["status"] == "superseded"
+    assert file_entry(report, "共有/コピー.xlsx")["status"] == "duplicate"
+    with Ledger(generated.ledger_path) as ledger:
+        ((_, path, _, _, ans),) = ledger.submissions()
+    assert ans["respondent"] == "二回目" and path == "mail/返信.eml/0401_市民課.xlsx"
+
+
+def test_files_still_being_copied_or_open_are_pending(generated: Workspace) -> None:
+    m = generated.masters()
+    data = returned(generated.distribute, m.department("0101"))
+    (generated.inbox / "new.xlsx").write_bytes(data)  # just now
+    drop(generated.inbox, "open.xlsx", data[:-10])
+    drop(generated.inbox, "~$open.xlsx", b"\x08yamada  " + b"\x00" * 153)
+    collect(generated)
+    report = status_json(generated)
+    assert file_entry(report, "new.xlsx")["status"] == "pending"
+    assert file_entry(report, "open.xlsx")["status"] == "pending"
+    assert file_entry(report, "~$open.xlsx")["status"] == "ignored"
+    # Next night the copy has settled: it is taken in.
+    old = time.time() - 3600
+    os.utime(generated.inbox / "new.xlsx", (old, old))
+    result = collect(generated)
+    assert file_entry(status_json(generated), "new.xlsx")["status"] == "accepted"
+    assert "new.xlsx" in result.changed or result.examined >= 1
+
+
+def test_feedback_is_a_fresh_sheet_with_marks_and_fixed_it_is_valid(generated: Workspace) -> None:
+    m = generated.masters()
+    dept = m.department("0402")
+    bad = Fill(q1="多分", q2=[("窓口受付", "紙", None, "なんでもWG")], q3=[])
+    drop(generated.inbox, "bad.xlsx", returned(generated.distribute, dept, bad))
+    collect(generated)
+    path = feedback_path(generated.feedback, dept)
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames[0] == "修正のお願い"
+    cover = wb["修正のお願い"]
+    listed = [cover.cell(r, 4).value for r in range(5, cover.max_row + 1)]
+    assert any("多分" in (t or "") for t in listed) and any("なんでもWG" in (t or "") for t in listed)
+    main = wb[F.MAIN_SHEET]
+    sheet, ref = next(iter(wb.defined_names[F.N_Q1].destinations))
+    q1 = main[ref.replace("$", "")]
+    assert q1.value == "多分"  # their answer, pre-filled
+    assert q1.comment is not None and "はい" in q1.comment.text
+    assert q1.fill.fgColor.rgb.endswith("FFC7CE")
+    assert any(dv.type == "list" for dv in main.data_validations.dataValidation)  # dropdowns intact
+    # The promoter fixes the marked cells and sends the feedback workbook back.
+    fixed = fill_workbook(path, Fill(q2=[("窓口受付", "紙", "電子申請", "窓口WG")], q3=[]))
+    drop(generated.inbox, "fixed.xlsx", fixed, age_seconds=60 * 5)
+    result = collect(generated)
+    assert file_entry(status_json(generated), "fixed.xlsx")["status"] == "accepted"
+    assert result.departments["0402"] == "answered"
+    assert not path.exists()  # feedback no longer needed
+
+
+def test_a_worker_that_dies_costs_only_its_file(generated: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dxsheets import intake
+
+    m = generated.masters()
+    good = returned(generated.distribute, m.department("0101"))
+    killer = good + b"KILL"  # a different content, recognised below (zips end in NUL bytes anyway)
+    real = intake.examine
+
+    def examine(data: bytes, *args, **kwargs):
+        if data.endswith(b"KILL"):
+            os._exit(134)  # what a native reader's abort looks like from outside
+        return real(data, *args, **kwargs)
+
+    monkeypatch.setattr(intake, "examine", examine)
+    drop(generated.inbox, "a_good.xlsx", good)
+    drop(generated.inbox, "b_killer.xlsx", killer)
+    for i in range(5):
+        drop(generated.inbox, f"c_{i}.xlsx", returned(generated.distribute, m.department(f"020{i + 1}")) if i < 4 else good + b" ")
+    collect(generated, jobs=2)
+    report = status_json(generated)
+    assert codes(file_entry(report, "b_killer.xlsx")) == [("file-reader-crashed", "error")]
+    assert file_entry(report, "a_good.xlsx")["status"] in ("accepted", "superseded"), file_entry(report, "a_good.xlsx")["problems"]
+    assert all(file_entry(report, f"c_{i}.xlsx")["status"] in ("accepted", "rejected") for i in range(5))
