@@ -1,0 +1,84 @@
+"""A night's inbox of hostile and broken files: every one gets a fate and a reason, and the run goes on."""
+
+from __future__ import annotations
+
+import hashlib
+
+import hostile
+import pytest
+from promoter import returned
+
+from dxsheets.collect import collect
+from dxsheets.ledger import Ledger
+from dxsheets.status import status_report
+from dxsheets.workspace import Workspace
+
+EXPECTED = {
+    "appledouble": ("ignored", []),
+    "libreoffice_lock": ("ignored", []),
+    "thumbs_db": ("ignored", []),
+    "desktop_ini": ("ignored", []),
+    "excel_owner_file": ("ignored", []),
+    "excel_temp": ("ignored", []),
+    "ods": ("unsupported", ["file-ods"]),
+    "ods_named_xlsx": ("unsupported|duplicate", ["file-ods"]),
+    "xls_renamed_xlsx": ("unsupported", ["file-legacy-xls"]),
+    "zip_bomb": ("rejected", ["file-zip-bomb"]),
+    "shared_string_bomb": ("rejected", ["file-zip-bomb"]),
+    "lying_sizes": ("rejected", ["file-truncated"]),
+    "dimension_bomb": ("rejected", ["file-sheet-too-large"]),
+    "billion_laughs": ("rejected", ["file-doctype"]),
+    "external_entity": ("rejected", ["file-doctype"]),
+    "csv_named_xlsx": ("rejected", ["file-not-workbook"]),
+    "html_named_xlsx": ("rejected", ["file-not-workbook"]),
+    "random_bytes": ("rejected", ["file-not-workbook"]),
+    "zero_bytes": ("rejected", ["file-empty"]),
+    "truncated": ("rejected", ["file-truncated"]),
+    "encrypted": ("rejected", ["file-encrypted"]),
+    "half_written": ("pending", []),
+    "eml_no_attachment": ("unsupported", ["mail-no-workbook"]),
+    # The same good answer arrives as a file, a mail attachment, a Strict Open XML save and a macro
+    # workbook: one is the department's answer, the others superseded or duplicates, none lost.
+    "valid": ("accepted|superseded|duplicate", []),
+    "strict_ooxml": ("accepted|superseded", []),
+    "macro_xlsm": ("accepted|superseded", []),
+}
+
+
+@pytest.mark.slow
+def test_hostile_inbox_is_fully_accounted_for(generated: Workspace) -> None:
+    m = generated.masters()
+    source = returned(generated.distribute, m.department("0101"))
+    # with_bombs: a real 3 GiB zip bomb and a 1 GiB shared string, a few MB on disk.
+    corpus = hostile.build_corpus(generated.inbox / "hostile", source=source, with_bombs=True)
+    for key, path in corpus.items():
+        if key != "half_written":
+            hostile.age(path, 3600)
+    before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in generated.inbox.rglob("*") if p.is_file()}
+
+    result = collect(generated)
+
+    after = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in generated.inbox.rglob("*") if p.is_file()}
+    assert after == before, "inbox/ is read-only to dxsheets"
+    with Ledger(generated.ledger_path) as ledger:
+        report = status_report(ledger, m)
+    by_path = {f["path"]: f for f in report["files"]}
+    inbox = generated.inbox
+    for key, (statuses, problem_codes) in EXPECTED.items():
+        rel = corpus[key].relative_to(inbox).as_posix()
+        entry = by_path[rel]
+        assert entry["status"] in statuses.split("|"), (key, entry)
+        assert [p["code"] for p in entry["problems"]] == problem_codes, (key, entry)
+        assert entry["reason"], key  # every fate has a reason a person can read
+    # Mail attachments are accounted for under the mail's path.
+    assert by_path["hostile/回答.eml/回答_総務課.xlsx"]["status"] in ("accepted", "superseded", "duplicate")
+    assert by_path["hostile/回答_ロック.eml/~$回答.xlsx"]["status"] == "ignored"
+    # Every file on disk has a row; exactly one return of 0101 is the answer.
+    on_disk = {p.relative_to(inbox).as_posix() for p in before if not p.name.endswith(".eml")}
+    assert on_disk <= set(by_path)
+    assert sum(f["status"] == "accepted" for f in report["files"]) == 1
+    assert result.departments["0101"] == "answered"
+    # Every rejected file carries a Japanese message saying what to do.
+    for f in report["files"]:
+        if f["status"] in ("rejected", "unsupported"):
+            assert f["problems"] and all("ください" in p["message"] for p in f["problems"]), f
