@@ -17,6 +17,9 @@ from .collect import CollectResult
 from .collect import collect as collect_inbox
 from .errors import DxsheetsError
 from .generate import generate_forms
+from .pipeline import RunResult
+from .pipeline import consolidate as consolidate_outputs
+from .pipeline import run as run_pipeline
 from .ledger import Ledger
 from .status import DEPT_STATUS_JA, FILE_STATUS_JA, status_report
 from .workspace import init_workspace, open_workspace
@@ -184,20 +187,85 @@ def status(workspace: Path, as_json: bool) -> None:
 
 
 @cli.command()
+@workspace_option
+@reports_errors
+def consolidate(workspace: Path) -> None:
+    """Write the summary workbook and one hypothesis workbook per WG from the ledger.
+
+    Example:
+
+        dxsheets consolidate
+    """
+    ws = open_workspace(workspace)
+    summary, books = consolidate_outputs(ws)
+    click.echo(f"集計: {summary}")
+    click.echo(f"仮説検証シート {len(books)} 件: {ws.hypothesis}")
+
+
+def echo_run(ws: Any, result: RunResult) -> None:
+    echo_collect(result.collect)
+    click.echo(f"集計: {result.summary}")
+    click.echo(f"仮説検証シート {len(result.hypothesis)} 件: {ws.hypothesis}")
+    click.echo(f"実行ログ: {result.log}")
+
+
+@cli.command(name="run")
+@workspace_option
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=None, help="読み取りに使うプロセス数（既定: コア数）.")
+@click.option("--verbose", is_flag=True, help="予期しないエラーのトレースバックを表示する.")
+@reports_errors
+def run_cmd(workspace: Path, jobs: int | None, verbose: bool) -> None:
+    """The nightly job: collect, then consolidate. One run at a time; a JSON log in outbox/logs/.
+
+    Exit codes: 0 finished (even with rejected files), 1 the run failed, 2 usage, 3 another run is going.
+
+    Example (cron, every night at 2:00):
+
+        0 2 * * * cd /srv/dx && dxsheets run >> outbox/logs/cron.txt 2>&1
+    """
+    ws = open_workspace(workspace)
+    try:
+        result = run_pipeline(ws, jobs=jobs, on_progress=_progress("読取"))
+    except DxsheetsError:
+        raise
+    except Exception as exc:  # an unexpected fault: one clear line, the traceback only when asked
+        if verbose:
+            raise
+        click.echo(f"Error: 実行に失敗しました（{type(exc).__name__}: {exc}）。--verbose で詳細を表示します。", err=True)
+        sys.exit(1)
+    echo_run(ws, result)
+
+
+@cli.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path), required=False)
 @reports_errors
 def demo(directory: Path | None) -> None:
-    """Run the whole job on the bundled defaults in a fresh workspace (temporary unless DIRECTORY).
+    """The whole job on the bundled defaults, in a fresh workspace (temporary unless DIRECTORY).
+
+    Generates the blank sheets, simulates a night of returns (good answers, mistakes, re-sent, mailed,
+    duplicated, broken and hostile files; seeded, so the same every time), runs the nightly job and
+    says where everything is.
 
     Example:
 
         dxsheets demo
     """
+    import time
+
+    from .simulate import drop_returns, plan_returns
+
     root = directory or Path(tempfile.mkdtemp(prefix="dxsheets-demo-"))
     ws, _ = init_workspace(root)
-    done = generate_forms(ws.masters(), ws.secret(), ws.distribute)
+    masters = ws.masters()
+    done = generate_forms(masters, ws.secret(), ws.distribute)
     click.echo(f"デモ用ワークスペース: {ws.root}")
     click.echo(f"配布用の課題抽出シート {len(done)} 件: {ws.distribute}")
+    plans = plan_returns(masters, ws.distribute)
+    drop_returns(ws.inbox, plans, time.time())
+    click.echo(f"返送ファイル {len(plans)} 件を inbox/ に置きました（誤り・再送・重複・壊れたファイルを含む）。")
+    result = run_pipeline(ws, on_progress=_progress("読取"))
+    echo_run(ws, result)
+    click.echo(f"修正依頼: {ws.feedback}")
 
 
 def main() -> None:

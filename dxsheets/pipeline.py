@@ -1,0 +1,106 @@
+"""The nightly run: collect, then consolidate, one run at a time, with a JSON run log.
+
+Made for cron and Windows Task Scheduler: a second run while one is going exits at once (AlreadyRunning),
+and every run leaves `outbox/logs/run-<time>.json` with counts, new and changed files and stage durations.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock, Timeout
+
+from .collect import CollectResult, collect
+from .errors import AlreadyRunning
+from .fsio import atomic_write_bytes
+from .ledger import Ledger
+from .workspace import Workspace
+
+
+@dataclass
+class RunResult:
+    collect: CollectResult
+    summary: Path | None = None
+    hypothesis: list[Path] = field(default_factory=list)
+    log: Path | None = None
+    durations: dict[str, float] = field(default_factory=dict)
+
+
+def workspace_lock(ws: Workspace) -> FileLock:
+    """The lock one run holds; portable (Windows too) through the filelock package."""
+    ws.outbox.mkdir(parents=True, exist_ok=True)
+    return FileLock(str(ws.lock_path), timeout=0)
+
+
+def consolidate(ws: Workspace, now: datetime | None = None) -> tuple[Path, list[Path]]:
+    """Write the summary workbook and the per-WG hypothesis workbooks from the ledger."""
+    from .consolidate import write_summary
+    from .hypothesis import write_hypothesis_books
+
+    now = now or datetime.now()
+    masters = ws.masters()
+    with Ledger(ws.ledger_path) as ledger:
+        summary = write_summary(ws, masters, ledger, now)
+        books = write_hypothesis_books(ws, masters, ledger, ws.secret(), now)
+    return summary, books
+
+
+def run(
+    ws: Workspace,
+    jobs: int | None = None,
+    settle: float | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> RunResult:
+    """collect -> consolidate under the workspace lock, then write the run log.
+
+    Raises:
+        AlreadyRunning: another run holds the lock.
+    """
+    lock = workspace_lock(ws)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise AlreadyRunning(f"別の dxsheets が実行中です（{ws.lock_path}）。終わってから実行してください。") from None
+    try:
+        started = datetime.now()
+        t0 = time.perf_counter()
+        collected = collect(ws, jobs=jobs, settle=settle, on_progress=on_progress)
+        t1 = time.perf_counter()
+        summary, books = consolidate(ws, started)
+        t2 = time.perf_counter()
+        result = RunResult(collected, summary, books, durations={"collect": t1 - t0, "consolidate": t2 - t1})
+        result.log = _write_log(ws, started, result)
+        return result
+    finally:
+        lock.release()
+
+
+def _write_log(ws: Workspace, started: datetime, result: RunResult) -> Path:
+    c = result.collect
+    depts: dict[str, int] = {}
+    for status in c.departments.values():
+        depts[status] = depts.get(status, 0) + 1
+    log: dict[str, Any] = {
+        "started": started.isoformat(timespec="seconds"),
+        "finished": datetime.now().isoformat(timespec="seconds"),
+        "files": c.files,
+        "departments": depts,
+        "seen": c.seen,
+        "examined": c.examined,
+        "reused": c.reused,
+        "new": c.new,
+        "changed": c.changed,
+        "feedback": [str(p.relative_to(ws.outbox)) for p in c.feedback],
+        "summary": str(result.summary.relative_to(ws.outbox)) if result.summary else None,
+        "hypothesis": [str(p.relative_to(ws.outbox)) for p in result.hypothesis],
+        "durations_seconds": {k: round(v, 3) for k, v in result.durations.items()},
+    }
+    path = ws.logs / f"run-{started:%Y%m%d-%H%M%S}.json"
+    atomic_write_bytes(path, json.dumps(log, ensure_ascii=False, indent=2).encode("utf-8"))
+    return path
