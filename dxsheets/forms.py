@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
+from functools import cached_property
 
 FORM_ID = "DXSHEETS-KADAI"
 FORM_VERSION = "1"
@@ -123,43 +124,43 @@ class Layout:
     house_col: int = 4  # column E: 該当
     q1_col: int = 4
 
-    @property
+    @cached_property
     def house_first(self) -> int:
         return self.house_header + 1
 
-    @property
+    @cached_property
     def q1(self) -> int:
         return self.house_first + self.n_house + 1
 
-    @property
+    @cached_property
     def q2_title(self) -> int:
         return self.q1 + 2
 
-    @property
+    @cached_property
     def q2_header(self) -> int:
         return self.q2_title + 1
 
-    @property
+    @cached_property
     def q2_first(self) -> int:
         return self.q2_header + 1
 
-    @property
+    @cached_property
     def q2_last(self) -> int:
         return self.q2_first + self.n_q2 - 1
 
-    @property
+    @cached_property
     def q3_title(self) -> int:
         return self.q2_last + 2
 
-    @property
+    @cached_property
     def q3_header(self) -> int:
         return self.q3_title + 1
 
-    @property
+    @cached_property
     def q3_first(self) -> int:
         return self.q3_header + 1
 
-    @property
+    @cached_property
     def q3_last(self) -> int:
         return self.q3_first + self.n_q3 - 1
 

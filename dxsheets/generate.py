@@ -8,8 +8,10 @@ cells with problems marked.
 
 from __future__ import annotations
 
+import functools
 import io
 import os
+import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -17,6 +19,8 @@ from datetime import date, datetime
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate
 from pathlib import Path
+from types import SimpleNamespace
+from xml.sax.saxutils import escape
 
 import xlsxwriter
 from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
@@ -98,6 +102,23 @@ def _formats(wb: Workbook) -> _Formats:
     )
 
 
+@functools.lru_cache(maxsize=4096)
+def _prepared_formula(formula: str, expand: bool, use_future: bool) -> str:
+    return Worksheet._prepare_formula(SimpleNamespace(use_future_functions=use_future), formula, expand)  # type: ignore[arg-type]
+
+
+class _Worksheet(Worksheet):
+    """A worksheet that remembers prepared formulas.
+
+    xlsxwriter runs ~150 regular expressions over every validation and conditional-format formula, and
+    ours are the same in every department's sheet: remembering them makes generating ~1.5x faster.
+    `_prepare_formula` is a pure function of its arguments and `use_future_functions`.
+    """
+
+    def _prepare_formula(self, formula: str, expand_future_functions: bool = False) -> str:
+        return _prepared_formula(formula, expand_future_functions, self.use_future_functions)
+
+
 def _abs(row: int, col: int) -> str:
     return xl_rowcol_to_cell(row, col, row_abs=True, col_abs=True)
 
@@ -156,13 +177,14 @@ def build_form(
     fm = _formats(wb)
     if cover is not None:
         cover(wb, fm)
-    ws = wb.add_worksheet(F.MAIN_SHEET)
-    lists = wb.add_worksheet(F.LISTS_SHEET)
-    meta = wb.add_worksheet(F.META_SHEET)
+    ws = wb.add_worksheet(F.MAIN_SHEET, worksheet_class=_Worksheet)
+    lists = wb.add_worksheet(F.LISTS_SHEET, worksheet_class=_Worksheet)
+    meta = wb.add_worksheet(F.META_SHEET, worksheet_class=_Worksheet)
     marks = {(p.field, p.row or 0, p.col or 0): p for p in problems if p.field}
 
     _write_lists(lists, masters, dept)
-    _write_meta(wb, meta, masters, dept, secret, generated_at)
+    token = _PH_TOKEN if dept.code == _PH_CODE else F.make_token(secret, F.FORM_ID, rnd.round_id, dept.code)
+    _write_meta(wb, meta, masters, dept, token, generated_at)
     _write_main(wb, ws, fm, lay, masters, dept, answers, marks)
     if cover is None:
         ws.activate()
@@ -181,7 +203,7 @@ def _write_lists(lists: Worksheet, masters: Masters, dept: Department) -> None:
 
 
 def _write_meta(
-    wb: Workbook, meta: Worksheet, masters: Masters, dept: Department, secret: bytes, generated_at: datetime
+    wb: Workbook, meta: Worksheet, masters: Masters, dept: Department, token: str, generated_at: datetime
 ) -> None:
     rnd = masters.round
     values = {
@@ -189,7 +211,7 @@ def _write_meta(
         F.N_FORM_VERSION: F.FORM_VERSION,
         F.N_ROUND: rnd.round_id,
         F.N_DEPT_CODE: dept.code,
-        F.N_TOKEN: F.make_token(secret, F.FORM_ID, rnd.round_id, dept.code),
+        F.N_TOKEN: token,
         F.N_GENERATED: generated_at.isoformat(timespec="seconds"),
     }
     for r, (name, value) in enumerate(values.items()):
@@ -562,6 +584,44 @@ def _answer_value(answers: Answers, name: str, row: int, col: int) -> object:
     return None
 
 
+# --- Stamping: the same sheet for many departments ----------------------------------------------------------
+#
+# Departments without a work list get byte-for-byte the same workbook except for four strings (部, 課, code,
+# token). Building it once per run and replacing those strings in the stored XML is ~10x faster than running
+# xlsxwriter for each of 1,741 senders. Placeholders use 〓 (geta), which no department or token contains.
+
+_PH_BU, _PH_KA, _PH_CODE, _PH_TOKEN = "〓BU〓", "〓KA〓", "〓CODE〓", "〓TOKEN〓"
+_templates: dict[tuple[object, ...], list[tuple[zipfile.ZipInfo, bytes]]] = {}
+
+
+def _template(masters: Masters, generated_at: datetime) -> list[tuple[zipfile.ZipInfo, bytes]]:
+    key = (masters.working_groups, masters.house, masters.round, generated_at)
+    if key not in _templates:
+        ph = Department(_PH_CODE, _PH_BU, _PH_KA, "", "")
+        data = build_form(masters, ph, b"", generated_at)
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            _templates.clear()
+            _templates[key] = [(info, zf.read(info)) for info in zf.infolist()]
+    return _templates[key]
+
+
+def blank_form(masters: Masters, dept: Department, secret: bytes, generated_at: datetime) -> bytes:
+    """The blank sheet of `dept`: the same as `build_form`, stamped from a per-run template when possible."""
+    if masters.worklists.get(dept.code):
+        return build_form(masters, dept, secret, generated_at)
+    token = F.make_token(secret, F.FORM_ID, masters.round.round_id, dept.code)
+    swaps = [(_PH_BU, dept.bu), (_PH_KA, dept.ka), (_PH_CODE, dept.code), (_PH_TOKEN, token)]
+    swaps_xml = [(escape(a).encode(), escape(b).encode()) for a, b in swaps]
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for info, part in _template(masters, generated_at):
+            if info.filename in ("xl/sharedStrings.xml", "docProps/core.xml"):
+                for old, new in swaps_xml:
+                    part = part.replace(old, new)
+            zf.writestr(info, part, compress_type=zipfile.ZIP_DEFLATED, compresslevel=6)
+    return out.getvalue()
+
+
 # --- Distributing -----------------------------------------------------------------------------------------
 
 
@@ -572,9 +632,19 @@ class Generated:
     eml: Path | None
 
 
-def _write_one(args: tuple[Masters, Department, bytes, datetime, Path, bool]) -> Generated:
-    masters, dept, secret, at, distribute, eml = args
-    data = build_form(masters, dept, secret, at)
+_job: tuple[Masters, bytes, datetime, Path, bool] | None = None
+
+
+def _init_job(masters: Masters, secret: bytes, at: datetime, distribute: Path, eml: bool) -> None:
+    """Worker set-up: the masters travel once per worker, not once per department."""
+    global _job
+    _job = (masters, secret, at, distribute, eml)
+
+
+def _write_one(dept: Department) -> Generated:
+    assert _job is not None
+    masters, secret, at, distribute, eml = _job
+    data = blank_form(masters, dept, secret, at)
     path = form_path(distribute, dept)
     atomic_write_bytes(path, data)
     eml_path = None
@@ -595,19 +665,20 @@ def generate_forms(
 ) -> list[Generated]:
     """Write a blank workbook (and optionally a mail draft) for every active department, or those in `codes`.
 
-    Uses worker processes for large runs (xlsxwriter is CPU-bound); small runs stay in-process.
+    Large runs use one worker process per core; small runs stay in-process.
     """
     at = (now or datetime.now()).replace(microsecond=0)
     depts = list(masters.active_departments)
     if codes is not None:
-        wanted = list(dict.fromkeys(codes))
+        wanted = set(codes)
         depts = [d for d in depts if d.code in wanted]
-    tasks = [(masters, d, secret, at, distribute, eml) for d in depts]
+    args = (masters, secret, at, distribute, eml)
     jobs = jobs or os.cpu_count() or 1
-    if jobs <= 1 or len(tasks) < 40:
-        return [_write_one(t) for t in tasks]
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        return list(pool.map(_write_one, tasks, chunksize=max(1, len(tasks) // (jobs * 8))))
+    if jobs <= 1 or len(depts) < 200:
+        _init_job(*args)
+        return [_write_one(d) for d in depts]
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_init_job, initargs=args) as pool:
+        return list(pool.map(_write_one, depts, chunksize=max(1, len(depts) // (jobs * 8))))
 
 
 def draft_mail(masters: Masters, dept: Department, filename: str, workbook: bytes) -> bytes:

@@ -217,3 +217,33 @@ def test_demo_generates_into_the_named_folder(tmp_path: Path) -> None:
     code, out, _ = run("demo", str(tmp_path / "demo"))
     assert code == 0, out
     assert len(list((tmp_path / "demo" / "outbox" / "distribute").rglob("*.xlsx"))) == 61
+
+
+def test_stamped_sheet_is_the_sheet_xlsxwriter_builds(ws: Workspace) -> None:
+    """Blank sheets are stamped from a per-run template for speed; they must equal a full build."""
+    from datetime import datetime
+
+    from dxsheets.generate import blank_form, build_form
+
+    masters = ws.masters()
+    at = datetime(2026, 11, 2, 9, 0)
+
+    def seen(data: bytes) -> tuple[list[tuple[str, str, object]], dict[str, str], list[str]]:
+        wb = openpyxl.load_workbook(io.BytesIO(data))
+        cells = [
+            (s.title, c.coordinate, c.value)
+            for s in wb
+            for row in s.iter_rows()
+            for c in row
+            if c.value is not None
+        ]
+        names = {n: d.attr_text for n, d in wb.defined_names.items()}
+        return cells, names, [s.sheet_state for s in wb]
+
+    for code in ("0101", "1703"):
+        dept = masters.department(code)
+        assert seen(blank_form(masters, dept, ws.secret(), at)) == seen(
+            build_form(masters, dept, ws.secret(), at)
+        )
+    odd = type(dept)("9001", "総務部 & <会計>", '課"1"', "", "")
+    assert seen(blank_form(masters, odd, ws.secret(), at)) == seen(build_form(masters, odd, ws.secret(), at))
