@@ -2,30 +2,33 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 EXCEL_MAX_TEXT = 32_767
-_KEEP = {"\n", "\t", "\u200d"}  # newlines and tabs are content; ZWJ holds emoji sequences together
+
+# Control (Cc), format (Cf) and surrogate (Cs) characters and the non-characters U+FFFE/U+FFFF, as of
+# Unicode 14 (Python 3.11), except newline, tab and ZWJ (which holds emoji sequences together).
+# A lone surrogate or U+FFFE is accepted by writers and then makes the written file unreadable.
+# Regenerate with: [c for c in range(0x110000) if unicodedata.category(chr(c)) in ("Cc", "Cf", "Cs")].
+_UNWANTED = re.compile(
+    "[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f\\xad\\u0600-\\u0605\\u061c\\u06dd\\u070f\\u0890-\\u0891\\u08e2"
+    "\\u180e\\u200b-\\u200c\\u200e-\\u200f\\u202a-\\u202e\\u2060-\\u2064\\u2066-\\u206f\\ud800-\\udfff"
+    "\\ufeff\\ufff9-\\ufffb\\ufffe-\\uffff\\U000110bd\\U000110cd\\U00013430-\\U00013438"
+    "\\U0001bca0-\\U0001bca3\\U0001d173-\\U0001d17a\\U000e0001\\U000e0020-\\U000e007f]"
+)
 
 
 def clean(text: str) -> str:
     """NFKC (half-width katakana, full-width digits), CRLF to LF, no control/format/surrogate characters, trimmed.
 
     Private-use characters (外字) are kept: they are content, and Excel stores them.
-
-    A lone surrogate or U+FFFE is accepted by writers and then makes the written file unreadable, so they go.
     """
-    text = unicodedata.normalize("NFKC", text.replace("\r\n", "\n").replace("\r", "\n"))
-    out = []
-    for ch in text:
-        if ch in _KEEP:
-            out.append(ch)
-            continue
-        cat = unicodedata.category(ch)
-        if cat in ("Cc", "Cs", "Cf") or ch in ("\ufffe", "\uffff"):
-            continue
-        out.append(ch)
-    return "".join(out).strip()
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
+    return _UNWANTED.sub("", text).strip()
 
 
 def excel_text(text: str, limit: int = EXCEL_MAX_TEXT) -> tuple[str, bool]:

@@ -1,0 +1,171 @@
+"""Collect many returned workbooks: files/s and peak memory, against two baselines in the same run.
+
+Run: python benchmarks/bench_collect.py            (1,000 returns)
+     python benchmarks/bench_collect.py --full     (1,000 and 10,000 returns)
+
+Returns are realistic: half are saved the way Excel saves (xlsxwriter: shared strings), half filled with
+openpyxl (inline strings, which are slower to read); each has its own department, token and answers.
+Baselines over the same files:
+  * openpyxl loop - load_workbook and read every input through the defined names (what a user writes by hand);
+  * floor         - open the zip and inflate every part of every file (nothing is parsed).
+Targets: >= 10x the openpyxl loop, within 3x of the floor, peak memory flat in the number of files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import os
+import random
+import tempfile
+import time
+import warnings
+import zipfile
+from datetime import date, datetime
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import openpyxl
+from common import peak_rss_mb, workspace
+
+from dxsheets import forms as F
+from dxsheets.collect import collect
+from dxsheets.domain import Answers, Department, GapRow, IssueRow, Masters
+from dxsheets.generate import build_form
+from dxsheets.simulate import WORK_BANK, fill
+
+PH = Department("〓CODE〓", "〓BU〓", "〓KA〓", "", "")
+
+
+def write_departments(ws_root: Path, n: int) -> None:
+    templates = ws_root / "templates"
+    (templates / "departments.xlsx").unlink()
+    (templates / "worklists.xlsx").unlink()
+    with open(templates / "departments.csv", "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["部署コード", "部", "課", "DX推進員", "メールアドレス", "有効"])
+        for i in range(n):
+            w.writerow([f"{i + 1:05d}", f"第{i // 40 + 1}ブロック", f"自治体{i + 1:05d}", "推進 太郎", "", "○"])
+
+
+def filled_templates(masters: Masters, at: datetime, variants: int = 20) -> list[list[tuple[zipfile.ZipInfo, bytes]]]:
+    """Filled forms for a placeholder department, half xlsxwriter-written, half openpyxl-filled."""
+    rng = random.Random(7)
+    out = []
+    for v in range(variants):
+        items = rng.sample(WORK_BANK, rng.randint(1, 5))
+        if v % 2 == 0:
+            ans = Answers(respondent="山田 太郎", contact="内線 1234", answer_date=date(2026, 11, 20), q1="はい",
+                          house={1: True, 4: True},
+                          q2=[IssueRow(i, "", n, b, a or "検討中", wg) for i, (n, b, a, wg, _) in enumerate(items)],
+                          q3=[GapRow(0, "", items[0][0], "予算と人手が足りない")])
+            data = build_form(masters, PH, b"", at, answers=ans)
+        else:
+            blank = build_form(masters, PH, b"", at)
+            data = fill(blank, {
+                F.N_RESPONDENT: "佐藤 花子", F.N_CONTACT: "内線 4321", F.N_ANSWER_DATE: date(2026, 11, 21),
+                F.N_Q1: "はい", F.N_HOUSE: [["○"], [None], ["○"]],
+                F.N_Q2: [[n, b, a or "検討中", wg or None] for n, b, a, wg, _ in items],
+                F.N_Q3: [[items[0][0], "規則の改正が必要"]],
+            })
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            out.append([(info, zf.read(info)) for info in zf.infolist()])
+    return out
+
+
+def stamp(template: list[tuple[zipfile.ZipInfo, bytes]], dept: Department, token: str) -> bytes:
+    swaps = [(escape(a).encode(), escape(b).encode()) for a, b in
+             (("〓BU〓", dept.bu), ("〓KA〓", dept.ka), ("〓CODE〓", dept.code), ("〓TOKEN〓", token))]
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for info, part in template:
+            if info.filename.endswith(".xml"):
+                for a, b in swaps:
+                    part = part.replace(a, b)
+            zf.writestr(info, part, compress_type=zipfile.ZIP_DEFLATED)
+    return buf.getvalue()
+
+
+def make_returns(ws, masters: Masters, n: int) -> list[Path]:
+    at = datetime(2026, 11, 2, 9, 0)
+    templates = filled_templates(masters, at)
+    secret = ws.secret()
+    paths = []
+    old = time.time() - 3600
+    for i, dept in enumerate(masters.departments[:n]):
+        data = stamp(templates[i % len(templates)], dept, F.make_token(secret, F.FORM_ID, masters.round.round_id, dept.code))
+        p = ws.inbox / dept.bu / f"{dept.code}.xlsx"
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(data)
+        os.utime(p, (old, old))
+        paths.append(p)
+    return paths
+
+
+def openpyxl_loop(paths: list[Path]) -> float:
+    t = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for p in paths:
+            wb = openpyxl.load_workbook(p, data_only=True)
+            for name in (F.N_RESPONDENT, F.N_Q1, F.N_Q2, F.N_Q3, F.N_DEPT_CODE):
+                sheet, ref = next(iter(wb.defined_names[name].destinations))
+                cells = wb[sheet][ref]
+                _ = cells if not isinstance(cells, tuple) else [c.value for row in cells for c in row]
+            wb.close()
+    return time.perf_counter() - t
+
+
+def floor(paths: list[Path]) -> float:
+    t = time.perf_counter()
+    for p in paths:
+        with zipfile.ZipFile(p) as zf:
+            for info in zf.infolist():
+                zf.read(info)
+    return time.perf_counter() - t
+
+
+def one_size(n: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "ws"
+        ws = workspace(root)
+        write_departments(root, n)
+        masters = ws.masters()
+        t = time.perf_counter()
+        paths = make_returns(ws, masters, n)
+        made = time.perf_counter() - t
+        t = time.perf_counter()
+        result = collect(ws, settle=0)
+        first = time.perf_counter() - t
+        assert result.files["accepted"] == n, result.files
+        t = time.perf_counter()
+        again = collect(ws, settle=0)
+        second = time.perf_counter() - t
+        assert again.examined == 0
+        sample = paths[: min(len(paths), 300)]
+        opx = openpyxl_loop(sample) / len(sample)
+        flo = floor(paths) / len(paths)
+        ours = first / n
+        print(f"\n== {n} returns (made in {made:.1f} s, avg {sum(p.stat().st_size for p in paths) / n / 1024:.1f} KB)")
+        print(f"dxsheets collect        {1 / ours:8.0f} files/s  ({first:.1f} s; hash, archive, check, ledger, {os.cpu_count()} workers)")
+        print(f"  second collect        {n / second:8.0f} files/s  ({second:.1f} s; nothing new: no file parsed)")
+        print(f"openpyxl loop           {1 / opx:8.0f} files/s  (over {len(sample)} files)")
+        print(f"floor (bare unzip)      {1 / flo:8.0f} files/s")
+        print(f"ratio vs openpyxl       x{opx / ours:.1f}   (target >= 10)")
+        print(f"ratio to floor          {ours / flo:.1f}x slower (target <= 3)")
+        print(f"peak memory             parent {peak_rss_mb():.0f} MB, largest worker {peak_rss_mb(children=True):.0f} MB")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--files", type=int, default=1000)
+    ap.add_argument("--full", action="store_true", help="also 10,000 returns")
+    args = ap.parse_args()
+    one_size(args.files)
+    if args.full:
+        one_size(10_000)
+
+
+if __name__ == "__main__":
+    main()

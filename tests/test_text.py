@@ -1,0 +1,42 @@
+"""Text from returned files is normalised before it is checked or written anywhere."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+
+from dxsheets.text import clean, excel_text
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("ﾔﾏﾀﾞ ﾀﾛｳ", "ヤマダ タロウ"),  # half-width katakana
+        ("内線１２３４", "内線1234"),  # full-width digits
+        ("  前後の空白　", "前後の空白"),
+        ("行1\r\n行2\r行3", "行1\n行2\n行3"),
+        ("ベル\x07と\x00NUL", "ベルとNUL"),
+        ("ゼロ幅\u200bスペース\ufeff", "ゼロ幅スペース"),
+        ("孤立\ud800サロゲート", "孤立サロゲート"),
+        ("非文字\ufffe", "非文字"),
+        ("家族👨\u200d👩\u200d👧", "家族👨\u200d👩\u200d👧"),  # ZWJ sequences survive
+        ("外字\ue000", "外字\ue000"),  # private use (外字) is content
+        ("タブ\tも改行\nも", "タブ\tも改行\nも"),
+    ],
+)
+def test_clean(raw: str, expected: str) -> None:
+    assert clean(raw) == expected
+
+
+def test_clean_removes_every_control_format_and_surrogate_character() -> None:
+    for cp in range(0x110000):
+        ch = chr(cp)
+        if unicodedata.category(ch) in ("Cc", "Cf", "Cs") and ch not in "\n\r\t\u200d":  # CR becomes LF
+            assert clean(f"a{ch}b") == "ab", hex(cp)
+
+
+def test_excel_text_cuts_to_excels_limit_with_a_notice() -> None:
+    text, cut = excel_text("あ" * 40_000)
+    assert cut and len(text) == 32_767 and text.endswith("（以下省略）")
+    assert excel_text("短い") == ("短い", False)
