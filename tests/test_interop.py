@@ -1,0 +1,403 @@
+"""dxsheets' workbooks against a real LibreOffice: they open, print, survive a save, and come back readable.
+
+Why: the promoters and DX staff open our files in Excel or LibreOffice, not in openpyxl.  A file that
+openpyxl reads happily can still show a repair prompt, print badly, lose its dropdowns when saved, or come
+back (as .ods or .xls) in a form collect must refuse politely.  These tests drive LibreOffice headless
+(tests/libreoffice.py) to play both the reader and the promoter who types into the sheet.
+
+Each soffice start costs ~2-3 s, so conversions are batched (one soffice for many files) and the filled
+files are made once per module.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import zipfile
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+from openpyxl.utils.cell import get_column_letter, range_boundaries
+from promoter import Fill, drop, returned
+
+from dxsheets import forms as F
+from dxsheets.cli import cli
+from dxsheets.collect import collect
+from dxsheets.generate import form_path, generate_forms
+from dxsheets.ledger import Ledger
+from dxsheets.status import status_report
+from dxsheets.workspace import Workspace, init_workspace
+
+try:
+    from libreoffice import (
+        CONVERT_FILTERS,
+        _kill_group,
+        _new_profile,
+        fill_with_uno,
+        requires_libreoffice,
+        requires_uno,
+        soffice_path,
+    )
+except ImportError:  # tests/ became a package
+    from tests.libreoffice import (
+        CONVERT_FILTERS,
+        _kill_group,
+        _new_profile,
+        fill_with_uno,
+        requires_libreoffice,
+        requires_uno,
+        soffice_path,
+    )
+
+pytestmark = [pytest.mark.libreoffice, requires_libreoffice]
+
+WORKLIST_DEPT = "0401"  # has a 業務一覧, so its Q2 業務名 column is a dropdown
+PLAIN_DEPT = "0101"  # no 業務一覧: free text with a length check
+UNO_DEPT = "0402"  # filled through LibreOffice
+OTHER_DEPT = "0403"  # a plain good .xlsx next to the .ods / .xls returns
+MIN_CHART_PDF_BYTES = 20_000  # a workbook whose charts were drawn; an empty page is a few KB
+
+
+# --- helpers -----------------------------------------------------------------------------------------------
+
+
+def convert_many(
+    sources: Iterable[Path], fmt: str, outdir: Path, parallel: int = 1, timeout: float = 300
+) -> dict[Path, Path]:
+    """Convert many files with few soffice starts (the start is most of the cost); map source -> output.
+
+    Sources are staged under unique names first, so two workbooks with the same file name (e.g. in two 部
+    folders) cannot overwrite each other's output.  With `parallel` > 1 the files are split over that many
+    soffice processes, each with its own throwaway profile.  Fails with soffice's output when a file is
+    missing.
+    """
+    sources = [Path(s).resolve() for s in sources]
+    stage = outdir / "_stage"
+    stage.mkdir(parents=True, exist_ok=True)
+    staged: dict[Path, Path] = {}
+    for i, src in enumerate(sources):
+        copy = stage / f"{i:03d}_{src.name}"
+        shutil.copyfile(src, copy)
+        staged[src] = copy
+    copies = list(staged.values())
+    batches = [copies[i::parallel] for i in range(min(parallel, len(copies)))]
+    with ThreadPoolExecutor(max_workers=len(batches)) as pool:
+        logs = list(pool.map(lambda batch: _soffice_convert(batch, fmt, outdir, timeout), batches))
+    out = {src: outdir / f"{copy.stem}.{fmt}" for src, copy in staged.items()}
+    missing = [src.name for src, o in out.items() if not o.is_file() or o.stat().st_size == 0]
+    assert not missing, f"soffice did not convert {missing} to {fmt}\n" + "\n".join(logs)
+    return out
+
+
+def _soffice_convert(files: list[Path], fmt: str, outdir: Path, timeout: float) -> str:
+    """One soffice start converting `files`; returns its output for error messages."""
+    soffice = soffice_path()
+    assert soffice is not None
+    profile = _new_profile()
+    cmd = [
+        soffice,
+        "--headless",
+        "--invisible",
+        "--norestore",
+        "--nologo",
+        "--nolockcheck",
+        f"-env:UserInstallation={profile.as_uri()}",
+        "--convert-to",
+        CONVERT_FILTERS[fmt],
+        "--outdir",
+        str(outdir),
+        *map(str, files),
+    ]
+    proc = subprocess.Popen(
+        cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+    )
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        stdout, stderr = proc.communicate()
+    finally:
+        _kill_group(proc)  # a soffice.bin that outlived its launcher
+        shutil.rmtree(profile, ignore_errors=True)
+    return f"stdout: {stdout.decode('utf-8', 'replace')}\nstderr: {stderr.decode('utf-8', 'replace')}"
+
+
+def assert_pdf(pdf: Path, min_bytes: int = 1000) -> None:
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF"), pdf
+    assert len(data) >= min_bytes, f"{pdf.name}: only {len(data)} bytes"
+
+
+def chart_titles(xlsx: Path) -> list[str]:
+    """The title of each chart in an xlsx (empty string for an untitled chart)."""
+    titles = []
+    with zipfile.ZipFile(xlsx) as z:
+        for name in sorted(n for n in z.namelist() if re.fullmatch(r"xl/charts/chart\d+\.xml", n)):
+            xml = z.read(name).decode("utf-8")
+            title = re.search(r"<c:title>(.*?)</c:title>", xml, re.S)  # the chart's own title comes first
+            titles.append("".join(re.findall(r"<a:t>([^<]*)</a:t>", title.group(1))) if title else "")
+    return titles
+
+
+def pdf_text(pdf: Path) -> str | None:
+    """The PDF's text without whitespace (pdftotext splits words oddly), or None without poppler-utils."""
+    if shutil.which("pdftotext") is None:
+        return None
+    done = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, check=True, timeout=60)
+    return re.sub(r"\s+", "", done.stdout.decode("utf-8", "replace"))
+
+
+def new_workspace(root: Path, codes: list[str]) -> Workspace:
+    """A workspace with the default masters and the blank sheets of `codes` only (keeps generate fast)."""
+    ws, _ = init_workspace(root)
+    generate_forms(ws.masters(), ws.secret(), ws.distribute, codes=codes)
+    return ws
+
+
+def blank(ws: Workspace, code: str) -> Path:
+    dept = ws.masters().department(code)
+    assert dept is not None
+    return form_path(ws.distribute, dept)
+
+
+def shapes(wb: openpyxl.Workbook) -> dict[str, tuple[str, int, int, int, int]]:
+    """Each DX_* name -> (sheet, first row, first column, rows, columns)."""
+    out = {}
+    for name, dn in wb.defined_names.items():
+        if name.startswith("DX_"):
+            ((sheet, ref),) = list(dn.destinations)
+            c1, r1, c2, r2 = range_boundaries(ref.replace("$", ""))
+            out[name] = (sheet, r1, c1, r2 - r1 + 1, c2 - c1 + 1)
+    return out
+
+
+# What the promoter types, through LibreOffice, addressed by defined name.
+WG_A, WG_B = "窓口WG", "行政手続オンライン化WG"
+Q2_ROWS = [
+    ("窓口での証明書交付", "申請書に手書きし窓口で待つ", "スマホで申請しコンビニで受け取る", WG_A),
+    ("転入届の受付", "紙の届出を職員が入力", "オンラインで事前に入力してもらう", WG_B),
+]
+Q3_ROW = ("転入届の受付", "本人確認の方法が決まっておらず、オンライン化に踏み切れない")
+
+
+def answer_actions(q2_rows: list[tuple[str, ...]] = Q2_ROWS) -> list[dict[str, Any]]:
+    actions: list[dict[str, Any]] = [
+        {"op": "set", "name": F.N_RESPONDENT, "value": "鈴木 花子"},
+        {"op": "set", "name": F.N_CONTACT, "value": "内線 4321 suzuki@city.example.lg.jp"},
+        {"op": "formula", "name": F.N_ANSWER_DATE, "formula": "=DATE(2026;11;20)"},
+        {"op": "set", "name": F.N_Q1, "value": F.Q1_YES},
+        {"op": "set", "name": F.N_HOUSE, "value": F.HOUSE_MARK, "row": 0},
+    ]
+    for r, row in enumerate(q2_rows):
+        actions += [{"op": "set", "name": F.N_Q2, "row": r, "col": c, "value": v} for c, v in enumerate(row)]
+    actions += [{"op": "set", "name": F.N_Q3, "row": 0, "col": c, "value": v} for c, v in enumerate(Q3_ROW)]
+    return actions
+
+
+INSERTED = [
+    ("挿入1 住民票の郵送請求", "郵送で請求を受け手作業で処理", "オンライン決済で請求", WG_B),
+    ("挿入2 窓口の呼出", "番号札を手で配る", "スマホに順番を通知", WG_A),
+    ("挿入3 窓口の案内", "職員が口頭で案内", "案内表示を電子化", WG_A),
+]
+
+
+def insert_actions() -> list[dict[str, Any]]:
+    """Two rows typed, three rows inserted between them, the new rows typed: expected order 0, new x3, 1."""
+    actions = answer_actions()
+    actions.append({"op": "insert_rows", "name": F.N_Q2, "at": 1, "count": len(INSERTED)})
+    for i, row in enumerate(INSERTED, start=1):
+        actions += [{"op": "set", "name": F.N_Q2, "row": i, "col": c, "value": v} for c, v in enumerate(row)]
+    return actions
+
+
+def file_entry(ws: Workspace, path: str) -> dict[str, Any]:
+    with Ledger(ws.ledger_path) as ledger:
+        report = status_report(ledger, ws.masters())
+    return next(f for f in report["files"] if f["path"] == path)
+
+
+def submission(ws: Workspace, code: str) -> dict[str, Any]:
+    with Ledger(ws.ledger_path) as ledger:
+        found = [answers for c, _, _, _, answers in ledger.submissions() if c == code]
+    assert len(found) == 1, found
+    return found[0]
+
+
+@pytest.fixture(scope="module")
+def uno_ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    return new_workspace(tmp_path_factory.mktemp("uno") / "ws", [UNO_DEPT, OTHER_DEPT])
+
+
+@pytest.fixture(scope="module")
+def uno_files(uno_ws: Workspace, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The UNO dept's blank sheet filled in LibreOffice and stored as xlsx, xlsx after inserts, ods, xls."""
+    out = tmp_path_factory.mktemp("uno-out")
+    src = blank(uno_ws, UNO_DEPT)
+    jobs = {
+        "xlsx": (answer_actions(), "xlsx"),
+        "inserted": (insert_actions(), "xlsx"),
+        "ods": (answer_actions(), "ods"),
+        "xls": (answer_actions(), "xls"),
+    }
+
+    def fill(key: str) -> Path:
+        actions, fmt = jobs[key]
+        dest = out / f"{key}.{fmt}"
+        assert fill_with_uno(src, dest, actions, fmt=fmt)["ok"] is True
+        return dest
+
+    with ThreadPoolExecutor(max_workers=2) as pool:  # each fill is its own office with its own profile
+        return dict(zip(jobs, pool.map(fill, jobs), strict=True))
+
+
+# --- 1. PDF ------------------------------------------------------------------------------------------------
+
+
+def test_blank_sheets_and_feedback_workbook_convert_to_pdf(tmp_path: Path) -> None:
+    """Blank sheets (with and without a 業務一覧 dropdown) and a feedback workbook all print to PDF."""
+    ws = new_workspace(tmp_path / "ws", [WORKLIST_DEPT, PLAIN_DEPT, UNO_DEPT])
+    bad = Fill(q1="多分", q2=[("窓口受付", "紙", None, "なんでもWG")], q3=[])
+    drop(ws.inbox, "bad.xlsx", returned(ws.distribute, ws.masters().department(UNO_DEPT), bad))
+    result = collect(ws, jobs=1)
+    assert len(result.feedback) == 1 and result.feedback[0].parent == ws.feedback
+
+    sources = [blank(ws, WORKLIST_DEPT), blank(ws, PLAIN_DEPT), *result.feedback]
+    pdfs = convert_many(sources, "pdf", tmp_path / "pdf")
+    for pdf in pdfs.values():
+        assert_pdf(pdf, min_bytes=10_000)
+    if shutil.which("pdffonts"):  # Japanese must be drawn with a CJK font, not boxes
+        fonts = subprocess.run(
+            ["pdffonts", str(pdfs[blank(ws, WORKLIST_DEPT)])], capture_output=True, text=True, check=True
+        ).stdout
+        assert "CJK" in fonts, fonts
+
+
+# --- 2. A save in LibreOffice keeps the form contract -----------------------------------------------------
+
+
+def test_blank_sheet_saved_by_libreoffice_keeps_names_validations_protection(tmp_path: Path) -> None:
+    """What a promoter's LibreOffice writes back must still carry everything collect relies on."""
+    ws = new_workspace(tmp_path / "ws", [WORKLIST_DEPT])
+    src = blank(ws, WORKLIST_DEPT)
+    saved = convert_many([src], "xlsx", tmp_path / "xlsx")[src.resolve()]
+    before, after = openpyxl.load_workbook(src), openpyxl.load_workbook(saved)
+
+    expected = shapes(before)
+    assert set(expected) >= {*F.META_NAMES, *F.SINGLE_NAMES, F.N_HOUSE, F.N_Q2, F.N_Q3}
+    assert shapes(after) == expected
+
+    main = after[F.MAIN_SHEET]
+    dvs = main.data_validations.dataValidation
+    _, q1_ref = next(iter(after.defined_names[F.N_Q1].destinations))
+    q1 = [dv for dv in dvs if dv.type == "list" and q1_ref.replace("$", "") in str(dv.sqref)]
+    assert q1 and q1[0].formula1 == f'"{F.Q1_YES},{F.Q1_NO}"', [(d.sqref, d.formula1) for d in dvs]
+    n_wg = len(ws.masters().working_groups)
+    _, q2_row, q2_col, q2_rows, _ = expected[F.N_Q2]
+    wg_col = get_column_letter(q2_col + F.Q2_WG)
+    wg_range = f"{wg_col}{q2_row}:{wg_col}{q2_row + q2_rows - 1}"
+    wg = [dv for dv in dvs if dv.type == "list" and str(dv.sqref) == wg_range]
+    assert wg, [(d.sqref, d.formula1) for d in dvs]
+    assert wg[0].formula1.replace("'", "") == f"{F.LISTS_SHEET}!$A$1:$A${n_wg}"
+    assert wg[0].prompt and "WG" in wg[0].prompt  # the input help survives too
+    assert len(dvs) == len(before[F.MAIN_SHEET].data_validations.dataValidation)
+
+    assert main.protection.sheet is True
+    assert main.protection.insertRows is False  # False = inserting rows stays allowed
+    assert after[F.META_SHEET].sheet_state != "visible"  # LibreOffice writes very hidden as hidden
+    assert after[F.LISTS_SHEET].sheet_state != "visible"
+
+
+# --- 3. Filled through LibreOffice, collected ---------------------------------------------------------------
+
+
+@requires_uno
+def test_sheet_filled_in_libreoffice_is_accepted_with_what_was_typed(
+    uno_ws: Workspace, uno_files: dict[str, Path]
+) -> None:
+    """Typed cells, a DATE() formula (stored with its cached value) and dropdown values all read back."""
+    drop(uno_ws.inbox, "uno/filled.xlsx", uno_files["xlsx"].read_bytes())
+    collect(uno_ws, jobs=1)
+    entry = file_entry(uno_ws, "uno/filled.xlsx")
+    assert entry["status"] == "accepted", entry
+    answers = submission(uno_ws, UNO_DEPT)
+    assert answers["respondent"] == "鈴木 花子"
+    assert answers["contact"] == "内線 4321 suzuki@city.example.lg.jp"
+    assert answers["answer_date"] == "2026-11-20"
+    assert answers["q1"] == F.Q1_YES
+    assert answers["house"] == {"1": True}
+    assert [tuple(q[2:]) for q in answers["q2"]] == Q2_ROWS
+    assert [tuple(g[2:]) for g in answers["q3"]] == [Q3_ROW]
+
+
+@requires_uno
+def test_rows_inserted_in_libreoffice_are_all_read_in_order(
+    uno_ws: Workspace, uno_files: dict[str, Path]
+) -> None:
+    """The promoter inserts rows inside Q2 (allowed by the protection); DX_Q2 grows and every row is read."""
+    drop(uno_ws.inbox, "uno/inserted.xlsx", uno_files["inserted"].read_bytes())
+    collect(uno_ws, jobs=1)
+    entry = file_entry(uno_ws, "uno/inserted.xlsx")
+    assert entry["status"] == "accepted", entry
+    wb = openpyxl.load_workbook(uno_files["inserted"])
+    assert shapes(wb)[F.N_Q2][3] == F.MIN_Q2_ROWS + len(INSERTED)
+    answers = submission(uno_ws, UNO_DEPT)  # this later-saved return supersedes the other
+    assert [tuple(q[2:]) for q in answers["q2"]] == [Q2_ROWS[0], *INSERTED, Q2_ROWS[1]]
+    assert answers["answer_date"] == "2026-11-20"
+
+
+# --- 4. .ods and .xls are refused politely, and the run goes on ------------------------------------------------
+
+
+@requires_uno
+def test_ods_and_xls_saves_are_unsupported_with_a_save_as_xlsx_message(
+    uno_files: dict[str, Path], tmp_path: Path
+) -> None:
+    ws = new_workspace(tmp_path / "ws", [UNO_DEPT, OTHER_DEPT])
+    drop(ws.inbox, "回答.ods", uno_files["ods"].read_bytes())
+    drop(ws.inbox, "回答.xls", uno_files["xls"].read_bytes())
+    drop(ws.inbox, "good.xlsx", returned(ws.distribute, ws.masters().department(OTHER_DEPT)))
+    result = collect(ws, jobs=1)
+
+    for path, code in (("回答.ods", "file-ods"), ("回答.xls", "file-legacy-xls")):
+        entry = file_entry(ws, path)
+        assert entry["status"] == "unsupported", entry
+        assert [p["code"] for p in entry["problems"]] == [code]
+        assert "xlsx" in entry["problems"][0]["message"]
+    assert file_entry(ws, "good.xlsx")["status"] == "accepted"
+    assert result.departments[OTHER_DEPT] == "answered"
+    assert result.departments[UNO_DEPT] == "not_answered"
+
+
+# --- 5. Everything the demo writes opens and prints -----------------------------------------------------------
+
+
+def test_demo_outbox_workbooks_convert_to_pdf(tmp_path: Path) -> None:
+    """No repair prompt / no broken chart (via conversion): every workbook the demo writes prints to PDF.
+
+    LibreOffice refuses (no output) what it cannot load, so a successful conversion of each file is the
+    closest headless stand-in for "opens without a repair prompt"; a workbook with charts must give a PDF of
+    real size (the charts were drawn, not dropped).
+    """
+    root = tmp_path / "demo"
+    result = CliRunner().invoke(cli, ["demo", str(root)])
+    assert result.exit_code == 0, result.output
+    outbox = root / "outbox"
+    distributed = sorted((outbox / "distribute").rglob("*.xlsx"))
+    assert distributed, "the demo wrote no blank sheets"
+    sources = [distributed[0]]
+    for folder in ("summary", "hypothesis", "feedback"):
+        sources += sorted((outbox / folder).glob("*.xlsx"))  # not summary/history/: copies of the summary
+    pdfs = convert_many(sources, "pdf", tmp_path / "pdf", parallel=2)
+    for src, pdf in pdfs.items():
+        titles = chart_titles(src)
+        assert_pdf(pdf, min_bytes=MIN_CHART_PDF_BYTES if titles else 1000)
+        text = pdf_text(pdf)
+        if text is not None:  # a drawn chart prints its title; a dropped or broken one prints nothing
+            missing = [t for t in titles if t and re.sub(r"\s+", "", t) not in text]
+            assert not missing, f"{src.name}: chart titles not in the PDF: {missing}"
