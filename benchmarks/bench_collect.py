@@ -46,37 +46,54 @@ def write_departments(ws_root: Path, n: int) -> None:
         w = csv.writer(fh)
         w.writerow(["部署コード", "部", "課", "DX推進員", "メールアドレス", "有効"])
         for i in range(n):
-            w.writerow([f"{i + 1:05d}", f"第{i // 40 + 1}ブロック", f"自治体{i + 1:05d}", "推進 太郎", "", "○"])
+            w.writerow(
+                [f"{i + 1:05d}", f"第{i // 40 + 1}ブロック", f"自治体{i + 1:05d}", "推進 太郎", "", "○"]
+            )
 
 
-def filled_templates(masters: Masters, at: datetime, variants: int = 20) -> list[list[tuple[zipfile.ZipInfo, bytes]]]:
+def filled_templates(
+    masters: Masters, at: datetime, variants: int = 20
+) -> list[list[tuple[zipfile.ZipInfo, bytes]]]:
     """Filled forms for a placeholder department, half xlsxwriter-written, half openpyxl-filled."""
     rng = random.Random(7)
     out = []
     for v in range(variants):
         items = rng.sample(WORK_BANK, rng.randint(1, 5))
         if v % 2 == 0:
-            ans = Answers(respondent="山田 太郎", contact="内線 1234", answer_date=date(2026, 11, 20), q1="はい",
-                          house={1: True, 4: True},
-                          q2=[IssueRow(i, "", n, b, a or "検討中", wg) for i, (n, b, a, wg, _) in enumerate(items)],
-                          q3=[GapRow(0, "", items[0][0], "予算と人手が足りない")])
+            ans = Answers(
+                respondent="山田 太郎",
+                contact="内線 1234",
+                answer_date=date(2026, 11, 20),
+                q1="はい",
+                house={1: True, 4: True},
+                q2=[IssueRow(i, "", n, b, a or "検討中", wg) for i, (n, b, a, wg, _) in enumerate(items)],
+                q3=[GapRow(0, "", items[0][0], "予算と人手が足りない")],
+            )
             data = build_form(masters, PH, b"", at, answers=ans)
         else:
             blank = build_form(masters, PH, b"", at)
-            data = fill(blank, {
-                F.N_RESPONDENT: "佐藤 花子", F.N_CONTACT: "内線 4321", F.N_ANSWER_DATE: date(2026, 11, 21),
-                F.N_Q1: "はい", F.N_HOUSE: [["○"], [None], ["○"]],
-                F.N_Q2: [[n, b, a or "検討中", wg or None] for n, b, a, wg, _ in items],
-                F.N_Q3: [[items[0][0], "規則の改正が必要"]],
-            })
+            data = fill(
+                blank,
+                {
+                    F.N_RESPONDENT: "佐藤 花子",
+                    F.N_CONTACT: "内線 4321",
+                    F.N_ANSWER_DATE: date(2026, 11, 21),
+                    F.N_Q1: "はい",
+                    F.N_HOUSE: [["○"], [None], ["○"]],
+                    F.N_Q2: [[n, b, a or "検討中", wg or None] for n, b, a, wg, _ in items],
+                    F.N_Q3: [[items[0][0], "規則の改正が必要"]],
+                },
+            )
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             out.append([(info, zf.read(info)) for info in zf.infolist()])
     return out
 
 
 def stamp(template: list[tuple[zipfile.ZipInfo, bytes]], dept: Department, token: str) -> bytes:
-    swaps = [(escape(a).encode(), escape(b).encode()) for a, b in
-             (("〓BU〓", dept.bu), ("〓KA〓", dept.ka), ("〓CODE〓", dept.code), ("〓TOKEN〓", token))]
+    swaps = [
+        (escape(a).encode(), escape(b).encode())
+        for a, b in (("〓BU〓", dept.bu), ("〓KA〓", dept.ka), ("〓CODE〓", dept.code), ("〓TOKEN〓", token))
+    ]
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for info, part in template:
@@ -94,7 +111,11 @@ def make_returns(ws, masters: Masters, n: int) -> list[Path]:
     paths = []
     old = time.time() - 3600
     for i, dept in enumerate(masters.departments[:n]):
-        data = stamp(templates[i % len(templates)], dept, F.make_token(secret, F.FORM_ID, masters.round.round_id, dept.code))
+        data = stamp(
+            templates[i % len(templates)],
+            dept,
+            F.make_token(secret, F.FORM_ID, masters.round.round_id, dept.code),
+        )
         p = ws.inbox / dept.bu / f"{dept.code}.xlsx"
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_bytes(data)
@@ -147,14 +168,22 @@ def one_size(n: int) -> None:
         opx = openpyxl_loop(sample) / len(sample)
         flo = floor(paths) / len(paths)
         ours = first / n
-        print(f"\n== {n} returns (made in {made:.1f} s, avg {sum(p.stat().st_size for p in paths) / n / 1024:.1f} KB)")
-        print(f"dxsheets collect        {1 / ours:8.0f} files/s  ({first:.1f} s; hash, archive, check, ledger, {os.cpu_count()} workers)")
-        print(f"  second collect        {n / second:8.0f} files/s  ({second:.1f} s; nothing new: no file parsed)")
+        print(
+            f"\n== {n} returns (made in {made:.1f} s, avg {sum(p.stat().st_size for p in paths) / n / 1024:.1f} KB)"
+        )
+        print(
+            f"dxsheets collect        {1 / ours:8.0f} files/s  ({first:.1f} s; hash, archive, check, ledger, {os.cpu_count()} workers)"
+        )
+        print(
+            f"  second collect        {n / second:8.0f} files/s  ({second:.1f} s; nothing new: no file parsed)"
+        )
         print(f"openpyxl loop           {1 / opx:8.0f} files/s  (over {len(sample)} files)")
         print(f"floor (bare unzip)      {1 / flo:8.0f} files/s")
         print(f"ratio vs openpyxl       x{opx / ours:.1f}   (target >= 10)")
         print(f"ratio to floor          {ours / flo:.1f}x slower (target <= 3)")
-        print(f"peak memory             parent {peak_rss_mb():.0f} MB, largest worker {peak_rss_mb(children=True):.0f} MB")
+        print(
+            f"peak memory             parent {peak_rss_mb():.0f} MB, largest worker {peak_rss_mb(children=True):.0f} MB"
+        )
 
 
 def main() -> None:

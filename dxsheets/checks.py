@@ -88,10 +88,25 @@ class Identity:
     token: str
 
 
-def _problem(code: str, severity: str, message: str, v: Value | None = None, field: str = "",
-             row: int | None = None, col: int | None = None) -> Problem:
-    return Problem(code, severity, message, sheet=v.sheet if v else "", cell=v.ref if v else "",
-                   field=field, row=row, col=col)
+def _problem(
+    code: str,
+    severity: str,
+    message: str,
+    v: Value | None = None,
+    field: str = "",
+    row: int | None = None,
+    col: int | None = None,
+) -> Problem:
+    return Problem(
+        code,
+        severity,
+        message,
+        sheet=v.sheet if v else "",
+        cell=v.ref if v else "",
+        field=field,
+        row=row,
+        col=col,
+    )
 
 
 def _where(v: Value) -> str:
@@ -110,20 +125,37 @@ class _Reader:
         self.date1904 = date1904
         self.problems: list[Problem] = []
 
-    def text(self, v: Value | None, label: str, field: str = "", row: int | None = None, col: int | None = None) -> str:
+    def text(
+        self, v: Value | None, label: str, field: str = "", row: int | None = None, col: int | None = None
+    ) -> str:
         if v is None or v.cell is None:
             return ""
         c = v.cell
         if _uncached(c):
-            self.problems.append(_problem(
-                "formula-uncached", ERROR,
-                f"{label}（{_where(v)}）は数式ですが、計算結果が保存されていません。数式ではなく値を直接入力して保存してください。",
-                v, field, row, col))
+            self.problems.append(
+                _problem(
+                    "formula-uncached",
+                    ERROR,
+                    f"{label}（{_where(v)}）は数式ですが、計算結果が保存されていません。数式ではなく値を直接入力して保存してください。",
+                    v,
+                    field,
+                    row,
+                    col,
+                )
+            )
             return ""
         if c.kind == "e":
-            self.problems.append(_problem(
-                "formula-error", ERROR,
-                f"{label}（{_where(v)}）がエラー（{c.value}）になっています。値を直接入力してください。", v, field, row, col))
+            self.problems.append(
+                _problem(
+                    "formula-error",
+                    ERROR,
+                    f"{label}（{_where(v)}）がエラー（{c.value}）になっています。値を直接入力してください。",
+                    v,
+                    field,
+                    row,
+                    col,
+                )
+            )
             return ""
         if c.value is None:
             return ""
@@ -171,6 +203,7 @@ def parse_date_text(text: str) -> date | None:
 
 def identity_of(values: FormValues) -> Identity | None:
     """The identity written on the meta sheet, or None when this is not one of our forms."""
+
     def meta(name: str) -> str:
         v = values.meta.get(name)
         if v is None or v.cell is None or v.cell.value is None:
@@ -182,37 +215,71 @@ def identity_of(values: FormValues) -> Identity | None:
 
     if meta(F.N_FORM_ID) != F.FORM_ID:
         return None
-    return Identity(meta(F.N_FORM_ID), meta(F.N_FORM_VERSION), meta(F.N_ROUND), meta(F.N_DEPT_CODE), meta(F.N_TOKEN))
+    return Identity(
+        meta(F.N_FORM_ID), meta(F.N_FORM_VERSION), meta(F.N_ROUND), meta(F.N_DEPT_CODE), meta(F.N_TOKEN)
+    )
 
 
 def check_identity(ident: Identity | None, masters: Masters, secret: bytes) -> list[Problem]:
     """Form, version, round, department and token. Any problem here means the file cannot be attributed."""
     rnd = masters.round
     if ident is None:
-        return [Problem("form-unknown", ERROR,
-                        "このファイルは dxsheets が配布した課題抽出シートではありません（識別情報が見つかりません）。"
-                        "配布したシートに入力して送ってください。")]
+        return [
+            Problem(
+                "form-unknown",
+                ERROR,
+                "このファイルは dxsheets が配布した課題抽出シートではありません（識別情報が見つかりません）。"
+                "配布したシートに入力して送ってください。",
+            )
+        ]
     if ident.version != F.FORM_VERSION:
-        return [Problem("form-version-unknown", ERROR,
-                        f"シートの版（{ident.version}）が今回の様式（{F.FORM_VERSION}）と違います。今回配布したシートで回答してください。")]
+        return [
+            Problem(
+                "form-version-unknown",
+                ERROR,
+                f"シートの版（{ident.version}）が今回の様式（{F.FORM_VERSION}）と違います。今回配布したシートで回答してください。",
+            )
+        ]
     if ident.round_id != rnd.round_id:
-        return [Problem("round-mismatch", ERROR,
-                        f"別の回（{ident.round_id}）のシートです。今回（{rnd.year_label}・{rnd.round_id}）配布したシートに入力して送ってください。")]
+        return [
+            Problem(
+                "round-mismatch",
+                ERROR,
+                f"別の回（{ident.round_id}）のシートです。今回（{rnd.year_label}・{rnd.round_id}）配布したシートに入力して送ってください。",
+            )
+        ]
     dept = masters.department(ident.dept_code)
     if dept is None:
-        return [Problem("dept-unknown", ERROR,
-                        f"部署コード「{ident.dept_code}」は部署一覧にありません。配布したシートをそのまま使ってください。")]
+        return [
+            Problem(
+                "dept-unknown",
+                ERROR,
+                f"部署コード「{ident.dept_code}」は部署一覧にありません。配布したシートをそのまま使ってください。",
+            )
+        ]
     if not F.token_ok(secret, ident.form_id, ident.round_id, ident.dept_code, ident.token):
-        return [Problem("token-invalid", ERROR,
-                        f"照合コードが部署（{dept.name}）と一致しません。シートの識別情報が書き換えられた可能性があります。"
-                        "自部署あてに配布したシートに入力して送ってください。")]
+        return [
+            Problem(
+                "token-invalid",
+                ERROR,
+                f"照合コードが部署（{dept.name}）と一致しません。シートの識別情報が書き換えられた可能性があります。"
+                "自部署あてに配布したシートに入力して送ってください。",
+            )
+        ]
     if not dept.active:
-        return [Problem("dept-inactive", ERROR,
-                        f"{dept.name}（{dept.code}）は今回の調査対象ではありません。DX推進課にお問い合わせください。")]
+        return [
+            Problem(
+                "dept-inactive",
+                ERROR,
+                f"{dept.name}（{dept.code}）は今回の調査対象ではありません。DX推進課にお問い合わせください。",
+            )
+        ]
     return []
 
 
-def check_values(values: FormValues, masters: Masters, date1904: bool = False) -> tuple[Answers, list[Problem]]:
+def check_values(
+    values: FormValues, masters: Masters, date1904: bool = False
+) -> tuple[Answers, list[Problem]]:
     """Normalise every input and apply the value and cross-field rules."""
     rd = _Reader(date1904)
     problems: list[Problem] = []
@@ -227,10 +294,25 @@ def check_values(values: FormValues, masters: Masters, date1904: bool = False) -
             return ""
         text = rd.text(v, label, name)
         if not text and not any(p.field == name for p in rd.problems):
-            problems.append(_problem("required-missing", ERROR, f"{label}（{_where(v)}）が空欄です。入力してください。", v, name))
+            problems.append(
+                _problem(
+                    "required-missing",
+                    ERROR,
+                    f"{label}（{_where(v)}）が空欄です。入力してください。",
+                    v,
+                    name,
+                )
+            )
         elif len(text) > limit:
-            problems.append(_problem("text-too-long", ERROR,
-                                     f"{label}（{_where(v)}）が{len(text)}文字あります。{limit}文字以内にしてください。", v, name))
+            problems.append(
+                _problem(
+                    "text-too-long",
+                    ERROR,
+                    f"{label}（{_where(v)}）が{len(text)}文字あります。{limit}文字以内にしてください。",
+                    v,
+                    name,
+                )
+            )
         return text
 
     ans.respondent = required_text(F.N_RESPONDENT, F.MAX_RESPONDENT)
@@ -242,41 +324,90 @@ def check_values(values: FormValues, masters: Masters, date1904: bool = False) -
     if v is not None:
         answer_date, present = rd.date(v, "回答日", F.N_ANSWER_DATE)
         if not present:
-            problems.append(_problem("required-missing", ERROR, f"回答日（{_where(v)}）が空欄です。2026/11/20 の形で入力してください。",
-                                     v, F.N_ANSWER_DATE))
+            problems.append(
+                _problem(
+                    "required-missing",
+                    ERROR,
+                    f"回答日（{_where(v)}）が空欄です。2026/11/20 の形で入力してください。",
+                    v,
+                    F.N_ANSWER_DATE,
+                )
+            )
         elif answer_date is None and not any(p.field == F.N_ANSWER_DATE for p in rd.problems):
-            problems.append(_problem("date-invalid", ERROR, f"回答日（{_where(v)}）が日付として読めません。2026/11/20 の形で入力してください。",
-                                     v, F.N_ANSWER_DATE))
+            problems.append(
+                _problem(
+                    "date-invalid",
+                    ERROR,
+                    f"回答日（{_where(v)}）が日付として読めません。2026/11/20 の形で入力してください。",
+                    v,
+                    F.N_ANSWER_DATE,
+                )
+            )
         elif answer_date is not None and not (rnd.start <= answer_date <= rnd.fiscal_year_end):
-            problems.append(_problem("date-out-of-round", WARNING,
-                                     f"回答日（{_where(v)}）が {answer_date:%Y/%m/%d} で、今回の調査期間"
-                                     f"（{rnd.start:%Y/%m/%d}〜{rnd.fiscal_year_end:%Y/%m/%d}）の外です。日付を確認してください。",
-                                     v, F.N_ANSWER_DATE))
+            problems.append(
+                _problem(
+                    "date-out-of-round",
+                    WARNING,
+                    f"回答日（{_where(v)}）が {answer_date:%Y/%m/%d} で、今回の調査期間"
+                    f"（{rnd.start:%Y/%m/%d}〜{rnd.fiscal_year_end:%Y/%m/%d}）の外です。日付を確認してください。",
+                    v,
+                    F.N_ANSWER_DATE,
+                )
+            )
         ans.answer_date = answer_date
 
     v = s.get(F.N_Q1)
     if v is not None:
         q1 = rd.text(v, "設問1", F.N_Q1)
         if not q1 and not any(p.field == F.N_Q1 for p in rd.problems):
-            problems.append(_problem("required-missing", ERROR, f"設問1（{_where(v)}）が空欄です。「はい」か「いいえ」を選んでください。", v, F.N_Q1))
+            problems.append(
+                _problem(
+                    "required-missing",
+                    ERROR,
+                    f"設問1（{_where(v)}）が空欄です。「はい」か「いいえ」を選んでください。",
+                    v,
+                    F.N_Q1,
+                )
+            )
         elif q1 and q1 not in F.Q1_CHOICES:
-            problems.append(_problem("q1-invalid", ERROR,
-                                     f"設問1（{_where(v)}）の「{q1[:20]}」は選べない値です。「はい」か「いいえ」を選んでください。", v, F.N_Q1))
+            problems.append(
+                _problem(
+                    "q1-invalid",
+                    ERROR,
+                    f"設問1（{_where(v)}）の「{q1[:20]}」は選べない値です。「はい」か「いいえ」を選んでください。",
+                    v,
+                    F.N_Q1,
+                )
+            )
         ans.q1 = q1
 
     if values.house and len(values.house) != len(masters.house):
-        problems.append(_problem("name-shape", ERROR,
-                                 f"市役所の家の項目数（{len(values.house)}）が今回の様式（{len(masters.house)}）と違います。今回配布したシートで回答してください。",
-                                 values.house[0], F.N_HOUSE))
+        problems.append(
+            _problem(
+                "name-shape",
+                ERROR,
+                f"市役所の家の項目数（{len(values.house)}）が今回の様式（{len(masters.house)}）と違います。今回配布したシートで回答してください。",
+                values.house[0],
+                F.N_HOUSE,
+            )
+        )
     else:
         for i, (item, hv) in enumerate(zip(masters.house, values.house, strict=False)):
             mark = rd.text(hv, f"市役所の家 {item.number}", F.N_HOUSE, i, 0)
             if mark in _HOUSE_MARKS:
                 ans.house[item.number] = True
             elif mark:
-                problems.append(_problem("house-invalid", ERROR,
-                                         f"市役所の家 {item.number}（{_where(hv)}）の「{mark[:20]}」は選べない値です。「○」を選ぶか空欄にしてください。",
-                                         hv, F.N_HOUSE, i, 0))
+                problems.append(
+                    _problem(
+                        "house-invalid",
+                        ERROR,
+                        f"市役所の家 {item.number}（{_where(hv)}）の「{mark[:20]}」は選べない値です。「○」を選ぶか空欄にしてください。",
+                        hv,
+                        F.N_HOUSE,
+                        i,
+                        0,
+                    )
+                )
 
     wg_names = {clean(w.name): w.name for w in masters.working_groups}
     for row in values.q2:
@@ -290,20 +421,53 @@ def check_values(values: FormValues, masters: Masters, date1904: bool = False) -
         limits = (F.MAX_WORK_NAME, F.MAX_TEXT, F.MAX_TEXT, 200)
         for col, (text, limit) in enumerate(zip(texts, limits, strict=True)):
             if len(text) > limit:
-                problems.append(_problem("text-too-long", ERROR,
-                                         f"設問2の{F.Q2_COLUMNS[col]}（{_where(row[col])}）が{len(text)}文字あります。{limit}文字以内にしてください。",
-                                         row[col], F.N_Q2, i, col))
+                problems.append(
+                    _problem(
+                        "text-too-long",
+                        ERROR,
+                        f"設問2の{F.Q2_COLUMNS[col]}（{_where(row[col])}）が{len(text)}文字あります。{limit}文字以内にしてください。",
+                        row[col],
+                        F.N_Q2,
+                        i,
+                        col,
+                    )
+                )
         if wg and wg not in wg_names:
-            problems.append(_problem("wg-invalid", ERROR,
-                                     f"設問2の関連WG（{_where(row[3])}）の「{wg[:30]}」は一覧にありません。一覧から選ぶか空欄にしてください。",
-                                     row[3], F.N_Q2, i, 3))
+            problems.append(
+                _problem(
+                    "wg-invalid",
+                    ERROR,
+                    f"設問2の関連WG（{_where(row[3])}）の「{wg[:30]}」は一覧にありません。一覧から選ぶか空欄にしてください。",
+                    row[3],
+                    F.N_Q2,
+                    i,
+                    3,
+                )
+            )
         if not name:
-            problems.append(_problem("q2-name-missing", ERROR,
-                                     f"設問2（{_where(row[0])}）に業務名がありません。業務名を入力してください。", row[0], F.N_Q2, i, 0))
+            problems.append(
+                _problem(
+                    "q2-name-missing",
+                    ERROR,
+                    f"設問2（{_where(row[0])}）に業務名がありません。業務名を入力してください。",
+                    row[0],
+                    F.N_Q2,
+                    i,
+                    0,
+                )
+            )
         if not before:
-            problems.append(_problem("q2-before-missing", ERROR,
-                                     f"設問2の「{name[:30]}」（{_where(row[1])}）に現在(Before)がありません。いまの業務のやり方を書いてください。",
-                                     row[1], F.N_Q2, i, 1))
+            problems.append(
+                _problem(
+                    "q2-before-missing",
+                    ERROR,
+                    f"設問2の「{name[:30]}」（{_where(row[1])}）に現在(Before)がありません。いまの業務のやり方を書いてください。",
+                    row[1],
+                    F.N_Q2,
+                    i,
+                    1,
+                )
+            )
         ans.q2.append(IssueRow(i, _where(row[0]), name, before, after, wg_names.get(wg, wg)))
 
     for row in values.q3:
@@ -315,15 +479,41 @@ def check_values(values: FormValues, masters: Masters, date1904: bool = False) -
         name, gap = texts
         for col, (text, limit) in enumerate(zip(texts, (F.MAX_WORK_NAME, F.MAX_TEXT), strict=True)):
             if len(text) > limit:
-                problems.append(_problem("text-too-long", ERROR,
-                                         f"設問3の{F.Q3_COLUMNS[col]}（{_where(row[col])}）が{len(text)}文字あります。{limit}文字以内にしてください。",
-                                         row[col], F.N_Q3, i, col))
+                problems.append(
+                    _problem(
+                        "text-too-long",
+                        ERROR,
+                        f"設問3の{F.Q3_COLUMNS[col]}（{_where(row[col])}）が{len(text)}文字あります。{limit}文字以内にしてください。",
+                        row[col],
+                        F.N_Q3,
+                        i,
+                        col,
+                    )
+                )
         if not name:
-            problems.append(_problem("q3-name-missing", ERROR,
-                                     f"設問3（{_where(row[0])}）に業務名がありません。設問2の業務名を選んでください。", row[0], F.N_Q3, i, 0))
+            problems.append(
+                _problem(
+                    "q3-name-missing",
+                    ERROR,
+                    f"設問3（{_where(row[0])}）に業務名がありません。設問2の業務名を選んでください。",
+                    row[0],
+                    F.N_Q3,
+                    i,
+                    0,
+                )
+            )
         if not gap:
-            problems.append(_problem("q3-gap-missing", ERROR,
-                                     f"設問3の「{name[:30]}」（{_where(row[1])}）にギャップの内容・理由がありません。", row[1], F.N_Q3, i, 1))
+            problems.append(
+                _problem(
+                    "q3-gap-missing",
+                    ERROR,
+                    f"設問3の「{name[:30]}」（{_where(row[1])}）にギャップの内容・理由がありません。",
+                    row[1],
+                    F.N_Q3,
+                    i,
+                    1,
+                )
+            )
         ans.q3.append(GapRow(i, _where(row[0]), name, gap))
 
     problems.extend(_cross_field(ans, values))
@@ -335,27 +525,59 @@ def _cross_field(ans: Answers, values: FormValues) -> list[Problem]:
     q1v = values.singles.get(F.N_Q1)
     if ans.q1 == F.Q1_YES and not ans.q2:
         first = values.q2[0][0] if values.q2 else None
-        out.append(_problem("q1-yes-without-q2", ERROR,
-                            "設問1で「はい」を選んでいますが、設問2に業務が1件も書かれていません。業務を記入するか、設問1を「いいえ」にしてください。",
-                            first, F.N_Q2, 0, 0))
+        out.append(
+            _problem(
+                "q1-yes-without-q2",
+                ERROR,
+                "設問1で「はい」を選んでいますが、設問2に業務が1件も書かれていません。業務を記入するか、設問1を「いいえ」にしてください。",
+                first,
+                F.N_Q2,
+                0,
+                0,
+            )
+        )
     if ans.q1 == F.Q1_NO and (ans.q2 or ans.q3):
-        out.append(_problem("q1-no-with-rows", WARNING,
-                            "設問1で「いいえ」を選んでいますが、設問2・3に記入があります。記入した内容も集計します。"
-                            "「はい」の誤りであれば設問1を直してください。", q1v, F.N_Q1))
+        out.append(
+            _problem(
+                "q1-no-with-rows",
+                WARNING,
+                "設問1で「いいえ」を選んでいますが、設問2・3に記入があります。記入した内容も集計します。"
+                "「はい」の誤りであれば設問1を直してください。",
+                q1v,
+                F.N_Q1,
+            )
+        )
     gap_names = {g.name for g in ans.q3 if g.name and g.gap}
     q2_names = {q.name for q in ans.q2 if q.name}
     for q in ans.q2:
         if q.name and q.before and not q.after and q.name not in gap_names:
             row = values.q2[_raw_index(values.q2, q.cell)]
-            out.append(_problem("q2-after-without-gap", ERROR,
-                                f"設問2の「{q.name[:30]}」（{_where(row[2])}）にデジタル化後(After)がありません。"
-                                "After を書くか、書けない理由を設問3に同じ業務名で書いてください。", row[2], F.N_Q2, q.index, 2))
+            out.append(
+                _problem(
+                    "q2-after-without-gap",
+                    ERROR,
+                    f"設問2の「{q.name[:30]}」（{_where(row[2])}）にデジタル化後(After)がありません。"
+                    "After を書くか、書けない理由を設問3に同じ業務名で書いてください。",
+                    row[2],
+                    F.N_Q2,
+                    q.index,
+                    2,
+                )
+            )
     for g in ans.q3:
         if g.name and g.name not in q2_names:
             row = values.q3[_raw_index(values.q3, g.cell)]
-            out.append(_problem("q3-name-not-in-q2", WARNING,
-                                f"設問3の業務名「{g.name[:30]}」（{_where(row[0])}）が設問2にありません。設問2と同じ業務名にしてください。",
-                                row[0], F.N_Q3, g.index, 0))
+            out.append(
+                _problem(
+                    "q3-name-not-in-q2",
+                    WARNING,
+                    f"設問3の業務名「{g.name[:30]}」（{_where(row[0])}）が設問2にありません。設問2と同じ業務名にしてください。",
+                    row[0],
+                    F.N_Q3,
+                    g.index,
+                    0,
+                )
+            )
     return out
 
 
@@ -369,8 +591,12 @@ def has_errors(problems: list[Problem]) -> bool:
 
 def answers_to_json(ans: Answers) -> dict:
     return {
-        "dept_code": ans.dept_code, "dept_name": ans.dept_name, "respondent": ans.respondent, "contact": ans.contact,
-        "answer_date": ans.answer_date.isoformat() if ans.answer_date else None, "q1": ans.q1,
+        "dept_code": ans.dept_code,
+        "dept_name": ans.dept_name,
+        "respondent": ans.respondent,
+        "contact": ans.contact,
+        "answer_date": ans.answer_date.isoformat() if ans.answer_date else None,
+        "q1": ans.q1,
         "house": {str(k): v for k, v in ans.house.items()},
         "q2": [[q.index, q.cell, q.name, q.before, q.after, q.wg] for q in ans.q2],
         "q3": [[g.index, g.cell, g.name, g.gap] for g in ans.q3],
@@ -379,9 +605,13 @@ def answers_to_json(ans: Answers) -> dict:
 
 def answers_from_json(d: dict) -> Answers:
     return Answers(
-        dept_code=d["dept_code"], dept_name=d["dept_name"], respondent=d["respondent"], contact=d["contact"],
-        answer_date=date.fromisoformat(d["answer_date"]) if d["answer_date"] else None, q1=d["q1"],
+        dept_code=d["dept_code"],
+        dept_name=d["dept_name"],
+        respondent=d["respondent"],
+        contact=d["contact"],
+        answer_date=date.fromisoformat(d["answer_date"]) if d["answer_date"] else None,
+        q1=d["q1"],
         house={int(k): v for k, v in d["house"].items()},
-        q2=[IssueRow(*r) for r in d["q2"]], q3=[GapRow(*r) for r in d["q3"]],
+        q2=[IssueRow(*r) for r in d["q2"]],
+        q3=[GapRow(*r) for r in d["q3"]],
     )
-

@@ -17,10 +17,10 @@ from .collect import CollectResult
 from .collect import collect as collect_inbox
 from .errors import DxsheetsError
 from .generate import generate_forms
+from .ledger import Ledger
 from .pipeline import RunResult
 from .pipeline import consolidate as consolidate_outputs
 from .pipeline import run as run_pipeline
-from .ledger import Ledger
 from .status import DEPT_STATUS_JA, FILE_STATUS_JA, status_report
 from .workspace import init_workspace, open_workspace
 
@@ -125,8 +125,10 @@ def _progress(label: str) -> Callable[[int, int], None] | None:
 def echo_collect(result: CollectResult) -> None:
     files = ", ".join(f"{FILE_STATUS_JA[k]} {v}" for k, v in result.files.items() if v)
     depts = {k: sum(1 for s in result.departments.values() if s == k) for k in DEPT_STATUS_JA}
-    click.echo(f"回収: {result.seen} 件（新規 {len(result.new)}・変更 {len(result.changed)}・読取 {result.examined}"
-               f"・前回の結果を再利用 {result.reused}）")
+    click.echo(
+        f"回収: {result.seen} 件（新規 {len(result.new)}・変更 {len(result.changed)}・読取 {result.examined}"
+        f"・前回の結果を再利用 {result.reused}）"
+    )
     click.echo(f"ファイル: {files or 'なし'}")
     click.echo("部署: " + "・".join(f"{DEPT_STATUS_JA[k]} {v}" for k, v in depts.items()))
     if result.feedback:
@@ -135,7 +137,9 @@ def echo_collect(result: CollectResult) -> None:
 
 @cli.command()
 @workspace_option
-@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=None, help="読み取りに使うプロセス数（既定: コア数）.")
+@click.option(
+    "--jobs", "-j", type=click.IntRange(1, 64), default=None, help="読み取りに使うプロセス数（既定: コア数）."
+)
 @reports_errors
 def collect(workspace: Path, jobs: int | None) -> None:
     """Take in every file in inbox/ (any depth, .eml attachments too), check it and record it in the ledger.
@@ -178,9 +182,11 @@ def status(workspace: Path, as_json: bool) -> None:
             click.echo(f"  {DEPT_STATUS_JA[d['status']]:　<4} {d['code']} {d['name']}")
     click.echo(f"ファイル: {len(report['files'])} 件")
     for f in report["files"]:
-        click.echo(f"  [{FILE_STATUS_JA.get(f['status'], f['status'])}] {f['path']}"
-                   + (f"  部署 {f['department']}" if f["department"] else "")
-                   + (f"  送信 {f['sent_at']} ({f['evidence']})" if f["sent_at"] else ""))
+        click.echo(
+            f"  [{FILE_STATUS_JA.get(f['status'], f['status'])}] {f['path']}"
+            + (f"  部署 {f['department']}" if f["department"] else "")
+            + (f"  送信 {f['sent_at']} ({f['evidence']})" if f["sent_at"] else "")
+        )
         for p in f["problems"]:
             place = f"{p['sheet']}!{p['cell']}" if p["cell"] else "ファイル"
             click.echo(f"      {p['severity']:7} {p['code']:22} {place}: {p['message']}")
@@ -211,7 +217,9 @@ def echo_run(ws: Any, result: RunResult) -> None:
 
 @cli.command(name="run")
 @workspace_option
-@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=None, help="読み取りに使うプロセス数（既定: コア数）.")
+@click.option(
+    "--jobs", "-j", type=click.IntRange(1, 64), default=None, help="読み取りに使うプロセス数（既定: コア数）."
+)
 @click.option("--verbose", is_flag=True, help="予期しないエラーのトレースバックを表示する.")
 @reports_errors
 def run_cmd(workspace: Path, jobs: int | None, verbose: bool) -> None:
@@ -231,7 +239,10 @@ def run_cmd(workspace: Path, jobs: int | None, verbose: bool) -> None:
     except Exception as exc:  # an unexpected fault: one clear line, the traceback only when asked
         if verbose:
             raise
-        click.echo(f"Error: 実行に失敗しました（{type(exc).__name__}: {exc}）。--verbose で詳細を表示します。", err=True)
+        click.echo(
+            f"Error: 実行に失敗しました（{type(exc).__name__}: {exc}）。--verbose で詳細を表示します。",
+            err=True,
+        )
         sys.exit(1)
     echo_run(ws, result)
 
@@ -262,7 +273,9 @@ def demo(directory: Path | None) -> None:
     click.echo(f"配布用の課題抽出シート {len(done)} 件: {ws.distribute}")
     plans = plan_returns(masters, ws.distribute)
     drop_returns(ws.inbox, plans, time.time())
-    click.echo(f"返送ファイル {len(plans)} 件を inbox/ に置きました（誤り・再送・重複・壊れたファイルを含む）。")
+    click.echo(
+        f"返送ファイル {len(plans)} 件を inbox/ に置きました（誤り・再送・重複・壊れたファイルを含む）。"
+    )
     result = run_pipeline(ws, on_progress=_progress("読取"))
     echo_run(ws, result)
     click.echo(f"修正依頼: {ws.feedback}")

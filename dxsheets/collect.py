@@ -20,8 +20,18 @@ from . import checks
 from .domain import ERROR, Masters, Problem
 from .feedback import write_feedback
 from .intake import (
-    ACCEPTED, DUPLICATE, IGNORED, OK, PENDING, REJECTED, SUPERSEDED, UNSUPPORTED, Arrival, Examined,
-    examine_all, scan,
+    ACCEPTED,
+    DUPLICATE,
+    IGNORED,
+    OK,
+    PENDING,
+    REJECTED,
+    SUPERSEDED,
+    UNSUPPORTED,
+    Arrival,
+    Examined,
+    examine_all,
+    scan,
 )
 from .ledger import FileRow, Ledger
 from .workspace import Workspace
@@ -39,7 +49,9 @@ class CollectResult:
     examined: int = 0
     reused: int = 0
     files: dict[str, int] = field(default_factory=dict)  # status -> count
-    departments: dict[str, str] = field(default_factory=dict)  # code -> answered / needs_fixing / not_answered
+    departments: dict[str, str] = field(
+        default_factory=dict
+    )  # code -> answered / needs_fixing / not_answered
     feedback: list[Path] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -128,7 +140,9 @@ def collect(
     when = datetime.fromtimestamp(time.time() if now is None else now, UTC).isoformat(timespec="seconds")
     arrivals = scan(ws.inbox, limits, now=now, **({"settle": settle} if settle is not None else {}))
     result = CollectResult(seen=len(arrivals))
-    outcome: dict[str, tuple[Arrival, str | None, str | None, Examined]] = {}  # path -> arrival, sha, archive, e
+    outcome: dict[
+        str, tuple[Arrival, str | None, str | None, Examined]
+    ] = {}  # path -> arrival, sha, archive, e
 
     with Ledger(ws.ledger_path) as ledger:
         previous = {r.path: r for r in ledger.files()}
@@ -148,7 +162,9 @@ def collect(
                 if data is None and arrival.fate is None:
                     data = arrival.source.read_bytes()
                 sha = hashlib.sha256(data).hexdigest() if data is not None else _hash_file(arrival.source)
-                archived = _archive(ws.outbox, ws.archive, sha, Path(arrival.path).suffix, data, arrival.source)
+                archived = _archive(
+                    ws.outbox, ws.archive, sha, Path(arrival.path).suffix, data, arrival.source
+                )
                 if arrival.fate is not None:
                     outcome[arrival.path] = (arrival, sha, archived, Examined(arrival.fate, arrival.problems))
                     continue
@@ -203,9 +219,23 @@ def _decide(
     for path, (arrival, sha, archived, e) in outcome.items():
         status = {OK: ACCEPTED}.get(e.fate, e.fate)
         ledger.upsert_file(
-            FileRow(path, arrival.size, arrival.mtime, sha, when, when, 1, e.dept_code, status,
-                    _reason(status, e.problems), _iso(arrival.sent_at), arrival.evidence, _iso(e.saved_at),
-                    e.application, archived),
+            FileRow(
+                path,
+                arrival.size,
+                arrival.mtime,
+                sha,
+                when,
+                when,
+                1,
+                e.dept_code,
+                status,
+                _reason(status, e.problems),
+                _iso(arrival.sent_at),
+                arrival.evidence,
+                _iso(e.saved_at),
+                e.application,
+                archived,
+            ),
             e.problems,
         )
     rows = ledger.files()
@@ -220,8 +250,12 @@ def _decide(
         group.sort(key=lambda r: (r.first_seen, r.sent_at or "", r.path))
         for r in group[1:]:
             duplicates.add(r.path)
-            ledger.set_status(r.path, DUPLICATE, f"{group[0].path} と同じ内容です（重複）。",
-                              [Problem("duplicate", "info", f"{group[0].path} と同じ内容のファイルです。")])
+            ledger.set_status(
+                r.path,
+                DUPLICATE,
+                f"{group[0].path} と同じ内容です（重複）。",
+                [Problem("duplicate", "info", f"{group[0].path} と同じ内容のファイルです。")],
+            )
     # The latest attributable return of each department is its answer; earlier ones are superseded.
     by_dept: dict[str, list] = {}
     for r in rows:
@@ -233,12 +267,24 @@ def _decide(
         group.sort(key=lambda r: (r.sent_at or "", r.saved_at or "", r.path))
         latest = group[-1]
         for r in group[:-1]:
-            ledger.set_status(r.path, SUPERSEDED, f"後から送られた {latest.path} を採用しました。",
-                              [Problem("superseded", "info", f"同じ部署から後に送られた {latest.path} を採用しました。")])
+            ledger.set_status(
+                r.path,
+                SUPERSEDED,
+                f"後から送られた {latest.path} を採用しました。",
+                [Problem("superseded", "info", f"同じ部署から後に送られた {latest.path} を採用しました。")],
+            )
         if latest.status == ACCEPTED:
             e = readings.get(latest.path) or _reading_of(ledger, latest)
             if e is not None and e.answers is not None:
-                submissions.append((code, latest.path, latest.sha256, latest.sent_at or "", checks.answers_to_json(e.answers)))
+                submissions.append(
+                    (
+                        code,
+                        latest.path,
+                        latest.sha256,
+                        latest.sent_at or "",
+                        checks.answers_to_json(e.answers),
+                    )
+                )
     ledger.replace_submissions(submissions)
     result.departments = department_statuses(ledger, masters)
     counts = dict.fromkeys(STATUSES, 0)
@@ -270,7 +316,9 @@ def _reading_of(ledger: Ledger, row: FileRow) -> Examined | None:
     return _from_json(found) if found is not None else None
 
 
-def _write_feedbacks(ws: Workspace, ledger: Ledger, masters: Masters, secret: bytes, result: CollectResult) -> list[Path]:
+def _write_feedbacks(
+    ws: Workspace, ledger: Ledger, masters: Masters, secret: bytes, result: CollectResult
+) -> list[Path]:
     """A feedback workbook for each department whose latest return has errors; stale ones are removed."""
     written: list[Path] = []
     wanted: set[Path] = set()
@@ -289,7 +337,9 @@ def _write_feedbacks(ws: Workspace, ledger: Ledger, masters: Masters, secret: by
         e = _reading_of(ledger, latest)
         if e is None or e.answers is None:
             continue
-        path = write_feedback(ws.feedback, masters, dept, secret, e.answers, ledger.problems(latest.path), latest.path)
+        path = write_feedback(
+            ws.feedback, masters, dept, secret, e.answers, ledger.problems(latest.path), latest.path
+        )
         written.append(path)
         wanted.add(path)
     if ws.feedback.exists():

@@ -39,20 +39,49 @@ def write_feedback(
         ws = wb.add_worksheet(COVER_SHEET)
         title = wb.add_format({"font_name": FONT, "bold": True, "font_size": 14, "font_color": "#C00000"})
         text = wb.add_format({"font_name": FONT, "text_wrap": True, "valign": "top", "border": 1})
-        head = wb.add_format({"font_name": FONT, "bold": True, "bg_color": "#1F4E78", "font_color": "#FFFFFF",
-                              "border": 1, "align": "center"})
-        err = wb.add_format({"font_name": FONT, "bold": True, "font_color": "#C00000", "border": 1, "align": "center",
-                             "valign": "top"})
-        warn = wb.add_format({"font_name": FONT, "bold": True, "font_color": "#9C5700", "border": 1, "align": "center",
-                              "valign": "top"})
+        head = wb.add_format(
+            {
+                "font_name": FONT,
+                "bold": True,
+                "bg_color": "#1F4E78",
+                "font_color": "#FFFFFF",
+                "border": 1,
+                "align": "center",
+            }
+        )
+        err = wb.add_format(
+            {
+                "font_name": FONT,
+                "bold": True,
+                "font_color": "#C00000",
+                "border": 1,
+                "align": "center",
+                "valign": "top",
+            }
+        )
+        warn = wb.add_format(
+            {
+                "font_name": FONT,
+                "bold": True,
+                "font_color": "#9C5700",
+                "border": 1,
+                "align": "center",
+                "valign": "top",
+            }
+        )
         note = wb.add_format({"font_name": FONT, "text_wrap": True, "valign": "top"})
         ws.set_column(0, 0, 5)
         ws.set_column(1, 1, 10)
         ws.set_column(2, 2, 26)
         ws.set_column(3, 3, 90)
-        ws.write_string(0, 0, f"【修正のお願い】{dept.name}　課題抽出シート（{masters.round.year_label}）", title)
+        ws.write_string(
+            0, 0, f"【修正のお願い】{dept.name}　課題抽出シート（{masters.round.year_label}）", title
+        )
         ws.merge_range(
-            1, 0, 1, 3,
+            1,
+            0,
+            1,
+            3,
             f"お送りいただいたファイル（{source}）に、直していただきたい箇所がありました。"
             f"次のシート「課題抽出シート」にご回答を写してあります。赤い枠のセルを直して、"
             f"{jp_date(masters.round.deadline)}までにこのファイルを送り返してください。"
@@ -65,7 +94,9 @@ def write_feedback(
         for i, p in enumerate(shown, start=1):
             r = 3 + i
             ws.write_number(r, 0, i, text)
-            ws.write_string(r, 1, SEVERITY_JA.get(p.severity, p.severity), err if p.severity == ERROR else warn)
+            ws.write_string(
+                r, 1, SEVERITY_JA.get(p.severity, p.severity), err if p.severity == ERROR else warn
+            )
             ws.write_string(r, 2, f"{p.sheet}!{p.cell}" if p.cell else "ファイル全体", text)
             ws.write_string(r, 3, excel_text(p.message)[0], text)
         ws.freeze_panes(4, 0)
@@ -74,8 +105,15 @@ def write_feedback(
         ws.fit_to_pages(1, 0)
         ws.protect("", {"format_rows": True, "format_columns": True})
 
-    data = build_form(masters, dept, secret, datetime.now().replace(microsecond=0), answers=answers,
-                      problems=shown, cover=cover)
+    data = build_form(
+        masters,
+        dept,
+        secret,
+        datetime.now().replace(microsecond=0),
+        answers=answers,
+        problems=shown,
+        cover=cover,
+    )
     path = feedback_path(feedback, dept)
     atomic_write_bytes(path, data)
     return path

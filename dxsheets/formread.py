@@ -37,7 +37,8 @@ def _block(raw: RawWorkbook, name: str) -> tuple[list[list[Value]] | None, Probl
     label = F.LABELS.get(name, name)
     if refers is None:
         return None, Problem(
-            "name-missing", ERROR,
+            "name-missing",
+            ERROR,
             f"入力欄「{label}」の目印（名前 {name}）が見つかりません。シートの作り直しや名前の削除をされた可能性があります。"
             "配布したシートに入力し直して送ってください。",
             field=name,
@@ -46,7 +47,8 @@ def _block(raw: RawWorkbook, name: str) -> tuple[list[list[Value]] | None, Probl
         sheet, r1, c1, r2, c2 = parse_ref(refers)
     except ValueError:
         return None, Problem(
-            "name-broken", ERROR,
+            "name-broken",
+            ERROR,
             f"入力欄「{label}」の目印（名前 {name}）が壊れています（参照先: {refers[:60]}）。"
             "行や列の削除で消えた可能性があります。配布したシートに入力し直して送ってください。",
             field=name,
@@ -54,18 +56,25 @@ def _block(raw: RawWorkbook, name: str) -> tuple[list[list[Value]] | None, Probl
     ws = raw.sheets.get(sheet)
     if ws is None:
         return None, Problem(
-            "name-broken", ERROR,
+            "name-broken",
+            ERROR,
             f"入力欄「{label}」のあるシート「{sheet}」が見つかりません。配布したシートに入力し直して送ってください。",
             field=name,
         )
-    rows = [[Value(ws.cells.get((r, c)), sheet, cell_name(r, c)) for c in range(c1, c2 + 1)] for r in range(r1, r2 + 1)]
+    rows = [
+        [Value(ws.cells.get((r, c)), sheet, cell_name(r, c)) for c in range(c1, c2 + 1)]
+        for r in range(r1, r2 + 1)
+    ]
     want_rows, want_cols = F.SHAPES[name]
     if (want_rows is not None and len(rows) != want_rows) or len(rows[0]) != want_cols:
         return None, Problem(
-            "name-shape", ERROR,
+            "name-shape",
+            ERROR,
             f"入力欄「{label}」の形が変わっています（{len(rows)}行×{len(rows[0])}列）。"
             "列の挿入・削除はせず、配布したシートに入力し直して送ってください。",
-            sheet=sheet, cell=f"{cell_name(r1, c1)}:{cell_name(r2, c2)}", field=name,
+            sheet=sheet,
+            cell=f"{cell_name(r1, c1)}:{cell_name(r2, c2)}",
+            field=name,
         )
     return rows, None
 

@@ -20,7 +20,6 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 from . import checks
-
 from .domain import ERROR, Answers, Masters, Problem
 from .formread import read_form
 from .xlsxread import (
@@ -105,7 +104,9 @@ def walk(inbox: Path) -> Iterator[Path]:
                 yield path
 
 
-def scan(inbox: Path, limits: Limits, now: float | None = None, settle: float = SETTLE_SECONDS) -> list[Arrival]:
+def scan(
+    inbox: Path, limits: Limits, now: float | None = None, settle: float = SETTLE_SECONDS
+) -> list[Arrival]:
     """Every arrival in the inbox: files, and the workbooks attached to .eml files.
 
     Lock and system files are `ignored`; files changed within `settle` seconds or open in Excel are `pending`.
@@ -128,18 +129,29 @@ def scan(inbox: Path, limits: Limits, now: float | None = None, settle: float = 
             continue
         if now - st.st_mtime < settle:
             arrival.fate = PENDING
-            arrival.problems.append(_problem("pending", "コピー中または保存直後のファイルです。次回の回収で確認します。", "info"))
+            arrival.problems.append(
+                _problem("pending", "コピー中または保存直後のファイルです。次回の回収で確認します。", "info")
+            )
             continue
         if _is_open_elsewhere(path):
             arrival.fate = PENDING
-            arrival.problems.append(_problem("pending", "Excel 等で開かれています（ロックファイルあり）。閉じた後の回収で確認します。", "info"))
+            arrival.problems.append(
+                _problem(
+                    "pending",
+                    "Excel 等で開かれています（ロックファイルあり）。閉じた後の回収で確認します。",
+                    "info",
+                )
+            )
             continue
         if st.st_size > limits.max_file_bytes * (4 if path.suffix.lower() == ".eml" else 1):
             arrival.fate = REJECTED
-            arrival.problems.append(_problem(
-                "file-too-large",
-                f"ファイルが大きすぎます（{st.st_size / 1024**2:.1f} MB）。課題抽出シートは通常 1 MB 未満です。"
-                "画像などを貼り付けていないか確認し、配布したシートで送り直してください。"))
+            arrival.problems.append(
+                _problem(
+                    "file-too-large",
+                    f"ファイルが大きすぎます（{st.st_size / 1024**2:.1f} MB）。課題抽出シートは通常 1 MB 未満です。"
+                    "画像などを貼り付けていないか確認し、配布したシートで送り直してください。",
+                )
+            )
             continue
         if path.suffix.lower() == ".eml":
             out.pop()
@@ -159,7 +171,9 @@ def _mail_arrivals(path: Path, rel: str, st: os.stat_result, limits: Limits) -> 
         attachments = list(msg.iter_attachments())
     except Exception as exc:  # a mail file can be damaged in more ways than the parser names
         container.fate = REJECTED
-        container.problems.append(_problem("file-not-workbook", f"メールファイルとして読めません（{type(exc).__name__}）。"))
+        container.problems.append(
+            _problem("file-not-workbook", f"メールファイルとして読めません（{type(exc).__name__}）。")
+        )
         return [container]
     out: list[Arrival] = []
     seen: dict[str, int] = {}
@@ -175,10 +189,22 @@ def _mail_arrivals(path: Path, rel: str, st: os.stat_result, limits: Limits) -> 
             data = b""
         suffix = Path(name).suffix.lower()
         kind = sniff(data)
-        if suffix not in WORKBOOK_SUFFIXES and kind not in (FORMAT_XLSX, FORMAT_XLS, FORMAT_ENCRYPTED, FORMAT_ODS):
+        if suffix not in WORKBOOK_SUFFIXES and kind not in (
+            FORMAT_XLSX,
+            FORMAT_XLS,
+            FORMAT_ENCRYPTED,
+            FORMAT_ODS,
+        ):
             continue  # signature images, PDFs: not a return, and the mail itself is in the ledger below
-        a = Arrival(f"{rel}/{name}", path, len(data), st.st_mtime, sent or file_time,
-                    "mail-date" if sent else "file-time", data=data)
+        a = Arrival(
+            f"{rel}/{name}",
+            path,
+            len(data),
+            st.st_mtime,
+            sent or file_time,
+            "mail-date" if sent else "file-time",
+            data=data,
+        )
         reason = _system_reason(name)
         if reason:
             a.fate = IGNORED
@@ -186,7 +212,12 @@ def _mail_arrivals(path: Path, rel: str, st: os.stat_result, limits: Limits) -> 
         out.append(a)
     if not out:
         container.fate = UNSUPPORTED
-        container.problems.append(_problem("mail-no-workbook", "メールに Excel ブックの添付がありません。課題抽出シートを添付して送り直してください。"))
+        container.problems.append(
+            _problem(
+                "mail-no-workbook",
+                "メールに Excel ブックの添付がありません。課題抽出シートを添付して送り直してください。",
+            )
+        )
         return [container]
     return out
 
@@ -195,16 +226,46 @@ def _mail_arrivals(path: Path, rel: str, st: os.stat_result, limits: Limits) -> 
 
 _READ_MESSAGES = {
     "empty-file": ("file-empty", "ファイルが空（0 バイト）です。保存し直して送ってください。"),
-    "not-a-workbook": ("file-not-workbook", "Excel ブック（.xlsx）ではありません。CSV や HTML、壊れたファイルの可能性があります。配布したシートに入力して .xlsx で保存し送ってください。"),
-    "encrypted": ("file-encrypted", "パスワードで保護されているため開けません。パスワードを外して保存し直し、送ってください。"),
-    "legacy-xls": ("file-legacy-xls", "古い Excel 形式（.xls）です。配布したシートを「Excel ブック（*.xlsx）」形式で保存して送ってください。"),
-    "ods": ("file-ods", "OpenDocument 形式（.ods）です。LibreOffice の「名前を付けて保存」で「Excel 2007-365 (.xlsx)」を選んで保存し、送ってください。"),
-    "truncated": ("file-truncated", "ファイルが途中で切れています（コピーや添付の途中など）。もう一度保存して送り直してください。"),
-    "zip-bomb": ("file-zip-bomb", "展開すると異常に大きくなるファイルのため、安全のため読み込みませんでした。配布したシートに入力して送り直してください。"),
-    "doctype": ("file-doctype", "ファイル内に通常の Excel が作らない記述（DOCTYPE）があるため、安全のため読み込みませんでした。配布したシートに入力して送り直してください。"),
-    "xml-malformed": ("file-xml-malformed", "ファイルの中身が壊れています。Excel で開けるか確認し、保存し直して送ってください。"),
-    "missing-part": ("file-missing-part", "ブックの一部（シートなど）が欠けています。Excel で開けるか確認し、保存し直して送ってください。"),
-    "sheet-too-large": ("file-sheet-too-large", "シートの使用範囲が異常に広い（遠くのセルに入力がある）ため読み込みませんでした。不要なセルを削除して保存し直してください。"),
+    "not-a-workbook": (
+        "file-not-workbook",
+        "Excel ブック（.xlsx）ではありません。CSV や HTML、壊れたファイルの可能性があります。配布したシートに入力して .xlsx で保存し送ってください。",
+    ),
+    "encrypted": (
+        "file-encrypted",
+        "パスワードで保護されているため開けません。パスワードを外して保存し直し、送ってください。",
+    ),
+    "legacy-xls": (
+        "file-legacy-xls",
+        "古い Excel 形式（.xls）です。配布したシートを「Excel ブック（*.xlsx）」形式で保存して送ってください。",
+    ),
+    "ods": (
+        "file-ods",
+        "OpenDocument 形式（.ods）です。LibreOffice の「名前を付けて保存」で「Excel 2007-365 (.xlsx)」を選んで保存し、送ってください。",
+    ),
+    "truncated": (
+        "file-truncated",
+        "ファイルが途中で切れています（コピーや添付の途中など）。もう一度保存して送り直してください。",
+    ),
+    "zip-bomb": (
+        "file-zip-bomb",
+        "展開すると異常に大きくなるファイルのため、安全のため読み込みませんでした。配布したシートに入力して送り直してください。",
+    ),
+    "doctype": (
+        "file-doctype",
+        "ファイル内に通常の Excel が作らない記述（DOCTYPE）があるため、安全のため読み込みませんでした。配布したシートに入力して送り直してください。",
+    ),
+    "xml-malformed": (
+        "file-xml-malformed",
+        "ファイルの中身が壊れています。Excel で開けるか確認し、保存し直して送ってください。",
+    ),
+    "missing-part": (
+        "file-missing-part",
+        "ブックの一部（シートなど）が欠けています。Excel で開けるか確認し、保存し直して送ってください。",
+    ),
+    "sheet-too-large": (
+        "file-sheet-too-large",
+        "シートの使用範囲が異常に広い（遠くのセルに入力がある）ため読み込みませんでした。不要なセルを削除して保存し直してください。",
+    ),
     "too-large-file": ("file-too-large", "ファイルが大きすぎます。配布したシートで送り直してください。"),
 }
 
@@ -259,10 +320,17 @@ def _examine_task(key: str, data: bytes, masters: Masters, secret: bytes) -> tup
 
 
 def _crashed() -> Examined:
-    return Examined(REJECTED, [Problem(
-        "file-reader-crashed", ERROR,
-        "このファイルを読み取る処理が異常終了しました。ファイルが壊れている可能性があります。"
-        "Excel で開けるか確認し、配布したシートに入力して送り直してください。")])
+    return Examined(
+        REJECTED,
+        [
+            Problem(
+                "file-reader-crashed",
+                ERROR,
+                "このファイルを読み取る処理が異常終了しました。ファイルが壊れている可能性があります。"
+                "Excel で開けるか確認し、配布したシートに入力して送り直してください。",
+            )
+        ],
+    )
 
 
 def examine_all(
@@ -300,7 +368,10 @@ def examine_all(
 
 
 def _run_pool(
-    source: Iterator[tuple[str, bytes]], masters: Masters, secret: bytes, jobs: int,
+    source: Iterator[tuple[str, bytes]],
+    masters: Masters,
+    secret: bytes,
+    jobs: int,
     done: Callable[[str, Examined], None],
 ) -> tuple[list[tuple[str, bytes]], bool]:
     """Feed `source` through one pool. Returns (items in flight when the pool broke, source exhausted)."""

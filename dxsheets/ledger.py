@@ -136,24 +136,32 @@ class Ledger:
         self.db.execute("DELETE FROM problems WHERE path = ?", (row.path,))
         self.db.executemany(
             "INSERT INTO problems VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(row.path, i, p.code, p.severity, p.sheet, p.cell, p.message, p.field, p.row, p.col)
-             for i, p in enumerate(problems)],
+            [
+                (row.path, i, p.code, p.severity, p.sheet, p.cell, p.message, p.field, p.row, p.col)
+                for i, p in enumerate(problems)
+            ],
         )
 
     def set_status(self, path: str, status: str, reason: str, extra: list[Problem] | None = None) -> None:
         self.db.execute("UPDATE files SET status = ?, reason = ? WHERE path = ?", (status, reason, path))
         if extra is not None:
             base = self.db.execute("SELECT COUNT(*) FROM problems WHERE path = ?", (path,)).fetchone()[0]
-            self.db.execute("DELETE FROM problems WHERE path = ? AND code IN ('superseded', 'duplicate')", (path,))
+            self.db.execute(
+                "DELETE FROM problems WHERE path = ? AND code IN ('superseded', 'duplicate')", (path,)
+            )
             self.db.executemany(
                 "INSERT OR REPLACE INTO problems VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(path, base + i, p.code, p.severity, p.sheet, p.cell, p.message, p.field, p.row, p.col)
-                 for i, p in enumerate(extra)],
+                [
+                    (path, base + i, p.code, p.severity, p.sheet, p.cell, p.message, p.field, p.row, p.col)
+                    for i, p in enumerate(extra)
+                ],
             )
 
     def mark_absent(self, present_paths: set[str]) -> None:
         known = {r[0] for r in self.db.execute("SELECT path FROM files WHERE present = 1")}
-        self.db.executemany("UPDATE files SET present = 0 WHERE path = ?", [(p,) for p in known - present_paths])
+        self.db.executemany(
+            "UPDATE files SET present = 0 WHERE path = ?", [(p,) for p in known - present_paths]
+        )
 
     def problems(self, path: str) -> list[Problem]:
         rows = self.db.execute(
@@ -172,17 +180,22 @@ class Ledger:
 
     # readings ------------------------------------------------------------------------------------------
     def reading(self, sha256: str, rules: str) -> dict | None:
-        r = self.db.execute("SELECT result FROM readings WHERE sha256 = ? AND rules = ?", (sha256, rules)).fetchone()
+        r = self.db.execute(
+            "SELECT result FROM readings WHERE sha256 = ? AND rules = ?", (sha256, rules)
+        ).fetchone()
         return json.loads(r[0]) if r else None
 
     def latest_reading(self, sha256: str) -> dict | None:
         """The newest reading of a content under any rules (for files no longer in the inbox)."""
-        r = self.db.execute("SELECT result FROM readings WHERE sha256 = ? ORDER BY rowid DESC LIMIT 1", (sha256,)).fetchone()
+        r = self.db.execute(
+            "SELECT result FROM readings WHERE sha256 = ? ORDER BY rowid DESC LIMIT 1", (sha256,)
+        ).fetchone()
         return json.loads(r[0]) if r else None
 
     def save_reading(self, sha256: str, rules: str, result: dict) -> None:
         self.db.execute(
-            "INSERT OR REPLACE INTO readings VALUES (?, ?, ?)", (sha256, rules, json.dumps(result, ensure_ascii=False))
+            "INSERT OR REPLACE INTO readings VALUES (?, ?, ?)",
+            (sha256, rules, json.dumps(result, ensure_ascii=False)),
         )
 
     # submissions ---------------------------------------------------------------------------------------
@@ -190,11 +203,16 @@ class Ledger:
         self.db.execute("DELETE FROM submissions")
         self.db.executemany(
             "INSERT INTO submissions VALUES (?, ?, ?, ?, ?)",
-            [(code, path, sha, sent, json.dumps(ans, ensure_ascii=False)) for code, path, sha, sent, ans in rows],
+            [
+                (code, path, sha, sent, json.dumps(ans, ensure_ascii=False))
+                for code, path, sha, sent, ans in rows
+            ],
         )
 
     def submissions(self) -> list[tuple[str, str, str, str, dict]]:
-        rows = self.db.execute("SELECT dept_code, path, sha256, sent_at, answers FROM submissions ORDER BY dept_code")
+        rows = self.db.execute(
+            "SELECT dept_code, path, sha256, sent_at, answers FROM submissions ORDER BY dept_code"
+        )
         return [(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in rows]
 
     def get_meta(self, key: str) -> str | None:

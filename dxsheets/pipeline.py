@@ -66,7 +66,9 @@ def run(
     try:
         lock.acquire()
     except Timeout:
-        raise AlreadyRunning(f"別の dxsheets が実行中です（{ws.lock_path}）。終わってから実行してください。") from None
+        raise AlreadyRunning(
+            f"別の dxsheets が実行中です（{ws.lock_path}）。終わってから実行してください。"
+        ) from None
     try:
         started = datetime.now()
         t0 = time.perf_counter()

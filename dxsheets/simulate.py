@@ -24,24 +24,112 @@ from .generate import form_path
 
 # (業務名, Before, After, WG name or "" , gap or "") — realistic items of a city hall.
 WORK_BANK: tuple[tuple[str, str, str, str, str], ...] = (
-    ("住民票の写し等の交付", "窓口で申請書を手書きし、職員が端末に入力して交付している", "オンライン申請とコンビニ交付で来庁不要にする",
-     "行政手続オンライン化WG", ""),
-    ("転入・転出の届出", "複数の窓口で同じ内容を何度も記入してもらっている", "書かない窓口で申請書を自動作成する", "窓口WG", ""),
-    ("会議資料の配布", "紙に印刷して会議室で配布している", "タブレットで共有し印刷をなくす", "財務・文書システムWG", ""),
-    ("支出命令の決裁", "紙の伺書に押印をもらい回付している", "", "財務・文書システムWG",
-     "電子決裁システムが会計規則に対応しておらず、押印の廃止に規則改正が必要"),
-    ("施設の予約受付", "電話と窓口で受け付け、台帳に手書きしている", "予約システムで24時間受付・キャッシュレス決済", "業務システム（予約システム）WG", ""),
-    ("訪問記録の作成", "訪問後に庁舎へ戻って記録を入力している", "モバイル端末で現場から入力して完結させる", "コアネットワーク（外で働く）WG", ""),
-    ("ケース会議の調整", "関係機関と電話・FAXで日程を調整している", "専門職間で情報共有ツールを使い調整する", "業務システム（健康・福祉）WG", ""),
-    ("統計データの集計", "各課から Excel を集めて手作業で集計している", "データを共通基盤に集め自動で集計・公開する", "官民データ活用WG", ""),
+    (
+        "住民票の写し等の交付",
+        "窓口で申請書を手書きし、職員が端末に入力して交付している",
+        "オンライン申請とコンビニ交付で来庁不要にする",
+        "行政手続オンライン化WG",
+        "",
+    ),
+    (
+        "転入・転出の届出",
+        "複数の窓口で同じ内容を何度も記入してもらっている",
+        "書かない窓口で申請書を自動作成する",
+        "窓口WG",
+        "",
+    ),
+    (
+        "会議資料の配布",
+        "紙に印刷して会議室で配布している",
+        "タブレットで共有し印刷をなくす",
+        "財務・文書システムWG",
+        "",
+    ),
+    (
+        "支出命令の決裁",
+        "紙の伺書に押印をもらい回付している",
+        "",
+        "財務・文書システムWG",
+        "電子決裁システムが会計規則に対応しておらず、押印の廃止に規則改正が必要",
+    ),
+    (
+        "施設の予約受付",
+        "電話と窓口で受け付け、台帳に手書きしている",
+        "予約システムで24時間受付・キャッシュレス決済",
+        "業務システム（予約システム）WG",
+        "",
+    ),
+    (
+        "訪問記録の作成",
+        "訪問後に庁舎へ戻って記録を入力している",
+        "モバイル端末で現場から入力して完結させる",
+        "コアネットワーク（外で働く）WG",
+        "",
+    ),
+    (
+        "ケース会議の調整",
+        "関係機関と電話・FAXで日程を調整している",
+        "専門職間で情報共有ツールを使い調整する",
+        "業務システム（健康・福祉）WG",
+        "",
+    ),
+    (
+        "統計データの集計",
+        "各課から Excel を集めて手作業で集計している",
+        "データを共通基盤に集め自動で集計・公開する",
+        "官民データ活用WG",
+        "",
+    ),
     ("定型メールの送信", "毎月同じ内容を手作業で送っている", "RPA で自動送信する", "BPR（RPA）推進WG", ""),
-    ("申請書の入力", "紙の申請書を職員が基幹システムに転記している", "AI-OCR と RPA で自動入力する", "BPR（RPA）推進WG", ""),
-    ("本人確認", "窓口で身分証を目視確認している", "マイナンバーカードの公的個人認証で確認する", "マイナンバーカード普及・活用WG", ""),
-    ("スマホ教室の開催", "公民館ごとに紙のチラシで募集している", "地域の支援者と連携し継続的に開催する", "デジタルデバイド解消WG", ""),
-    ("自治会への連絡", "回覧板で紙の文書を回している", "", "地域社会のDX推進WG", "高齢の役員が多く、デジタルでの連絡に不安がある"),
-    ("定例会議の運営", "毎週全員が会議室に集まっている", "目的を見直し、必要な会議だけをオンラインで行う", "ミライズ策定WG", ""),
-    ("庁内の打合せ", "自席と会議室を行き来している", "場所を選ばずに打合せできる環境にする", "ABW（新議会棟）WG", ""),
-    ("窓口の混雑対応", "繁忙期は長い待ち時間が発生している", "", "", "どの業務をオンライン化すれば混雑が減るか分析できていない"),
+    (
+        "申請書の入力",
+        "紙の申請書を職員が基幹システムに転記している",
+        "AI-OCR と RPA で自動入力する",
+        "BPR（RPA）推進WG",
+        "",
+    ),
+    (
+        "本人確認",
+        "窓口で身分証を目視確認している",
+        "マイナンバーカードの公的個人認証で確認する",
+        "マイナンバーカード普及・活用WG",
+        "",
+    ),
+    (
+        "スマホ教室の開催",
+        "公民館ごとに紙のチラシで募集している",
+        "地域の支援者と連携し継続的に開催する",
+        "デジタルデバイド解消WG",
+        "",
+    ),
+    (
+        "自治会への連絡",
+        "回覧板で紙の文書を回している",
+        "",
+        "地域社会のDX推進WG",
+        "高齢の役員が多く、デジタルでの連絡に不安がある",
+    ),
+    (
+        "定例会議の運営",
+        "毎週全員が会議室に集まっている",
+        "目的を見直し、必要な会議だけをオンラインで行う",
+        "ミライズ策定WG",
+        "",
+    ),
+    (
+        "庁内の打合せ",
+        "自席と会議室を行き来している",
+        "場所を選ばずに打合せできる環境にする",
+        "ABW（新議会棟）WG",
+        "",
+    ),
+    (
+        "窓口の混雑対応",
+        "繁忙期は長い待ち時間が発生している",
+        "",
+        "",
+        "どの業務をオンライン化すれば混雑が減るか分析できていない",
+    ),
 )
 
 RESPONDENTS = ("山田 太郎", "佐藤 花子", "鈴木 一郎", "ﾀﾅｶ ｼﾞﾛｳ", "高橋 美咲", "伊藤 健", "渡辺 恵")
@@ -121,21 +209,32 @@ def plan_returns(masters: Masters, distribute: Path, seed: int = 2026) -> list[P
         name = form_path(distribute, d).name
         if i < len(MISTAKES):
             note, change = MISTAKES[i]
-            plans.append(Planned(f"{folder}/{name}", fill(blank(d), {**values, **change}), 30, f"誤り: {note}"))
+            plans.append(
+                Planned(f"{folder}/{name}", fill(blank(d), {**values, **change}), 30, f"誤り: {note}")
+            )
             if i < 2:  # fixed and sent again later: the first becomes superseded
                 plans.append(Planned(f"{folder}/再送_{name}", fill(blank(d), values), 5, "修正して再送"))
             continue
         data = fill(blank(d), values)
         if i % 9 == 0:
-            plans.append(Planned(f"mail/{d.code}_回答.eml", _mail(d.name, name, data, rng), 20, "メールで返信"))
+            plans.append(
+                Planned(f"mail/{d.code}_回答.eml", _mail(d.name, name, data, rng), 20, "メールで返信")
+            )
         else:
             plans.append(Planned(f"{folder}/{name}", data, rng.uniform(2, 60), "回答"))
         if i % 17 == 0:
             plans.append(Planned(f"共有/コピー_{name}", data, 1, "同じファイルを二重に保存（重複）"))
     plans += [
         Planned("共有/~$0101_未来政策課.xlsx", b"\x08yamada  " + b"\x00" * 153, 1, "Excel の一時ファイル"),
-        Planned("共有/回答一覧.xlsx", "部署,回答\r\n総務課,はい\r\n".encode("cp932"), 3, "CSV を .xlsx と名付けたもの"),
-        Planned("共有/途中まで.xlsx", plans[0].data[: len(plans[0].data) // 2], 3, "コピー途中で切れたファイル"),
+        Planned(
+            "共有/回答一覧.xlsx",
+            "部署,回答\r\n総務課,はい\r\n".encode("cp932"),
+            3,
+            "CSV を .xlsx と名付けたもの",
+        ),
+        Planned(
+            "共有/途中まで.xlsx", plans[0].data[: len(plans[0].data) // 2], 3, "コピー途中で切れたファイル"
+        ),
         Planned("共有/空.xlsx", b"", 3, "0 バイト"),
         Planned("共有/パスワード付き.xlsx", _encrypted(plans[1].data), 3, "パスワード保護"),
     ]
@@ -148,10 +247,16 @@ def _mail(dept_name: str, filename: str, data: bytes, rng: random.Random) -> byt
     msg["From"] = f"{dept_name} <promoter@city.example.lg.jp>"
     msg["To"] = "DX推進課 <dx-suishin@city.example.lg.jp>"
     msg["Subject"] = f"Re: 【ご依頼】課題抽出シートのご回答について（{dept_name}）"
-    msg["Date"] = format_datetime(datetime(2026, 11, 20, 9, 0, tzinfo=UTC) + timedelta(hours=rng.randint(0, 100)))
+    msg["Date"] = format_datetime(
+        datetime(2026, 11, 20, 9, 0, tzinfo=UTC) + timedelta(hours=rng.randint(0, 100))
+    )
     msg.set_content(f"DX推進課 御中\n\n{dept_name}です。課題抽出シートを送付します。\n")
-    msg.add_attachment(data, maintype="application", subtype="vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                       filename=filename)
+    msg.add_attachment(
+        data,
+        maintype="application",
+        subtype="vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        filename=filename,
+    )
     return bytes(msg)
 
 

@@ -13,8 +13,13 @@ from .ledger import Ledger
 
 DEPT_STATUS_JA = {ANSWERED: "回答済み", NEEDS_FIXING: "要修正", NOT_ANSWERED: "未回答"}
 FILE_STATUS_JA = {
-    "accepted": "受理", "rejected": "不備", "superseded": "差し替え済み", "duplicate": "重複",
-    "unsupported": "形式対象外", "ignored": "対象外（一時ファイル等）", "pending": "保留（コピー中等）",
+    "accepted": "受理",
+    "rejected": "不備",
+    "superseded": "差し替え済み",
+    "duplicate": "重複",
+    "unsupported": "形式対象外",
+    "ignored": "対象外（一時ファイル等）",
+    "pending": "保留（コピー中等）",
 }
 
 
@@ -37,7 +42,9 @@ def status_report(ledger: Ledger, masters: Masters) -> dict[str, Any]:
                 "saved_at": r.saved_at,
                 "sha256": r.sha256,
                 "present": bool(r.present),
-                "problems": [p.as_dict() for p in problems.get(r.path, []) if p.severity in ("error", "warning")],
+                "problems": [
+                    p.as_dict() for p in problems.get(r.path, []) if p.severity in ("error", "warning")
+                ],
             }
             for r in ledger.files()
         ],

@@ -28,8 +28,13 @@ JST = timezone(timedelta(hours=9))
 
 def inbox_fingerprint(inbox: Path) -> dict[str, tuple[str, float, int]]:
     return {
-        p.relative_to(inbox).as_posix(): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime, p.stat().st_mode)
-        for p in inbox.rglob("*") if p.is_file()
+        p.relative_to(inbox).as_posix(): (
+            hashlib.sha256(p.read_bytes()).hexdigest(),
+            p.stat().st_mtime,
+            p.stat().st_mode,
+        )
+        for p in inbox.rglob("*")
+        if p.is_file()
     }
 
 
@@ -100,17 +105,37 @@ RULE_CASES = [
     ("q1-no-with-rows", Fill(q1="いいえ"), [("q1-no-with-rows", "warning")]),
     ("house-pasted-value", Fill(house={2: "✓"}), [("house-invalid", "error")]),
     ("house-kanji-zero", Fill(house={2: "〇"}), []),
-    ("wg-pasted-value", Fill(q2=[("窓口受付", "紙", "電子", "なんでもWG")], q3=[]), [("wg-invalid", "error")]),
+    (
+        "wg-pasted-value",
+        Fill(q2=[("窓口受付", "紙", "電子", "なんでもWG")], q3=[]),
+        [("wg-invalid", "error")],
+    ),
     ("wg-empty-is-unclassified", Fill(q2=[("窓口受付", "紙", "電子", None)], q3=[]), []),
     ("q2-no-name", Fill(q2=[(None, "紙", "電子", None)], q3=[]), [("q2-name-missing", "error")]),
     ("q2-no-before", Fill(q2=[("窓口受付", None, "電子", None)], q3=[]), [("q2-before-missing", "error")]),
-    ("q2-no-after-no-gap", Fill(q2=[("窓口受付", "紙", None, None)], q3=[]), [("q2-after-without-gap", "error")]),
-    ("q2-no-after-with-gap", Fill(q2=[("窓口受付", "紙", None, None)], q3=[("窓口受付", "本人確認が対面前提")]), []),
+    (
+        "q2-no-after-no-gap",
+        Fill(q2=[("窓口受付", "紙", None, None)], q3=[]),
+        [("q2-after-without-gap", "error")],
+    ),
+    (
+        "q2-no-after-with-gap",
+        Fill(q2=[("窓口受付", "紙", None, None)], q3=[("窓口受付", "本人確認が対面前提")]),
+        [],
+    ),
     ("q3-not-in-q2", Fill(q3=[("別の業務", "予算がない")]), [("q3-name-not-in-q2", "warning")]),
     ("q3-no-gap", Fill(q3=[("会議資料の作成", None)]), [("q3-gap-missing", "error")]),
-    ("q2-text-too-long", Fill(q2=[("窓口受付", "紙" * 1001, "電子", None)], q3=[]), [("text-too-long", "error")]),
-    ("q2-40000-chars", Fill(q2=[("窓口受付", "あ" * 40_000, "電子", None)], q3=[]), [("text-too-long", "error")]),
-    ("formula-uncached", Fill(respondent="=CONCAT(\"山\",\"田\")"), [("formula-uncached", "error")]),
+    (
+        "q2-text-too-long",
+        Fill(q2=[("窓口受付", "紙" * 1001, "電子", None)], q3=[]),
+        [("text-too-long", "error")],
+    ),
+    (
+        "q2-40000-chars",
+        Fill(q2=[("窓口受付", "あ" * 40_000, "電子", None)], q3=[]),
+        [("text-too-long", "error")],
+    ),
+    ("formula-uncached", Fill(respondent='=CONCAT("山","田")'), [("formula-uncached", "error")]),
 ]
 
 
@@ -136,7 +161,10 @@ def test_values_are_normalised(generated: Workspace) -> None:
     fill = Fill(
         respondent="ﾔﾏﾀﾞ ﾀﾛｳ",  # half-width katakana
         contact="内線１２３４",  # full-width digits
-        q2=[("窓口受付😀", "紙_x0007_で受付", "電子申請", "行政手続オンライン化WG"), (12345, "番号で管理", "自動化", None)],
+        q2=[
+            ("窓口受付😀", "紙_x0007_で受付", "電子申請", "行政手続オンライン化WG"),
+            (12345, "番号で管理", "自動化", None),
+        ],
         q3=[],
     )
     drop(generated.inbox, "n.xlsx", returned(generated.distribute, m.department("0101"), fill))
@@ -159,7 +187,7 @@ def _insert_rows_like_excel(data: bytes, at: int, count: int) -> bytes:
     _, r1, _, _ = range_boundaries(ref.replace("$", ""))
     row = r1 + at
     ws.insert_rows(row, count)
-    for name, dn in wb.defined_names.items():
+    for dn in wb.defined_names.values():
         s, ref = next(iter(dn.destinations))
         if s != sheet:
             continue
@@ -168,7 +196,9 @@ def _insert_rows_like_excel(data: bytes, at: int, count: int) -> bytes:
         b2 = b + count if b >= row else b
         from openpyxl.utils import get_column_letter as L
 
-        dn.attr_text = f"'{s}'!${L(c1)}${a2}:${L(c2)}${b2}" if (a2, c1) != (b2, c2) else f"'{s}'!${L(c1)}${a2}"
+        dn.attr_text = (
+            f"'{s}'!${L(c1)}${a2}:${L(c2)}${b2}" if (a2, c1) != (b2, c2) else f"'{s}'!${L(c1)}${a2}"
+        )
     for i in range(count):
         for c, v in enumerate((f"追加業務{i}", "紙", "電子", None)):
             ws.cell(row + i, 2 + c).value = v
@@ -233,8 +263,11 @@ def test_latest_return_wins_and_mail_date_is_the_evidence(generated: Workspace, 
     first = returned(generated.distribute, dept, Fill(respondent="最初"))
     second = returned(generated.distribute, dept, Fill(respondent="二回目"))
     # The saved copy is newer on disk, but the mail says the second answer was sent later.
-    hostile.make_eml(generated.inbox / "mail" / "返信.eml", [("0401_市民課.xlsx", second)],
-                     datetime(2026, 11, 25, 10, 0, tzinfo=JST))
+    hostile.make_eml(
+        generated.inbox / "mail" / "返信.eml",
+        [("0401_市民課.xlsx", second)],
+        datetime(2026, 11, 25, 10, 0, tzinfo=JST),
+    )
     hostile.age(generated.inbox / "mail" / "返信.eml", 7200)
     drop(generated.inbox, "共有/0401_市民課.xlsx", first, age_seconds=3600)
     os.utime(generated.inbox / "共有/0401_市民課.xlsx", (datetime(2026, 11, 24, tzinfo=JST).timestamp(),) * 2)
@@ -299,7 +332,9 @@ def test_feedback_is_a_fresh_sheet_with_marks_and_fixed_it_is_valid(generated: W
     assert not path.exists()  # feedback no longer needed
 
 
-def test_a_worker_that_dies_costs_only_its_file(generated: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_worker_that_dies_costs_only_its_file(
+    generated: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from dxsheets import intake
 
     m = generated.masters()
@@ -316,9 +351,15 @@ def test_a_worker_that_dies_costs_only_its_file(generated: Workspace, monkeypatc
     drop(generated.inbox, "a_good.xlsx", good)
     drop(generated.inbox, "b_killer.xlsx", killer)
     for i in range(5):
-        drop(generated.inbox, f"c_{i}.xlsx", returned(generated.distribute, m.department(f"020{i + 1}")) if i < 4 else good + b" ")
+        drop(
+            generated.inbox,
+            f"c_{i}.xlsx",
+            returned(generated.distribute, m.department(f"020{i + 1}")) if i < 4 else good + b" ",
+        )
     collect(generated, jobs=2)
     report = status_json(generated)
     assert codes(file_entry(report, "b_killer.xlsx")) == [("file-reader-crashed", "error")]
-    assert file_entry(report, "a_good.xlsx")["status"] in ("accepted", "superseded"), file_entry(report, "a_good.xlsx")["problems"]
+    assert file_entry(report, "a_good.xlsx")["status"] in ("accepted", "superseded"), file_entry(
+        report, "a_good.xlsx"
+    )["problems"]
     assert all(file_entry(report, f"c_{i}.xlsx")["status"] in ("accepted", "rejected") for i in range(5))

@@ -54,7 +54,9 @@ def test_hostile_inbox_is_fully_accounted_for(generated: Workspace) -> None:
     for key, path in corpus.items():
         if key != "half_written":
             hostile.age(path, 3600)
-    before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in generated.inbox.rglob("*") if p.is_file()}
+    before = {
+        p: hashlib.sha256(p.read_bytes()).hexdigest() for p in generated.inbox.rglob("*") if p.is_file()
+    }
 
     result = collect(generated)
 

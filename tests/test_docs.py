@@ -1,0 +1,34 @@
+"""The README documents every command, every rule code and the exit codes the CLI really uses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dxsheets.checks import RULES
+from dxsheets.cli import cli
+from dxsheets.errors import AlreadyRunning
+
+README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("command", sorted(cli.commands))
+def test_every_command_is_documented(command: str) -> None:
+    assert f"`dxsheets {command}" in README
+    assert cli.commands[command].help, "its --help has a description"
+
+
+@pytest.mark.parametrize("code", sorted(RULES))
+def test_every_rule_code_is_documented(code: str) -> None:
+    assert f"| `{code}` |" in README
+
+
+def test_exit_codes_are_documented() -> None:
+    for code in (0, 1, 2, AlreadyRunning.exit_code):
+        assert f"| {code} |" in README
+
+
+def test_the_two_commands_are_there() -> None:
+    assert 'pip install -e ".[test]" && dxsheets demo' in README
+    assert "\npytest" in README

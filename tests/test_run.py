@@ -1,0 +1,77 @@
+"""The nightly run for cron and Task Scheduler: one at a time, a log, clear exit codes; and the demo."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import openpyxl
+from click.testing import CliRunner
+from promoter import Fill, drop, returned
+
+from dxsheets.cli import cli
+from dxsheets.pipeline import workspace_lock
+from dxsheets.workspace import Workspace
+
+
+def test_run_collects_consolidates_and_logs(generated: Workspace) -> None:
+    m = generated.masters()
+    drop(generated.inbox, "a.xlsx", returned(generated.distribute, m.department("0101")))
+    drop(generated.inbox, "b.xlsx", returned(generated.distribute, m.department("0102"), Fill(q1="多分")))
+    drop(generated.inbox, "junk.xlsx", b"not a workbook")
+    result = CliRunner().invoke(cli, ["run", "-w", str(generated.root)])
+    assert result.exit_code == 0, result.output  # rejected files are not a failed run
+    assert "回答済み 1・要修正 1・未回答 59" in result.stdout
+    (log_path,) = list(generated.logs.glob("run-*.json"))
+    log = json.loads(log_path.read_text(encoding="utf-8"))
+    assert log["files"]["accepted"] == 1 and log["files"]["rejected"] == 2
+    assert sorted(log["new"]) == ["a.xlsx", "b.xlsx", "junk.xlsx"]
+    assert set(log["durations_seconds"]) == {"collect", "consolidate"}
+    assert (generated.outbox / log["summary"]).exists()
+    assert len(log["hypothesis"]) == 13
+    # A second night with one new file: the log says what is new.
+    drop(generated.inbox, "c.xlsx", returned(generated.distribute, m.department("0103")))
+    CliRunner().invoke(cli, ["run", "-w", str(generated.root)])
+    logs = sorted(generated.logs.glob("run-*.json"))
+    assert json.loads(logs[-1].read_text(encoding="utf-8"))["new"] == ["c.xlsx"] or len(logs) == 1
+
+
+def test_a_second_run_while_one_is_going_exits_at_once(generated: Workspace) -> None:
+    lock = workspace_lock(generated)
+    with lock:
+        result = CliRunner().invoke(cli, ["run", "-w", str(generated.root)])
+    assert result.exit_code == 3
+    assert result.stderr.startswith("Error: 別の dxsheets が実行中です")
+    assert not generated.summary.exists()
+
+
+def test_a_broken_master_fails_the_run_with_one_line(generated: Workspace) -> None:
+    (generated.templates / "round.xlsx").unlink()
+    result = CliRunner().invoke(cli, ["run", "-w", str(generated.root)])
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1 and "round.xlsx" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_usage_errors_exit_2(ws: Workspace) -> None:
+    assert CliRunner().invoke(cli, ["run", "--no-such-option"]).exit_code == 2
+    assert CliRunner().invoke(cli, ["collect", "--jobs", "0", "-w", str(ws.root)]).exit_code == 2
+
+
+def test_demo_produces_summary_hypothesis_feedback_and_log(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["demo", str(tmp_path / "demo")])
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "demo" / "outbox"
+    summaries = list((out / "summary").glob("*.xlsx"))
+    assert len(summaries) == 1
+    wb = openpyxl.load_workbook(summaries[0])
+    assert wb.sheetnames[0] == "概要"
+    assert len(list((out / "hypothesis").glob("WG*.xlsx"))) == 13
+    assert len(list((out / "feedback").glob("*_要修正.xlsx"))) == 3
+    assert len(list((out / "logs").glob("run-*.json"))) == 1
+    assert "回答済み 50・要修正 3・未回答 8" in result.stdout
+    # Deterministic: a second demo elsewhere gives the same counts.
+    again = CliRunner().invoke(cli, ["demo", str(tmp_path / "demo2")])
+    assert [line for line in again.stdout.splitlines() if line.startswith(("ファイル", "部署"))] == [
+        line for line in result.stdout.splitlines() if line.startswith(("ファイル", "部署"))
+    ]
