@@ -21,10 +21,7 @@ links to the archived originals are relative to its own folder.
 
 from __future__ import annotations
 
-import functools
-import re
 import shutil
-import unicodedata
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -102,37 +99,9 @@ def write_text(
     return cut
 
 
-@functools.cache
-def _removed_by_clean() -> re.Pattern[str]:
-    """The characters `text.clean` drops, from this Python's own Unicode tables (built once, ~1 s)."""
-    keep = {"\n", "\t", "\u200d"}
-    ranges: list[tuple[int, int]] = []
-    for cp in range(0x110000):
-        ch = chr(cp)
-        if ch in keep or not (unicodedata.category(ch) in ("Cc", "Cs", "Cf") or ch in ("\ufffe", "\uffff")):
-            continue
-        if ranges and ranges[-1][1] == cp - 1:
-            ranges[-1] = (ranges[-1][0], cp)
-        else:
-            ranges.append((cp, cp))
-    return re.compile("[" + "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in ranges) + "]")
-
-
 def _fit(text: str, trusted: bool) -> tuple[str, bool]:
-    """`text.excel_text`, skipped when provably a no-op.
-
-    Answers were cleaned when they were checked, and cleaning character by character in Python cost more
-    than writing the workbook (8 s of 10 for 3,000 issue rows); these tests run at C speed and hold exactly
-    when `clean(text) == text`.
-    """
-    if len(text) <= EXCEL_MAX_TEXT and (
-        trusted
-        or (
-            text == text.strip()
-            and unicodedata.is_normalized("NFKC", text)
-            and not _removed_by_clean().search(text)
-        )
-    ):
+    """`text.excel_text`; masters text (already NFC, ours) is only cut, never NFKC-normalised."""
+    if trusted and len(text) <= EXCEL_MAX_TEXT:
         return text, False
     return excel_text(text)
 
@@ -588,6 +557,7 @@ def _bar_chart(
     val_col: int,
     color: str,
     percent: bool = False,
+    top: int = 0,
 ) -> tuple[Any, int]:
     """A horizontal bar chart over the table cells just written; returns it and its height in pixels."""
     chart = wb.add_chart({"type": "bar"})
@@ -607,7 +577,8 @@ def _bar_chart(
     if percent:
         x_axis.update({"min": 0, "max": 1, "num_format": "0%", "major_unit": 0.25})
     else:
-        x_axis.update({"min": 0})
+        # Counts: whole-number ticks (never 0.5 departments), about five of them.
+        x_axis.update({"min": 0, "num_format": "0", "major_unit": max(1, -(-top // 5))})
     chart.set_x_axis(x_axis)
     # Categories top to bottom in the order of the table.
     chart.set_y_axis({"num_font": font, "reverse": True})
@@ -623,7 +594,8 @@ def _write_overview(wb: Workbook, st: Styles, masters: Masters, data: Gathered, 
     ws = wb.add_worksheet(S_OVERVIEW)
     ws.hide_gridlines(2)
     ws.set_column(0, 0, 44)
-    ws.set_column(1, 5, 11)
+    ws.set_column(1, 1, 17)  # also holds the as-of date and time
+    ws.set_column(2, 5, 11)
     ws.set_column(6, 6, 2)
     date_fmt = wb.add_format(
         {
@@ -687,7 +659,8 @@ def _write_overview(wb: Workbook, st: Styles, masters: Masters, data: Gathered, 
     ws.insert_chart(r, 7, chart, {"x_offset": 4, "y_offset": 4})
     r = max(last, r + height // _ROW_PX) + 3
 
-    # WG別の課題件数.
+    # WG別の課題件数. Each chart block starts a printed page, so no chart is cut by a page break.
+    breaks = [r]
     ws.write_string(r, 0, "WG別の課題件数（設問2の関連WG）", st.section)
     head = r + 1
     ws.write_string(head, 0, "WG", st.header)
@@ -696,11 +669,23 @@ def _write_overview(wb: Workbook, st: Styles, masters: Masters, data: Gathered, 
         write_text(ws, i, 0, name, st.text, st.text_q, trusted=True)
         ws.write_number(i, 1, n, st.integer)
     first, last = head + 1, head + len(ov.by_wg)
-    chart, height = _bar_chart(wb, "WG別の課題件数", "件数", S_OVERVIEW, first, last, 0, 1, "#548235")
+    chart, height = _bar_chart(
+        wb,
+        "WG別の課題件数",
+        "件数",
+        S_OVERVIEW,
+        first,
+        last,
+        0,
+        1,
+        "#548235",
+        top=max(n for _, n in ov.by_wg),
+    )
     ws.insert_chart(r, 7, chart, {"x_offset": 4, "y_offset": 4})
     r = max(last, r + height // _ROW_PX) + 3
 
     # 市役所の家.
+    breaks.append(r)
     ws.write_string(r, 0, "市役所の家：チェックした部署数（回答済みの部署）", st.section)
     head = r + 1
     ws.write_string(head, 0, "項目", st.header)
@@ -710,12 +695,22 @@ def _write_overview(wb: Workbook, st: Styles, masters: Masters, data: Gathered, 
         ws.write_number(i, 1, n, st.integer)
     first, last = head + 1, head + max(len(ov.house), 1)
     chart, height = _bar_chart(
-        wb, "市役所の家：チェックした部署数", "部署数", S_OVERVIEW, first, last, 0, 1, "#C55A11"
+        wb,
+        "市役所の家：チェックした部署数",
+        "部署数",
+        S_OVERVIEW,
+        first,
+        last,
+        0,
+        1,
+        "#C55A11",
+        top=max((n for _, n in ov.house), default=0),
     )
     ws.insert_chart(r, 7, chart, {"x_offset": 4, "y_offset": 4})
     r = max(last, r + height // _ROW_PX) + 1
 
     print_setup(ws, None)
+    ws.set_h_pagebreaks(breaks)
     ws.print_area(0, 0, r, 17)
 
 
