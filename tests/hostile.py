@@ -1,0 +1,1382 @@
+"""Builders for a corpus of bad and hostile files, made on demand by the tests.
+
+Departments return workbooks into ``inbox/`` and nothing they send can be trusted: lock files, files that
+are not what their extension says, half-copied files, password-protected files, legacy or OpenDocument
+files renamed ``.xlsx``, "Strict Open XML" saves that openpyxl silently reads as empty, zip bombs, XML entity
+attacks, mails with odd attachments, macro workbooks.  Each ``make_*`` function writes ONE such file and
+returns its path, so no binary file is ever committed; ``build_corpus`` writes the small ones all at once.
+
+Conventions shared by every builder:
+
+* ``dest`` is either an existing directory -- the file then gets the realistic name a department's machine
+  would give it (``~$回答.xlsx``, ``Thumbs.db``...) -- or the full path of the file to write (its parent
+  folders are created).
+* A builder that damages or wraps a real workbook takes ``source: bytes``, the bytes of a valid ``.xlsx``
+  (``valid_xlsx_bytes()`` makes one; the project's own generated form can be passed instead).
+* Content is deterministic (fixed seeds and timestamps) except where the format itself is random:
+  encryption salts, MIME boundaries and Message-IDs.  File modification times are "now" (see ``age()``).
+
+See /work/shared/LIBRARY-FACTS.md for what openpyxl, calamine and pandas do with each kind of file.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import email.parser
+import email.policy
+import io
+import mimetypes
+import os
+import random
+import re
+import shutil
+import struct
+import subprocess
+import tempfile
+import time
+import urllib.parse
+import zipfile
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+from typing import Literal
+
+GIB = 1 << 30
+MIB = 1 << 20
+
+JST = dt.timezone(dt.timedelta(hours=9), "JST")
+
+#: Fixed timestamp stamped into zip entries and document properties, so builds are reproducible.
+FIXED_TIME = dt.datetime(2025, 4, 1, 9, 30, 0)
+
+NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+NS_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+NS_CT = "http://schemas.openxmlformats.org/package/2006/content-types"
+
+CT_XLSX_MAIN = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
+CT_XLSM_MAIN = "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
+CT_WORKSHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+CT_SHARED_STRINGS = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
+CT_VBA_PROJECT = "application/vnd.ms-office.vbaProject"
+REL_VBA_PROJECT = "http://schemas.microsoft.com/office/2006/relationships/vbaProject"
+
+MIME_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MIME_ODS = "application/vnd.oasis.opendocument.spreadsheet"
+
+OLE2_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
+APPLEDOUBLE_MAGIC = bytes.fromhex("00051607")
+
+#: Sample answers used wherever a builder needs content: (label, value) rows of a department's form.
+SAMPLE_ROWS: list[tuple[str, str | int]] = [
+    ("部署名", "総務課"),
+    ("回答者", "山田 太郎"),
+    ("職員数", 12),
+    ("備考", "①テレワーク端末が不足しています"),
+]
+
+
+# --------------------------------------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------------------------------------
+
+
+def _target(dest: Path, default_name: str) -> Path:
+    """Resolve ``dest``: an existing directory gets ``default_name`` inside it, anything else is the path."""
+    dest = Path(dest)
+    if dest.is_dir():
+        return dest / default_name
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    return dest
+
+
+def _write(dest: Path, default_name: str, data: bytes) -> Path:
+    path = _target(dest, default_name)
+    path.write_bytes(data)
+    return path
+
+
+def valid_xlsx_bytes() -> bytes:
+    """Return a small, real ``.xlsx`` written by xlsxwriter: one sheet ``回答`` with Japanese text.
+
+    It has shared strings, styles, a theme and document properties, like an Excel-saved form, so every
+    builder that damages a workbook has all the usual parts to work on.
+    """
+    import xlsxwriter
+
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False})
+    wb.set_properties({"title": "DX推進アンケート", "author": "DX推進室", "created": FIXED_TIME})
+    ws = wb.add_worksheet("回答")
+    bold = wb.add_format({"bold": True})
+    ws.write_string(0, 0, "項目", bold)
+    ws.write_string(0, 1, "回答", bold)
+    for row, (label, value) in enumerate(SAMPLE_ROWS, start=1):
+        ws.write_string(row, 0, label)
+        if isinstance(value, int):
+            ws.write_number(row, 1, value)
+        else:
+            ws.write_string(row, 1, value)
+    wb.close()
+    return buf.getvalue()
+
+
+def _zip_parts(source: bytes) -> list[tuple[str, bytes]]:
+    """All parts of a zip package, in their stored order."""
+    with zipfile.ZipFile(io.BytesIO(source)) as zf:
+        return [(info.filename, zf.read(info)) for info in zf.infolist()]
+
+
+def _write_package(path: Path, parts: Sequence[tuple[str, bytes]]) -> None:
+    """Write parts as a normal deflated zip package (``[Content_Types].xml`` order kept as given)."""
+    date_time = FIXED_TIME.timetuple()[:6]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in parts:
+            info = zipfile.ZipInfo(name, date_time=date_time)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, data)
+
+
+def _first_worksheet(names: Sequence[str]) -> str:
+    sheets = sorted(n for n in names if re.fullmatch(r"xl/worksheets/sheet\d+\.xml", n))
+    if not sheets:
+        raise ValueError("source has no xl/worksheets/sheetN.xml part")
+    return sheets[0]
+
+
+def _xml_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+# --------------------------------------------------------------------------------------------------------
+# 1. Office lock files and operating-system litter
+# --------------------------------------------------------------------------------------------------------
+
+
+def make_excel_owner_file(dest: Path, workbook_name: str = "回答.xlsx", user: str = "山田 太郎") -> Path:
+    """Excel's owner ("lock") file ``~$回答.xlsx``, left next to a workbook someone has open.
+
+    Imitates the 162-byte layout Excel writes: byte 0 is the length of the user name, then the name in the
+    ANSI code page (cp932 on Japanese Windows) padded with spaces to offset 0x36, then the length again as a
+    16-bit little-endian number, then the name in UTF-16LE padded with spaces to 162 bytes.  It is named
+    ``.xlsx`` but is not a zip: a collector that globs ``*.xlsx`` picks it up, and it disappears as soon as
+    the user closes Excel (or stays forever after a crash), so it must be skipped by name, never reported as
+    a broken answer.
+    """
+    if len(user) > 53:
+        raise ValueError("Excel keeps at most 53 characters of the user name")
+    ansi = user.encode("cp932", errors="replace")[:53]
+    data = bytes([len(user)]) + ansi.ljust(53, b" ")
+    wide = user.encode("utf-16-le")
+    data += struct.pack("<H", len(user)) + wide + b" \x00" * ((106 - len(wide)) // 2)
+    assert len(data) == 162
+    return _write(dest, "~$" + workbook_name, data)
+
+
+def make_libreoffice_lock(
+    dest: Path,
+    workbook_name: str = "回答.xlsx",
+    user: str = "山田 太郎",
+    login: str = "yamada",
+    host: str = "SOUMU-PC01",
+    when: dt.datetime = FIXED_TIME,
+) -> Path:
+    """LibreOffice's lock file ``.~lock.回答.xlsx#``, present while the workbook is open in Calc.
+
+    The content is one UTF-8 line ``full name,login,host,DD.MM.YYYY HH:MM,profile URL;``.  Hidden on Unix,
+    visible on Windows shares; it ends in ``#``, so only a too-broad glob catches it -- but it also tells
+    that the workbook next to it may be mid-save.
+    """
+    profile = f"file:///C:/Users/{login}/AppData/Roaming/LibreOffice/4;"
+    text = f"{user},{login},{host},{when:%d.%m.%Y %H:%M},{profile}"
+    return _write(dest, f".~lock.{workbook_name}#", text.encode("utf-8"))
+
+
+def make_appledouble(dest: Path, workbook_name: str = "回答.xlsx") -> Path:
+    """macOS AppleDouble companion ``._回答.xlsx`` (4,096 bytes, magic ``00 05 16 07``).
+
+    macOS writes one next to every file it copies to a FAT/SMB/exFAT volume or into a zip, to carry the
+    Finder info and resource fork.  It has the workbook's name plus ``._`` and the ``.xlsx`` extension, but
+    is not a zip.  Layout: header (magic, version 2, filler ``Mac OS X``, 2 entries), a Finder-info entry
+    (id 9, type ``XLSX`` creator ``XCEL``) padded to the usual size, and an empty resource fork (id 2).
+    """
+    header = APPLEDOUBLE_MAGIC + struct.pack(">I", 0x00020000) + b"Mac OS X".ljust(16, b" ")
+    finder_off, finder_len = 50, 3760
+    fork_off, fork_len = finder_off + finder_len, 286
+    header += struct.pack(">H", 2)
+    header += struct.pack(">III", 9, finder_off, finder_len)
+    header += struct.pack(">III", 2, fork_off, fork_len)
+    assert len(header) == finder_off
+    finder = (b"XLSX" + b"XCEL" + b"\x00" * 24).ljust(finder_len, b"\x00")
+    # An empty classic resource fork: 256-byte header/data area + 30-byte resource map.
+    fork_header = struct.pack(">IIII", 0x100, 0x100, 0, 0x1E)
+    fork = (fork_header + b"This resource fork intentionally left blank   ").ljust(0x100, b"\x00")
+    fork += fork_header + struct.pack(">IHHHHH", 0, 0, 0, 0x1C, 0x1E, 0xFFFF)
+    assert len(fork) == fork_len
+    data = header + finder + fork
+    assert len(data) == 4096
+    return _write(dest, "._" + workbook_name, data)
+
+
+def make_excel_temp(dest: Path, source: bytes | None = None) -> Path:
+    """An Excel temporary file ``回答.tmp`` left in the folder by an interrupted save.
+
+    Excel saves to a temporary file and renames it over the workbook; a crash or a full disk leaves the
+    temporary behind.  Its content is usually a whole or partial workbook: here the first half of
+    ``source`` (or of ``valid_xlsx_bytes()``), so it starts with ``PK`` yet is not a readable zip.
+    """
+    data = source if source is not None else valid_xlsx_bytes()
+    return _write(dest, "回答.tmp", data[: len(data) // 2])
+
+
+def make_thumbs_db(dest: Path) -> Path:
+    """Windows Explorer's thumbnail cache ``Thumbs.db``: an OLE2 compound file with ``Catalog`` and ``1``.
+
+    Explorer still drops it in folders on network shares.  It starts with the OLE2 magic ``D0 CF 11 E0``,
+    the same as a legacy ``.xls`` or a password-protected ``.xlsx``: format detection by magic bytes alone
+    would take it for one of those (msoffcrypto cannot open it).
+    """
+    entry_name = "回答.xlsx".encode("utf-16-le") + b"\x00\x00"
+    entry = struct.pack("<II", 16 + len(entry_name), 1) + struct.pack("<Q", 0) + entry_name
+    catalog = struct.pack("<HHIII", 16, 7, 1, 96, 96) + entry
+    jpeg = (
+        b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x00" * 64 + b"\xff\xd9"
+    )
+    thumb = struct.pack("<III", 12, 1, len(jpeg)) + jpeg
+    return _write(dest, "Thumbs.db", _ole2_bytes([("Catalog", catalog), ("1", thumb)]))
+
+
+def make_desktop_ini(dest: Path) -> Path:
+    """Windows folder settings ``desktop.ini`` (UTF-16LE with BOM, CRLF), hidden+system on the share.
+
+    Appears when a department copies a whole folder; a collector must ignore it rather than report it.
+    """
+    text = "\r\n[.ShellClassInfo]\r\nLocalizedResourceName=@%SystemRoot%\\system32\\shell32.dll,-21770\r\n"
+    return _write(dest, "desktop.ini", b"\xff\xfe" + text.encode("utf-16-le"))
+
+
+# --------------------------------------------------------------------------------------------------------
+# 2. Files that are not what their extension says
+# --------------------------------------------------------------------------------------------------------
+
+
+def make_zero_bytes(dest: Path) -> Path:
+    """An empty ``.xlsx``: what a failed upload, a full disk or a copy interrupted at once leaves."""
+    return _write(dest, "回答_空.xlsx", b"")
+
+
+def make_csv_named_xlsx(dest: Path) -> Path:
+    """A CSV in cp932 (Shift_JIS with NEC/IBM extensions, CRLF) saved with an ``.xlsx`` name.
+
+    Typical of a business system's "Excel export" or of someone renaming a CSV to fit the form; contains
+    ``①`` which exists in cp932 but not in strict Shift_JIS, so decoding it as ``shift_jis`` fails.
+    """
+    lines = ["項目,回答"] + [f"{label},{value}" for label, value in SAMPLE_ROWS]
+    data = ("\r\n".join(lines) + "\r\n").encode("cp932")
+    return _write(dest, "回答_csv.xlsx", data)
+
+
+def make_html_named_xlsx(dest: Path, encoding: str = "cp932") -> Path:
+    """An HTML table in Excel's "Web page" dialect (``xmlns:x="urn:schemas-microsoft-com:office:excel"``).
+
+    Many web systems export "Excel files" this way and Excel opens them after a warning, so users save them
+    under an ``.xlsx`` name and send them on.  Written in ``encoding`` (Shift_JIS by default, as the
+    Japanese systems that do this usually emit) with a matching ``<meta charset>``.
+    """
+    charset = "Shift_JIS" if encoding.lower() in ("cp932", "shift_jis", "sjis") else encoding
+    rows = "".join(
+        f"<tr><td>{_xml_escape(label)}</td><td>{_xml_escape(str(value))}</td></tr>\r\n"
+        for label, value in SAMPLE_ROWS
+    )
+    html = (
+        '<html xmlns:o="urn:schemas-microsoft-com:office:office"\r\n'
+        'xmlns:x="urn:schemas-microsoft-com:office:excel"\r\n'
+        'xmlns="http://www.w3.org/TR/REC-html40">\r\n<head>\r\n'
+        f'<meta http-equiv=Content-Type content="text/html; charset={charset}">\r\n'
+        '<meta name=ProgId content=Excel.Sheet>\r\n<meta name=Generator content="Microsoft Excel 15">\r\n'
+        "<!--[if gte mso 9]><xml>\r\n <x:ExcelWorkbook>\r\n  <x:ExcelWorksheets>\r\n"
+        "   <x:ExcelWorksheet>\r\n    <x:Name>回答</x:Name>\r\n   </x:ExcelWorksheet>\r\n"
+        "  </x:ExcelWorksheets>\r\n </x:ExcelWorkbook>\r\n</xml><![endif]-->\r\n</head>\r\n<body>\r\n"
+        f"<table border=0>\r\n<tr><td>項目</td><td>回答</td></tr>\r\n{rows}</table>\r\n</body>\r\n</html>\r\n"
+    )
+    return _write(dest, "回答_html.xlsx", html.encode(encoding))
+
+
+def make_random_bytes(dest: Path, size: int = 4096, seed: int = 0) -> Path:
+    """``size`` pseudo-random bytes named ``.xlsx``: a corrupted download or an encrypted-at-rest blob.
+
+    Seeded, so reproducible; the first byte is forced off any zip/OLE2 magic so the file is never
+    accidentally recognised.
+    """
+    data = bytearray(random.Random(seed).randbytes(size))
+    if data[:2] == b"PK" or data[:4] == OLE2_MAGIC[:4]:
+        data[0] ^= 0xFF
+    return _write(dest, "回答_random.xlsx", bytes(data))
+
+
+# --------------------------------------------------------------------------------------------------------
+# 3. Truncated copies
+# --------------------------------------------------------------------------------------------------------
+
+
+def make_truncated(dest: Path, source: bytes, fraction: float = 0.5) -> Path:
+    """The first ``fraction`` of a real workbook: a copy interrupted half-way, or a file still arriving.
+
+    The zip's central directory is at the end, so it is lost: ``zipfile`` raises ``BadZipFile``.
+    """
+    if not 0.0 <= fraction < 1.0:
+        raise ValueError("fraction must be in [0, 1)")
+    return _write(dest, "回答_truncated.xlsx", source[: int(len(source) * fraction)])
+
+
+# --------------------------------------------------------------------------------------------------------
+# 4. Password-protected workbook
+# --------------------------------------------------------------------------------------------------------
+
+
+def make_encrypted(dest: Path, source: bytes, password: str = "pass") -> Path:
+    """A password-protected ``.xlsx``, encrypted exactly as Excel does (ECMA-376 Agile, via msoffcrypto).
+
+    The result is not a zip but an OLE2 compound file (``EncryptionInfo`` + ``EncryptedPackage``):
+    openpyxl reports a misleading ``BadZipFile``; the department must be asked to remove the password.
+    """
+    from msoffcrypto.format.ooxml import OOXMLFile
+
+    out = io.BytesIO()
+    OOXMLFile(io.BytesIO(source)).encrypt(password, out)
+    return _write(dest, "回答_password.xlsx", out.getvalue())
+
+
+# --------------------------------------------------------------------------------------------------------
+# 5. Legacy .xls renamed .xlsx (and a minimal OLE2 writer)
+# --------------------------------------------------------------------------------------------------------
+
+_ENDOFCHAIN = 0xFFFFFFFE
+_FREESECT = 0xFFFFFFFF
+_FATSECT = 0xFFFFFFFD
+_NOSTREAM = 0xFFFFFFFF
+_CLSID_EXCEL97 = bytes.fromhex("2008020000000000C000000000000046")  # {00020820-0000-0000-C000-000000000046}
+
+
+def _ole2_bytes(streams: Sequence[tuple[str, bytes]], root_clsid: bytes = b"\x00" * 16) -> bytes:
+    """Build a version-3 OLE2 compound file (512-byte sectors) holding ``streams`` under the root storage.
+
+    Streams of 4,096 bytes or more go to regular sectors, smaller ones to the mini stream; the root's
+    children form a valid red-black tree (balanced, deepest level red).  Enough for olefile, msoffcrypto
+    and spreadsheet readers; limited to ~6 MB (109 FAT sectors, no DIFAT sectors).
+    """
+    sector_size, mini_size, cutoff = 512, 64, 4096
+    sectors: list[bytes] = []
+    fat: list[int] = []
+
+    def alloc(data: bytes) -> int:
+        count = -(-len(data) // sector_size)
+        if count == 0:
+            return _ENDOFCHAIN
+        start = len(sectors)
+        for i in range(count):
+            sectors.append(data[i * sector_size : (i + 1) * sector_size].ljust(sector_size, b"\x00"))
+            fat.append(start + i + 1 if i < count - 1 else _ENDOFCHAIN)
+        return start
+
+    # Mini stream for the small streams.
+    mini_stream = bytearray()
+    mini_fat: list[int] = []
+    starts: dict[str, int] = {}
+    for name, data in streams:
+        if len(data) >= cutoff:
+            continue
+        count = -(-len(data) // mini_size)
+        if count == 0:
+            starts[name] = _ENDOFCHAIN
+            continue
+        first = len(mini_fat)
+        mini_fat.extend(first + i + 1 if i < count - 1 else _ENDOFCHAIN for i in range(count))
+        mini_stream += data.ljust(count * mini_size, b"\x00")
+        starts[name] = first
+    for name, data in streams:
+        if len(data) >= cutoff:
+            starts[name] = alloc(data)
+    mini_stream_start = alloc(bytes(mini_stream))
+    mini_fat_bytes = b"".join(struct.pack("<I", x) for x in mini_fat)
+    if mini_fat_bytes:
+        pad = (-len(mini_fat_bytes)) % sector_size
+        mini_fat_bytes += struct.pack("<I", _FREESECT) * (pad // 4)
+    mini_fat_start = alloc(mini_fat_bytes)
+    mini_fat_sectors = len(mini_fat_bytes) // sector_size
+
+    # Directory: entry 0 is the root, entries 1..n the streams in the given order.
+    names = [name for name, _ in streams]
+    if len(set(n.upper() for n in names)) != len(names):
+        raise ValueError("stream names must be unique (case-insensitively)")
+    order = sorted(range(1, len(names) + 1), key=lambda i: (len(names[i - 1]), names[i - 1].upper()))
+    left = dict.fromkeys(order, _NOSTREAM)
+    right = dict.fromkeys(order, _NOSTREAM)
+    depth: dict[int, int] = {}
+
+    def tree(lo: int, hi: int, d: int) -> int:
+        if lo >= hi:
+            return _NOSTREAM
+        mid = (lo + hi) // 2
+        node = order[mid]
+        depth[node] = d
+        left[node] = tree(lo, mid, d + 1)
+        right[node] = tree(mid + 1, hi, d + 1)
+        return node
+
+    root_child = tree(0, len(order), 0)
+    max_depth = max(depth.values(), default=0)
+    perfect = len(order) == 2 ** (max_depth + 1) - 1
+    red = {n for n, d in depth.items() if d == max_depth and not perfect and d > 0}
+
+    def dir_entry(
+        name: str, kind: int, color: int, lft: int, rgt: int, child: int, start: int, size: int, clsid: bytes
+    ) -> bytes:
+        raw = name.encode("utf-16-le")
+        if len(raw) > 62:
+            raise ValueError(f"OLE2 names are at most 31 characters: {name!r}")
+        return (
+            raw.ljust(64, b"\x00")
+            + struct.pack("<HBB", len(raw) + 2, kind, color)
+            + struct.pack("<III", lft, rgt, child)
+            + clsid
+            + struct.pack("<I", 0)
+            + b"\x00" * 16
+            + struct.pack("<IQ", start, size)
+        )
+
+    entries = [
+        dir_entry(
+            "Root Entry",
+            5,
+            1,
+            _NOSTREAM,
+            _NOSTREAM,
+            root_child,
+            mini_stream_start,
+            len(mini_stream),
+            root_clsid,
+        )
+    ]
+    for i, (name, data) in enumerate(streams, start=1):
+        color = 0 if i in red else 1
+        entries.append(
+            dir_entry(name, 2, color, left[i], right[i], _NOSTREAM, starts[name], len(data), b"\x00" * 16)
+        )
+    while len(entries) % 4:
+        entries.append(
+            b"\x00" * 64 + struct.pack("<HBB", 0, 0, 0) + struct.pack("<III", *[_NOSTREAM] * 3) + b"\x00" * 48
+        )
+    dir_start = alloc(b"".join(entries))
+
+    # FAT, placed after everything else; it must also cover its own sectors.
+    n_fat = 1
+    while len(sectors) + n_fat > n_fat * (sector_size // 4):
+        n_fat += 1
+    if n_fat > 109:
+        raise ValueError("compound file too large for this minimal writer (needs DIFAT sectors)")
+    fat_start = len(sectors)
+    fat.extend([_FATSECT] * n_fat)
+    fat.extend([_FREESECT] * (n_fat * (sector_size // 4) - len(fat)))
+    fat_bytes = b"".join(struct.pack("<I", x) for x in fat)
+    for i in range(n_fat):
+        sectors.append(fat_bytes[i * sector_size : (i + 1) * sector_size])
+
+    difat = [fat_start + i for i in range(n_fat)] + [_FREESECT] * (109 - n_fat)
+    header = (
+        OLE2_MAGIC
+        + b"\x00" * 16
+        + struct.pack("<HHHHH", 0x003E, 0x0003, 0xFFFE, 9, 6)
+        + b"\x00" * 6
+        + struct.pack(
+            "<IIIIIIIII",
+            0,
+            n_fat,
+            dir_start,
+            0,
+            cutoff,
+            mini_fat_start if mini_fat else _ENDOFCHAIN,
+            mini_fat_sectors,
+            _ENDOFCHAIN,
+            0,
+        )
+        + b"".join(struct.pack("<I", x) for x in difat)
+    )
+    assert len(header) == 512
+    return header + b"".join(sectors)
+
+
+def _biff(record_type: int, payload: bytes) -> bytes:
+    return struct.pack("<HH", record_type, len(payload)) + payload
+
+
+def _biff_short_string(text: str) -> bytes:
+    """ShortXLUnicodeString: 8-bit count, fHighByte=1, UTF-16LE characters."""
+    return struct.pack("<BB", len(text), 1) + text.encode("utf-16-le")
+
+
+def _biff_string(text: str) -> bytes:
+    """XLUnicodeString: 16-bit count, fHighByte=1, UTF-16LE characters."""
+    return struct.pack("<HB", len(text), 1) + text.encode("utf-16-le")
+
+
+def _theme_zip() -> bytes:
+    """A tiny zipped theme, as Excel embeds in the THEME record of every .xls it saves."""
+    theme = (
+        b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        b'<a:theme xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main" name="Office Theme">'
+        b"<a:themeElements/></a:theme>"
+    )
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("theme/theme/theme1.xml", theme)
+    return buf.getvalue()
+
+
+def xls_workbook_stream(rows: Sequence[tuple[str, str | int]] = SAMPLE_ROWS, theme: bool = True) -> bytes:
+    """A minimal BIFF8 ``Workbook`` stream: one sheet ``回答`` holding ``rows`` (text in the SST).
+
+    With ``theme=True`` a zipped theme is embedded the way Excel does it (THEME record), which makes
+    ``zipfile.is_zipfile()`` return True for the whole .xls -- the trap noted in LIBRARY-FACTS.md.
+    """
+    strings: list[str] = []
+    for label, value in rows:
+        for item in (label, value):
+            if isinstance(item, str) and item not in strings:
+                strings.append(item)
+
+    def globals_(sheet_offset: int) -> bytes:
+        out = _biff(0x0809, struct.pack("<HHHHII", 0x0600, 0x0005, 0x2775, 0x07CD, 0x000080C9, 0x00000206))
+        out += _biff(0x0042, struct.pack("<H", 1200))  # CODEPAGE: UTF-16
+        out += _biff(0x003D, struct.pack("<HHHHHHHHH", 0, 0, 0x4000, 0x2000, 0x38, 0, 0, 1, 0x258))  # WINDOW1
+        out += _biff(
+            0x0031,
+            struct.pack("<HHHHHBBBB", 220, 0, 0x7FFF, 400, 0, 0, 0, 0x80, 0)
+            + _biff_short_string("ＭＳ Ｐゴシック"),
+        )  # FONT
+        for i in range(16):  # 15 style XFs + 1 cell XF, all "General"
+            style = 0xFFF5 if i < 15 else 0x0001
+            out += _biff(0x00E0, struct.pack("<HHHBBBBIIH", 0, 0, style, 0x20, 0, 0, 0, 0, 0, 0x20C0))
+        out += _biff(0x0293, struct.pack("<HBB", 0x8000, 0, 0xFF))  # STYLE: Normal
+        if theme:
+            blob = _theme_zip()
+            out += _biff(0x0896, struct.pack("<HH8sI", 0x0896, 0, b"\x00" * 8, 0) + blob)
+        out += _biff(0x0085, struct.pack("<IBB", sheet_offset, 0, 0) + _biff_short_string("回答"))
+        sst = struct.pack("<II", len(strings), len(strings)) + b"".join(_biff_string(s) for s in strings)
+        out += _biff(0x00FC, sst)
+        out += _biff(0x000A, b"")  # EOF
+        return out
+
+    glob = globals_(0)
+    glob = globals_(len(glob))  # BOUNDSHEET8 has a fixed size, so the second pass is exact
+
+    sheet = _biff(0x0809, struct.pack("<HHHHII", 0x0600, 0x0010, 0x2775, 0x07CD, 0x000080C9, 0x00000206))
+    sheet += _biff(0x0200, struct.pack("<IIHHH", 0, len(rows), 0, 2, 0))  # DIMENSIONS
+    for r, (label, value) in enumerate(rows):
+        for c, item in enumerate((label, value)):
+            if isinstance(item, str):
+                sheet += _biff(0x00FD, struct.pack("<HHHI", r, c, 15, strings.index(item)))  # LABELSST
+            else:
+                sheet += _biff(0x0203, struct.pack("<HHHd", r, c, 15, float(item)))  # NUMBER
+    sheet += _biff(0x023E, struct.pack("<HHHHHHHHH", 0x06B6, 0, 0, 0x40, 0, 0, 0, 0, 0))  # WINDOW2
+    sheet += _biff(0x000A, b"")
+    stream = glob + sheet
+    return stream.ljust(4096, b"\x00")  # Excel pads the Workbook stream to at least 4 KiB
+
+
+def make_crafted_xls(dest: Path, theme: bool = True) -> Path:
+    """A minimal but genuine legacy ``.xls`` crafted in Python (no LibreOffice needed).
+
+    OLE2 compound file, root CLSID of Excel 97, one ``Workbook`` stream from ``xls_workbook_stream``.
+    """
+    data = _ole2_bytes([("Workbook", xls_workbook_stream(theme=theme))], root_clsid=_CLSID_EXCEL97)
+    return _write(dest, "回答.xls", data)
+
+
+def _soffice_convert(source: bytes, fmt: str, suffix: str = ".xlsx", timeout: float = 180) -> bytes:
+    """Convert ``source`` with headless LibreOffice into ``fmt`` (e.g. ``xls``) and return the result."""
+    exe = shutil.which("soffice") or shutil.which("libreoffice")
+    if exe is None:
+        raise FileNotFoundError("soffice is not on PATH")
+    with tempfile.TemporaryDirectory(prefix="hostile-soffice-") as tmp:
+        tmpdir = Path(tmp)
+        src = tmpdir / f"src{suffix}"
+        src.write_bytes(source)
+        out = tmpdir / "out"
+        profile = (tmpdir / "profile").as_uri()  # own profile: parallel runs must not share one
+        subprocess.run(
+            [
+                exe,
+                f"-env:UserInstallation={profile}",
+                "--headless",
+                "--norestore",
+                "--convert-to",
+                fmt,
+                "--outdir",
+                str(out),
+                str(src),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
+        produced = out / f"src.{fmt}"
+        if not produced.exists():
+            raise RuntimeError(f"soffice produced no {fmt} file")
+        return produced.read_bytes()
+
+
+def make_xls_renamed_xlsx(dest: Path, source: bytes | None = None, use_soffice: bool | None = None) -> Path:
+    """A legacy binary ``.xls`` (OLE2 with a ``Workbook`` stream) sent under an ``.xlsx`` name.
+
+    People "Save As" the old form from an old template, or rename ``.xls`` to ``.xlsx`` to pass a check.
+    With ``use_soffice`` None (default) a real LibreOffice-made .xls is produced when ``soffice`` is on PATH
+    (converting ``source`` or ``valid_xlsx_bytes()``), else the crafted one; True/False forces a path.
+    Note the crafted file embeds a zipped theme like Excel's own .xls files, so ``zipfile.is_zipfile()``
+    says True for it; LibreOffice's .xls has no theme and says False.
+    """
+    if use_soffice is None:
+        use_soffice = shutil.which("soffice") is not None
+    if use_soffice:
+        data = _soffice_convert(source if source is not None else valid_xlsx_bytes(), "xls")
+    else:
+        data = _ole2_bytes([("Workbook", xls_workbook_stream())], root_clsid=_CLSID_EXCEL97)
+    return _write(dest, "回答_xls.xlsx", data)
+
+
+# --------------------------------------------------------------------------------------------------------
+# 6. OpenDocument spreadsheets
+# --------------------------------------------------------------------------------------------------------
+
+
+def ods_bytes(rows: Sequence[tuple[str, str | int]] = SAMPLE_ROWS) -> bytes:
+    """A minimal valid OpenDocument spreadsheet: ``mimetype`` first and stored, manifest, content, styles.
+
+    One table ``回答`` holding ``rows``; LibreOffice and calamine open it.
+    """
+    office = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+    ns = (
+        f'xmlns:office="{office}" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
+        'xmlns:meta="urn:oasis:names:tc:opendocument:xmlns:meta:1.0" office:version="1.2"'
+    )
+
+    def cell(value: str | int) -> str:
+        if isinstance(value, int):
+            return (
+                f'<table:table-cell office:value-type="float" office:value="{value}">'
+                f"<text:p>{value}</text:p></table:table-cell>"
+            )
+        return f'<table:table-cell office:value-type="string"><text:p>{_xml_escape(value)}</text:p></table:table-cell>'
+
+    table_rows = "".join(f"<table:table-row>{cell(a)}{cell(b)}</table:table-row>" for a, b in rows)
+    decl = '<?xml version="1.0" encoding="UTF-8"?>\n'
+    content = (
+        f"{decl}<office:document-content {ns}><office:body><office:spreadsheet>"
+        f'<table:table table:name="回答">{table_rows}</table:table>'
+        "</office:spreadsheet></office:body></office:document-content>"
+    )
+    styles = f"{decl}<office:document-styles {ns}/>"
+    meta = (
+        f"{decl}<office:document-meta {ns}><office:meta><meta:generator>dxsheets-tests</meta:generator>"
+        "</office:meta></office:document-meta>"
+    )
+    mf = "urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"
+    manifest = (
+        f'{decl}<manifest:manifest xmlns:manifest="{mf}" manifest:version="1.2">'
+        f'<manifest:file-entry manifest:full-path="/" manifest:version="1.2" manifest:media-type="{MIME_ODS}"/>'
+        '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+        '<manifest:file-entry manifest:full-path="styles.xml" manifest:media-type="text/xml"/>'
+        '<manifest:file-entry manifest:full-path="meta.xml" manifest:media-type="text/xml"/>'
+        "</manifest:manifest>"
+    )
+    buf = io.BytesIO()
+    date_time = FIXED_TIME.timetuple()[:6]
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr(zipfile.ZipInfo("mimetype", date_time), MIME_ODS, compress_type=zipfile.ZIP_STORED)
+        for name, text in (
+            ("content.xml", content),
+            ("styles.xml", styles),
+            ("meta.xml", meta),
+            ("META-INF/manifest.xml", manifest),
+        ):
+            zf.writestr(zipfile.ZipInfo(name, date_time), text.encode(), compress_type=zipfile.ZIP_DEFLATED)
+    return buf.getvalue()
+
+
+def make_ods(dest: Path) -> Path:
+    """A genuine ``.ods`` from a department using LibreOffice: a zip, but with no ``[Content_Types].xml``."""
+    return _write(dest, "回答.ods", ods_bytes())
+
+
+def make_ods_named_xlsx(dest: Path) -> Path:
+    """An OpenDocument spreadsheet saved under an ``.xlsx`` name.
+
+    It passes a ``PK`` magic check and ``zipfile.is_zipfile()``; only the ``mimetype`` entry or the missing
+    ``[Content_Types].xml`` tells it is not OOXML.  openpyxl fails on it, calamine goes by the extension.
+    """
+    return _write(dest, "回答_ods.xlsx", ods_bytes())
+
+
+# --------------------------------------------------------------------------------------------------------
+# 7. Strict Open XML
+# --------------------------------------------------------------------------------------------------------
+
+#: Transitional -> Strict namespace and relationship-type URIs (longest first: order matters).
+STRICT_REWRITES: list[tuple[str, str]] = [
+    (
+        f"{NS_REL}/extended-properties",
+        "http://purl.oclc.org/ooxml/officeDocument/relationships/extendedProperties",
+    ),
+    (
+        f"{NS_REL}/custom-properties",
+        "http://purl.oclc.org/ooxml/officeDocument/relationships/customProperties",
+    ),
+    (NS_REL, "http://purl.oclc.org/ooxml/officeDocument/relationships"),
+    (NS_MAIN, "http://purl.oclc.org/ooxml/spreadsheetml/main"),
+    ("http://schemas.openxmlformats.org/drawingml/2006/main", "http://purl.oclc.org/ooxml/drawingml/main"),
+    ("http://schemas.openxmlformats.org/drawingml/2006/chart", "http://purl.oclc.org/ooxml/drawingml/chart"),
+    (
+        "http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing",
+        "http://purl.oclc.org/ooxml/drawingml/spreadsheetDrawing",
+    ),
+    (
+        "http://schemas.openxmlformats.org/officeDocument/2006/extended-properties",
+        "http://purl.oclc.org/ooxml/officeDocument/extendedProperties",
+    ),
+    (
+        "http://schemas.openxmlformats.org/officeDocument/2006/custom-properties",
+        "http://purl.oclc.org/ooxml/officeDocument/customProperties",
+    ),
+    (
+        "http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes",
+        "http://purl.oclc.org/ooxml/officeDocument/docPropsVTypes",
+    ),
+    (
+        "http://schemas.openxmlformats.org/officeDocument/2006/sharedTypes",
+        "http://purl.oclc.org/ooxml/officeDocument/sharedTypes",
+    ),
+]
+
+
+def make_strict_ooxml(dest: Path, source: bytes) -> Path:
+    """The same workbook as saved with Excel's "Strict Open XML Spreadsheet" option.
+
+    Every XML part's namespaces and relationship types are rewritten to the ``purl.oclc.org/ooxml`` URIs,
+    and the workbook gets ``conformance="strict"``; package-level URIs (content types, package
+    relationships, core properties) are the same in Strict and stay.  openpyxl then finds no sheets and
+    only warns -- a silent empty result -- while calamine reads the values.
+    """
+    parts = []
+    for name, data in _zip_parts(source):
+        if name.endswith((".xml", ".rels")):
+            text = data.decode("utf-8")
+            for old, new in STRICT_REWRITES:
+                text = text.replace(old, new)
+            if name == "xl/workbook.xml":
+                text = re.sub(r"<((?:\w+:)?workbook)\b", r'<\1 conformance="strict"', text, count=1)
+            data = text.encode("utf-8")
+        parts.append((name, data))
+    path = _target(dest, "回答_strict.xlsx")
+    _write_package(path, parts)
+    return path
+
+
+# --------------------------------------------------------------------------------------------------------
+# 8. Zip bombs (streamed; a minimal raw zip writer so sizes and headers are under our control)
+# --------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _RawEntry:
+    """One zip entry whose data is already compressed; ``declared_size`` lets the headers lie."""
+
+    name: str
+    chunks: Sequence[bytes]
+    method: int
+    crc: int
+    file_size: int
+    declared_size: int | None = None
+    lie_in_local_header: bool = True
+
+    @property
+    def compress_size(self) -> int:
+        return sum(len(c) for c in self.chunks)
+
+
+def _deflate_raw(data: bytes, level: int = 9) -> bytes:
+    comp = zlib.compressobj(level, zlib.DEFLATED, -15)
+    return comp.compress(data) + comp.flush(zlib.Z_FINISH)
+
+
+def _small_entry(name: str, data: bytes) -> _RawEntry:
+    return _RawEntry(name, [_deflate_raw(data)], zipfile.ZIP_DEFLATED, zlib.crc32(data), len(data))
+
+
+def _dos_time(when: dt.datetime = FIXED_TIME) -> tuple[int, int]:
+    time_ = (when.hour << 11) | (when.minute << 5) | (when.second // 2)
+    date_ = ((when.year - 1980) << 9) | (when.month << 5) | when.day
+    return time_, date_
+
+
+def _write_raw_zip(path: Path, entries: Sequence[_RawEntry], zip64: bool | None = None) -> None:
+    """Write ``entries`` as a zip without data descriptors.
+
+    ZIP64 extra fields and end records are written where a value does not fit 32 bits, or for every entry
+    with ``zip64=True``.  Sizes come from ``declared_size`` when set (a lie), else the true ``file_size``.
+    """
+    mtime, mdate = _dos_time()
+    limit = 0xFFFFFFFF
+    central: list[bytes] = []
+    with open(path, "wb") as f:
+        for e in entries:
+            offset = f.tell()
+            size = e.file_size if e.declared_size is None else e.declared_size
+            local_size = size if e.lie_in_local_header else e.file_size
+            csize = e.compress_size
+            big = bool(zip64) or max(size, local_size, csize) >= limit
+            far = bool(zip64) or offset >= limit
+            name = e.name.encode("utf-8")
+            flags = 0 if e.name.isascii() else 0x0800
+            version = 45 if (big or far) else 20
+            local_extra = struct.pack("<HHQQ", 1, 16, local_size, csize) if big else b""
+            f.write(
+                struct.pack(
+                    "<IHHHHHIIIHH",
+                    0x04034B50,
+                    version,
+                    flags,
+                    e.method,
+                    mtime,
+                    mdate,
+                    e.crc,
+                    limit if big else csize,
+                    limit if big else local_size,
+                    len(name),
+                    len(local_extra),
+                )
+            )
+            f.write(name + local_extra)
+            for chunk in e.chunks:
+                f.write(chunk)
+            fields = ([size, csize] if big else []) + ([offset] if far else [])
+            cd_extra = struct.pack(f"<HH{len(fields)}Q", 1, 8 * len(fields), *fields) if fields else b""
+            central.append(
+                struct.pack(
+                    "<IHHHHHHIIIHHHHHII",
+                    0x02014B50,
+                    version,
+                    version,
+                    flags,
+                    e.method,
+                    mtime,
+                    mdate,
+                    e.crc,
+                    limit if big else csize,
+                    limit if big else size,
+                    len(name),
+                    len(cd_extra),
+                    0,
+                    0,
+                    0,
+                    0,
+                    limit if far else offset,
+                )
+                + name
+                + cd_extra
+            )
+        cd_offset = f.tell()
+        cd = b"".join(central)
+        f.write(cd)
+        n = len(entries)
+        if zip64 or cd_offset >= limit or len(cd) >= limit or n >= 0xFFFF:
+            eocd64 = f.tell()
+            f.write(struct.pack("<IQHHIIQQQQ", 0x06064B50, 44, 45, 45, 0, 0, n, n, len(cd), cd_offset))
+            f.write(struct.pack("<IIQI", 0x07064B50, 0, eocd64, 1))
+        f.write(
+            struct.pack(
+                "<IHHHHIIH",
+                0x06054B50,
+                0,
+                0,
+                min(n, 0xFFFF),
+                min(n, 0xFFFF),
+                min(len(cd), limit),
+                min(cd_offset, limit),
+                0,
+            )
+        )
+
+
+def _repeat_entry(
+    name: str, head: bytes, chunk: bytes, tail: bytes, total: int, filler: bytes = b" "
+) -> _RawEntry:
+    """An entry inflating to exactly ``total`` bytes: head, chunk repeated, filler padding, tail.
+
+    Each segment is deflated by its own compressor and ended with ``Z_FULL_FLUSH`` (byte-aligned, no
+    back-references across segments), so the compressed chunk is computed once and its bytes repeated; the
+    last segment ends the stream.  CRC-32 is accumulated by running ``zlib.crc32`` over the chunk n times.
+    """
+    body = total - len(head) - len(tail)
+    if body < 0:
+        raise ValueError("total smaller than head + tail")
+    count, pad = divmod(body, len(chunk))
+
+    def seg(data: bytes, mode: int) -> bytes:
+        comp = zlib.compressobj(9, zlib.DEFLATED, -15)
+        return comp.compress(data) + comp.flush(mode)
+
+    head_z = seg(head, zlib.Z_FULL_FLUSH)
+    chunk_z = seg(chunk, zlib.Z_FULL_FLUSH)
+    tail_data = filler * (pad // len(filler)) + tail
+    tail_z = seg(tail_data, zlib.Z_FINISH)
+    crc = zlib.crc32(head)
+    for _ in range(count):
+        crc = zlib.crc32(chunk, crc)
+    crc = zlib.crc32(tail_data, crc)
+    size = len(head) + count * len(chunk) + len(tail_data)
+    assert size == total, (size, total)
+    return _RawEntry(name, [head_z, *([chunk_z] * count), tail_z], zipfile.ZIP_DEFLATED, crc, size)
+
+
+def _package_entries(sheet_entry: _RawEntry, shared_strings: _RawEntry | None = None) -> list[_RawEntry]:
+    """Content types, relationships and workbook around a worksheet (and optional shared strings) entry."""
+    decl = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    sst_ct = (
+        f'<Override PartName="/xl/sharedStrings.xml" ContentType="{CT_SHARED_STRINGS}"/>'
+        if shared_strings
+        else ""
+    )
+    content_types = (
+        f'{decl}<Types xmlns="{NS_CT}">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        f'<Override PartName="/xl/workbook.xml" ContentType="{CT_XLSX_MAIN}"/>'
+        f'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="{CT_WORKSHEET}"/>{sst_ct}</Types>'
+    )
+    rels = (
+        f'{decl}<Relationships xmlns="{NS_PKG_REL}"><Relationship Id="rId1" '
+        f'Type="{NS_REL}/officeDocument" Target="xl/workbook.xml"/></Relationships>'
+    )
+    workbook = (
+        f'{decl}<workbook xmlns="{NS_MAIN}" xmlns:r="{NS_REL}"><sheets>'
+        '<sheet name="回答" sheetId="1" r:id="rId1"/></sheets></workbook>'
+    )
+    sst_rel = (
+        f'<Relationship Id="rId2" Type="{NS_REL}/sharedStrings" Target="sharedStrings.xml"/>'
+        if shared_strings
+        else ""
+    )
+    wb_rels = (
+        f'{decl}<Relationships xmlns="{NS_PKG_REL}"><Relationship Id="rId1" '
+        f'Type="{NS_REL}/worksheet" Target="worksheets/sheet1.xml"/>{sst_rel}</Relationships>'
+    )
+    entries = [
+        _small_entry("[Content_Types].xml", content_types.encode()),
+        _small_entry("_rels/.rels", rels.encode()),
+        _small_entry("xl/workbook.xml", workbook.encode()),
+        _small_entry("xl/_rels/workbook.xml.rels", wb_rels.encode()),
+        sheet_entry,
+    ]
+    if shared_strings:
+        entries.append(shared_strings)
+    return entries
+
+
+def make_zip_bomb(
+    dest: Path,
+    gib: float = 3,
+    content: Literal["rows", "whitespace"] = "rows",
+    zip64: bool | None = None,
+) -> Path:
+    """A valid ``.xlsx`` whose ``xl/worksheets/sheet1.xml`` inflates to exactly ``gib`` GiB.
+
+    ``content="rows"``: after a first row holding ``回答``, full rows of 16,384 numeric cells (``<c><v>1</v>
+    </c>`` without ``r`` attributes, which the schema allows) -- ~13,000 rows per 3 GiB, inside the grid, so
+    a reader building cells exhausts memory (LIBRARY-FACTS: calamine aborts the process, openpyxl grows for
+    minutes).  Compresses ~470:1 (3 GiB -> ~7 MB).  ``content="whitespace"`` pads with blanks after the first
+    row instead (~1000:1): costs inflate/parse time, not cells.  The zip directory honestly declares the size;
+    ZIP64 records are used from 4 GiB on (or always with ``zip64=True``).  Built by streaming, in seconds.
+    """
+    decl = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    head = (
+        f'{decl}<worksheet xmlns="{NS_MAIN}" xmlns:r="{NS_REL}"><sheetData>'
+        '<row r="1"><c r="A1" t="inlineStr"><is><t>回答</t></is></c></row>'
+    ).encode()
+    tail = b"</sheetData></worksheet>"
+    chunk = b"<row>" + b"<c><v>1</v></c>" * 16384 + b"</row>" if content == "rows" else b" " * MIB
+    total = max(int(gib * GIB), len(head) + len(tail))
+    sheet = _repeat_entry("xl/worksheets/sheet1.xml", head, chunk, tail, total)
+    path = _target(dest, "回答_bomb.xlsx")
+    _write_raw_zip(path, _package_entries(sheet), zip64=zip64)
+    return path
+
+
+def make_shared_string_bomb(dest: Path, gib: float = 1) -> Path:
+    """A valid ``.xlsx`` whose only cell refers to ONE shared string of ``gib`` GiB (``A`` repeated).
+
+    ~1 MB on disk per GiB.  openpyxl loads it whole (LIBRARY-FACTS: 18 s, 2.9 GB for 1 GiB), calamine panics.
+    Real cells are limited to 32,767 characters, so any longer string is itself a sign of attack.
+    """
+    decl = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    head = f'{decl}<sst xmlns="{NS_MAIN}" count="1" uniqueCount="1"><si><t>'.encode()
+    tail = b"</t></si></sst>"
+    total = max(int(gib * GIB), len(head) + len(tail))
+    sst = _repeat_entry("xl/sharedStrings.xml", head, b"A" * MIB, tail, total, filler=b"A")
+    sheet = (
+        f'{decl}<worksheet xmlns="{NS_MAIN}"><sheetData><row r="1"><c r="A1" t="s"><v>0</v></c></row>'
+        "</sheetData></worksheet>"
+    ).encode()
+    path = _target(dest, "回答_sst_bomb.xlsx")
+    _write_raw_zip(path, _package_entries(_small_entry("xl/worksheets/sheet1.xml", sheet), sst))
+    return path
+
+
+def make_lying_sizes(
+    dest: Path,
+    source: bytes,
+    part: str | None = None,
+    inflated_mib: int = 64,
+    where: Literal["both", "central"] = "both",
+) -> Path:
+    """``source`` with one part (first worksheet by default) that inflates to ``inflated_mib`` MiB while the
+    zip headers declare its original small size.
+
+    The part's real content is the original XML with blanks before ``</sheetData>`` (still valid XML); its
+    CRC is the true one.  A guard that sums the *declared* uncompressed sizes is fooled; ``zipfile`` stops
+    at the declared size and raises ``BadZipFile`` (CRC), while a reader that inflates the raw stream gets
+    the whole amount.  ``where="central"`` lies only in the central directory (local header honest).
+    """
+    parts = _zip_parts(source)
+    names = [n for n, _ in parts]
+    part = part or _first_worksheet(names)
+    if part not in names:
+        raise KeyError(part)
+    entries: list[_RawEntry] = []
+    for name, data in parts:
+        if name != part:
+            entries.append(_small_entry(name, data))
+            continue
+        marker = b"</sheetData>" if b"</sheetData>" in data else data[-1:]
+        idx = data.rindex(marker)
+        entry = _repeat_entry(name, data[:idx], b" " * MIB, data[idx:], max(inflated_mib * MIB, len(data)))
+        entry.declared_size = len(data)
+        entry.lie_in_local_header = where == "both"
+        entries.append(entry)
+    path = _target(dest, "回答_lying_sizes.xlsx")
+    _write_raw_zip(path, entries)
+    return path
+
+
+# --------------------------------------------------------------------------------------------------------
+# 9. Dimension bomb
+# --------------------------------------------------------------------------------------------------------
+
+
+def make_dimension_bomb(dest: Path) -> Path:
+    """A ~5 KB workbook with cells only at A1 and XFD1048576, and ``<dimension ref="A1:XFD1048576"/>``.
+
+    A reader that allocates the used range (17 billion cells) dies: calamine aborts at once, openpyxl's
+    ``iter_rows()`` hits MemoryError after minutes, read-only mode trusts the dimension.
+    """
+    import xlsxwriter
+
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, {"in_memory": True})
+    wb.set_properties({"created": FIXED_TIME})
+    ws = wb.add_worksheet("回答")
+    ws.write_string(0, 0, "回答")
+    ws.write_number(1048575, 16383, 1)
+    wb.close()
+    data = buf.getvalue()
+    if b'<dimension ref="A1:XFD1048576"/>' not in zipfile.ZipFile(io.BytesIO(data)).read(
+        "xl/worksheets/sheet1.xml"
+    ):
+        raise AssertionError("xlsxwriter did not write the expected <dimension>")
+    return _write(dest, "回答_dimension.xlsx", data)
+
+
+# --------------------------------------------------------------------------------------------------------
+# 10. XML entity attacks
+# --------------------------------------------------------------------------------------------------------
+
+
+def _inject_doctype(source: bytes, doctype_body: str, reference: str, default_name: str, dest: Path) -> Path:
+    parts = _zip_parts(source)
+    names = [n for n, _ in parts]
+    target = "xl/sharedStrings.xml" if "xl/sharedStrings.xml" in names else _first_worksheet(names)
+    out = []
+    for name, data in parts:
+        if name == target:
+            text = data.decode("utf-8")
+            m = re.search(r"<([\w:]+)[\s>/]", re.sub(r"^<\?xml[^>]*\?>", "", text).lstrip())
+            if m is None:
+                raise ValueError(f"no root element in {name}")
+            doctype = f"<!DOCTYPE {m.group(1)} [\n{doctype_body}\n]>\n"
+            decl = re.match(r"<\?xml[^>]*\?>\s*", text)
+            pos = decl.end() if decl else 0
+            text = text[:pos] + doctype + text[pos:]
+            text, n = re.subn(
+                r"(<(?:\w+:)?[tv](?:\s[^>]*)?>)[^<]*(</)", rf"\g<1>{reference}\g<2>", text, count=1
+            )
+            if n == 0:
+                raise ValueError(f"no <t> or <v> element in {name} to carry the entity")
+            data = text.encode("utf-8")
+        out.append((name, data))
+    path = _target(dest, default_name)
+    _write_package(path, out)
+    return path
+
+
+def make_billion_laughs(dest: Path, source: bytes, levels: int = 10) -> Path:
+    """``source`` with a "billion laughs" DOCTYPE in ``xl/sharedStrings.xml`` (else the first worksheet).
+
+    ``lol0 = "lol"`` and each ``lolN`` is ten ``lol(N-1)``; the first string becomes ``&lol9;`` -- 3 GB of
+    text from ~1 KB.  No workbook from Excel, LibreOffice, openpyxl or xlsxwriter has a DOCTYPE, so refusing
+    one is safe; defusedxml refuses it, expat >= 2.4 stops it by its amplification limit.
+    """
+    lines = ['<!ENTITY lol0 "lol">']
+    for i in range(1, levels):
+        lines.append(f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">')
+    return _inject_doctype(source, "\n".join(lines), f"&lol{levels - 1};", "回答_laughs.xlsx", dest)
+
+
+def make_external_entity(dest: Path, source: bytes, url: str = "file:///etc/passwd") -> Path:
+    """``source`` whose first shared string is an external entity ``SYSTEM "file:///etc/passwd"`` (XXE).
+
+    A parser that resolves external entities would copy the server's file into the consolidated output.
+    """
+    return _inject_doctype(source, f'<!ENTITY xxe SYSTEM "{url}">', "&xxe;", "回答_xxe.xlsx", dest)
+
+
+# --------------------------------------------------------------------------------------------------------
+# 11. Mail messages
+# --------------------------------------------------------------------------------------------------------
+
+
+_MAIL_POLICY = email.policy.default.clone(refold_source="none", linesep="\r\n")
+
+
+def _encoded_words(text: str) -> list[str]:
+    """RFC 2047 ``=?UTF-8?B?...?=`` words of at most 36 UTF-8 bytes each, never splitting a character."""
+    words, piece = [], ""
+    for ch in text:
+        if len((piece + ch).encode("utf-8")) > 36:
+            words.append(piece)
+            piece = ""
+        piece += ch
+    words.append(piece)
+    return ["=?UTF-8?B?" + base64.b64encode(w.encode("utf-8")).decode("ascii") + "?=" for w in words if w]
+
+
+def _rfc2231_params(param: str, text: str) -> list[str]:
+    """RFC 2231 ``param*0*=UTF-8''%E5...`` continuation segments (one when short), split between escapes."""
+    quoted = urllib.parse.quote(text, safe="")
+    segments, current = [], ""
+    for token in re.findall(r"%[0-9A-F]{2}|.", quoted):
+        if len(current) + len(token) > 54:
+            segments.append(current)
+            current = ""
+        current += token
+    segments.append(current)
+    if len(segments) == 1:
+        return [f"{param}*=UTF-8''{segments[0]}"]
+    return [f"{param}*{i}*={'UTF-8' + chr(39) * 2 if i == 0 else ''}{seg}" for i, seg in enumerate(segments)]
+
+
+def _attachment_part(name: str, data: bytes, style: Literal["rfc2231", "rfc2047"]) -> EmailMessage:
+    """One attachment with hand-folded headers in the style real mail programs write.
+
+    ``rfc2231`` (Thunderbird): ``Content-Type: ...; name="=?UTF-8?B?...?="`` and ``Content-Disposition:
+    attachment; filename*0*=UTF-8''%E5%9B%9E...`` continuations.  ``rfc2047`` (Outlook, older Japanese
+    mailers): both parameters as quoted encoded-words, which RFC 2047 forbids but everyone sends.
+    (The headers are written by hand because Python's own folder mangles a long Content-Type that carries
+    a non-ASCII parameter.)
+    """
+    mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    if name.lower().endswith(".xlsx"):
+        mime = MIME_XLSX
+    quoted_words = '"' + "\r\n ".join(_encoded_words(name)) + '"'
+    if style == "rfc2231":
+        disposition = ";\r\n ".join(["attachment", *_rfc2231_params("filename", name)])
+    else:
+        disposition = f"attachment;\r\n filename={quoted_words}"
+    body = base64.encodebytes(data).decode("ascii").replace("\n", "\r\n")
+    raw = (
+        f"Content-Type: {mime};\r\n name={quoted_words}\r\n"
+        f"Content-Disposition: {disposition}\r\n"
+        "Content-Transfer-Encoding: base64\r\n\r\n"
+        f"{body}"
+    )
+    part = email.parser.BytesParser(policy=_MAIL_POLICY).parsebytes(raw.encode("ascii"))
+    assert isinstance(part, EmailMessage)
+    return part
+
+
+def make_eml(
+    dest: Path,
+    attachments: Sequence[tuple[str, bytes]],
+    date: dt.datetime,
+    subject: str = "【回答】DX推進アンケート（総務課）",
+    sender: str = "総務課 山田 太郎 <yamada@city.example.jp>",
+    to: str = "DX推進室 <dx-suishin@city.example.jp>",
+    body: str | None = None,
+    filename_style: Literal["rfc2231", "rfc2047"] = "rfc2231",
+) -> Path:
+    """A real RFC 5322 message (``email.message.EmailMessage``) as a department sends its answer back.
+
+    Japanese subject, sender name and body (UTF-8, base64); ``date`` goes into the Date header (a naive
+    datetime is taken as JST).  Each ``(filename, bytes)`` attachment gets a content type from its name and
+    a Japanese file name encoded as mail programs do -- see ``_attachment_part``: RFC 2231 ``filename*``
+    (default) or quoted RFC 2047 encoded-words.  Pass no attachments for "forgot to attach" (the message is
+    then a single text/plain part), or the bytes of a lock file or a zip bomb for a hostile attachment.
+    """
+    if date.tzinfo is None:
+        date = date.replace(tzinfo=JST)
+    msg = EmailMessage(policy=_MAIL_POLICY)
+    msg["From"] = sender
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(date)
+    msg["Message-ID"] = make_msgid(idstring="dxsheets", domain="city.example.jp")
+    if body is None:
+        names = "、".join(name for name, _ in attachments) or "（添付なし）"
+        body = (
+            f"DX推進室 御中\n\nお世話になっております。総務課の山田です。\n"
+            f"アンケートの回答を送付いたします。\n添付：{names}\n\nよろしくお願いいたします。\n"
+        )
+    msg.set_content(body)
+    if attachments:
+        msg.make_mixed()
+        for name, data in attachments:
+            msg.attach(_attachment_part(name, data, filename_style))
+    return _write(dest, "回答.eml", msg.as_bytes(policy=_MAIL_POLICY))
+
+
+# --------------------------------------------------------------------------------------------------------
+# 12. Macro-enabled workbook
+# --------------------------------------------------------------------------------------------------------
+
+
+def make_macro_xlsm(dest: Path, source: bytes, seed: int = 0) -> Path:
+    """``source`` turned into a macro-enabled ``.xlsm``: macro workbook content type, a ``vbaProject.bin``.
+
+    The ``xl/vbaProject.bin`` is 2 KiB of seeded random bytes -- harmless, never runnable -- wired in with
+    its content type and relationship, so the package stays readable (openpyxl opens it).  Departments do
+    send .xlsm; the collector should read values and never keep or run the macros.
+    """
+    parts = _zip_parts(source)
+    out: list[tuple[str, bytes]] = []
+    for name, data in parts:
+        if name == "[Content_Types].xml":
+            text = data.decode("utf-8").replace(CT_XLSX_MAIN, CT_XLSM_MAIN)
+            if 'Extension="bin"' not in text:
+                text = text.replace(
+                    "</Types>", f'<Default Extension="bin" ContentType="{CT_VBA_PROJECT}"/></Types>'
+                )
+            data = text.encode("utf-8")
+        elif name == "xl/_rels/workbook.xml.rels":
+            text = data.decode("utf-8")
+            ids = set(re.findall(r'Id="([^"]+)"', text))
+            rid = next(f"rId{i}" for i in range(1, len(ids) + 2) if f"rId{i}" not in ids)
+            text = text.replace(
+                "</Relationships>",
+                f'<Relationship Id="{rid}" Type="{REL_VBA_PROJECT}" Target="vbaProject.bin"/></Relationships>',
+            )
+            data = text.encode("utf-8")
+        out.append((name, data))
+    out.append(("xl/vbaProject.bin", random.Random(seed).randbytes(2048)))
+    path = _target(dest, "回答.xlsm")
+    _write_package(path, out)
+    return path
+
+
+# --------------------------------------------------------------------------------------------------------
+# 13. Files still being written
+# --------------------------------------------------------------------------------------------------------
+
+
+def make_half_written(dest: Path, source: bytes) -> Path:
+    """The first half of ``source`` with mtime = now: a file a department is still copying into ``inbox/``.
+
+    It opens as ``BadZipFile`` now but would be fine a moment later; a collector must wait until size and
+    mtime are stable (use ``age()`` to make it look old, ``finish_writing()`` to complete it).
+    """
+    path = _write(dest, "回答_copying.xlsx", source[: len(source) // 2])
+    os.utime(path, None)
+    return path
+
+
+def finish_writing(path: Path, source: bytes) -> Path:
+    """Complete a file made by ``make_half_written`` (writes the rest; mtime = now)."""
+    with open(path, "ab") as f:
+        f.write(source[path.stat().st_size :])
+    os.utime(path, None)
+    return path
+
+
+def age(path: Path, seconds: float) -> Path:
+    """Set ``path``'s access and modification times to ``seconds`` ago (``os.utime``); returns ``path``."""
+    stamp = time.time() - seconds
+    os.utime(path, (stamp, stamp))
+    return path
+
+
+# --------------------------------------------------------------------------------------------------------
+# The whole (small) corpus at once
+# --------------------------------------------------------------------------------------------------------
+
+
+def build_corpus(directory: Path, source: bytes | None = None, with_bombs: bool = False) -> dict[str, Path]:
+    """Write every small hostile file into ``directory`` and return ``{builder key: path}``.
+
+    ``source`` is the valid workbook to damage (default ``valid_xlsx_bytes()``).  The legacy .xls is the
+    crafted one (no LibreOffice).  The zip bombs are included small (10 MiB declared) unless ``with_bombs``,
+    which makes the real 3 GiB / 1 GiB ones (a few seconds and ~8 MB on disk).
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    src = source if source is not None else valid_xlsx_bytes()
+    bomb_gib = 3 if with_bombs else 10 / 1024
+    sst_gib = 1 if with_bombs else 10 / 1024
+    when = dt.datetime(2025, 4, 10, 17, 45, tzinfo=JST)
+    corpus = {
+        "valid": _write(directory, "回答_正常.xlsx", src),
+        "excel_owner_file": make_excel_owner_file(directory),
+        "libreoffice_lock": make_libreoffice_lock(directory),
+        "appledouble": make_appledouble(directory),
+        "excel_temp": make_excel_temp(directory, src),
+        "thumbs_db": make_thumbs_db(directory),
+        "desktop_ini": make_desktop_ini(directory),
+        "zero_bytes": make_zero_bytes(directory),
+        "csv_named_xlsx": make_csv_named_xlsx(directory),
+        "html_named_xlsx": make_html_named_xlsx(directory),
+        "random_bytes": make_random_bytes(directory),
+        "truncated": make_truncated(directory, src),
+        "encrypted": make_encrypted(directory, src),
+        "xls_renamed_xlsx": make_xls_renamed_xlsx(directory, use_soffice=False),
+        "ods": make_ods(directory),
+        "ods_named_xlsx": make_ods_named_xlsx(directory),
+        "strict_ooxml": make_strict_ooxml(directory, src),
+        "zip_bomb": make_zip_bomb(directory, gib=bomb_gib),
+        "shared_string_bomb": make_shared_string_bomb(directory, gib=sst_gib),
+        "lying_sizes": make_lying_sizes(directory, src),
+        "dimension_bomb": make_dimension_bomb(directory),
+        "billion_laughs": make_billion_laughs(directory, src),
+        "external_entity": make_external_entity(directory, src),
+        "macro_xlsm": make_macro_xlsm(directory, src),
+        "half_written": make_half_written(directory, src),
+        "eml": make_eml(directory / "回答.eml", [("回答_総務課.xlsx", src)], when),
+        "eml_no_attachment": make_eml(directory / "回答_添付なし.eml", [], when),
+        "eml_lock_attachment": make_eml(
+            directory / "回答_ロック.eml",
+            [("~$回答.xlsx", make_excel_owner_file(directory).read_bytes())],
+            when,
+        ),
+    }
+    return corpus
