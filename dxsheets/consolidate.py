@@ -21,6 +21,7 @@ links to the archived originals are relative to its own folder.
 
 from __future__ import annotations
 
+import math
 import shutil
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
@@ -287,6 +288,16 @@ def print_setup(ws: Worksheet, header_rows: tuple[int, int] | None, landscape: b
     ws.set_footer("&C&P / &N")
 
 
+def _lines(text: Any, width: float) -> int:
+    """Roughly how many lines wrapped text takes in a column `width` characters wide (Japanese ~1.8)."""
+    if not text or not isinstance(text, str):
+        return 1
+    per_line = max(1.0, width)
+    return sum(
+        math.ceil(max(1, len(line) * (1 if line.isascii() else 1.8)) / per_line) for line in text.split("\n")
+    )
+
+
 def write_table_sheet(
     wb: Workbook,
     st: Styles,
@@ -309,6 +320,13 @@ def write_table_sheet(
     n = 0
     for r, (values, path, dept) in enumerate(rows, start=1):
         n = r
+        lines = max(
+            (_lines(v, col.width) for col, v in zip(columns, values, strict=True) if col.kind == "wrap"),
+            default=1,
+        )
+        if lines > 1:
+            # LibreOffice does not grow rows for wrapped text on opening a file, so the height is set here.
+            ws.set_row(r, min(409, 14 * lines))
         for c, (col, v) in enumerate(zip(columns, values, strict=True)):
             if v is None or v == "":
                 ws.write_blank(r, c, None, st.wrap if col.kind == "wrap" else st.text)
@@ -782,6 +800,10 @@ def _write_status(wb: Workbook, st: Styles, data: Gathered, cuts: list[Cut], lin
 # --- 市役所の家 ---------------------------------------------------------------------------------------------------
 
 
+def _col_range(col: int, last_row: int) -> str:
+    return f"{xl_rowcol_to_cell(1, col)}:{xl_rowcol_to_cell(last_row, col)}"
+
+
 def _write_house(wb: Workbook, st: Styles, masters: Masters, data: Gathered) -> None:
     """Department x item matrix of ○ with totals; a table whose total row counts the marks per item."""
     ws = wb.add_worksheet(S_HOUSE)
@@ -823,12 +845,19 @@ def _write_house(wb: Workbook, st: Styles, masters: Masters, data: Gathered) -> 
             {
                 "header": header,
                 "header_format": st.header,
-                "total_function": "count",
+                # A plain range, not a structured reference: item texts hold 、（）. that LibreOffice
+                # cannot parse inside [column] names (Err:501/507 in the total row).
+                "total_function": f"COUNTA({_col_range(3 + c, last - 1)})",
                 "total_value": totals[c],
             }
         )
     columns.append(
-        {"header": "合計", "header_format": st.header, "total_function": "sum", "total_value": sum(totals)}
+        {
+            "header": "合計",
+            "header_format": st.header,
+            "total_function": f"SUM({_col_range(3 + len(items), last - 1)})",
+            "total_value": sum(totals),
+        }
     )
     ws.add_table(
         0,

@@ -112,6 +112,10 @@ def summary(scenario: Scenario) -> openpyxl.Workbook:
     return openpyxl.load_workbook(path)
 
 
+def scenario_path(s: Scenario) -> Path:
+    return consolidate.summary_path(s.ws, s.masters)
+
+
 def rows_of(ws: Any) -> list[dict[str, Any]]:
     """The data rows of a sheet whose header is row 1, as dicts (empty cells as "")."""
     values = list(ws.iter_rows(values_only=True))
@@ -309,6 +313,16 @@ def test_gaps_unclassified_house_sheets(scenario: Scenario, summary: openpyxl.Wo
         assert r[-1] == len(marks)
     assert total[0] == "合計"
     assert house.tables["T_House"].totalsRowCount == 1
+    # Plain-range formulas (LibreOffice shows Err:501 for structured references to these headers),
+    # with cached values a reader sees without recalculating.
+    assert total[3] == f"=COUNTA(D2:D{len(body) + 1})"
+    cached = list(
+        openpyxl.load_workbook(scenario_path(scenario), data_only=True)["市役所の家"].iter_rows(
+            values_only=True
+        )
+    )[-1]
+    counts = Counter(n for f in scenario.fills.values() for n in f.house)
+    assert list(cached[3:]) == [counts.get(i.number, 0) for i in items] + [sum(counts.values())]
 
 
 def test_check_results_list_errors_and_warnings(scenario: Scenario, summary: openpyxl.Workbook) -> None:
