@@ -467,11 +467,18 @@ def synthetic_ledger(ws: Workspace, masters: Masters, n_depts: int, items: int =
                 house={1: True, (i % 13) + 1: True},
                 q2=[
                     IssueRow(
-                        k, f"課題抽出シート!B{31 + k}", f"業務{i}-{k}", text, text, wgs[(i + k) % len(wgs)]
+                        k,
+                        f"課題抽出シート!B{31 + k}",
+                        f"業務{i}-{k}",
+                        f"{text}（{i}-{k}）",
+                        f"{text}（後{i}-{k}）",
+                        wgs[(i + k) % len(wgs)],
                     )
                     for k in range(items)
                 ],
-                q3=[GapRow(0, "課題抽出シート!B55", f"業務{i}-0", text)],
+                q3=[
+                    GapRow(0, "課題抽出シート!B55", f"業務{i}-0", f"{text}（隔{i}）")
+                ],  # distinct texts, as in real returns
             )
             subs.append((d.code, path, sha, "2026-11-20T00:00:00+00:00", checks.answers_to_json(ans)))
         ledger.replace_submissions(subs)
