@@ -204,3 +204,26 @@ def test_results_total_recalculated_by_libreoffice(books: list[Path], tmp_path: 
     wb = openpyxl.load_workbook(io.BytesIO((out / "filled.xlsx").read_bytes()), data_only=True)
     ws, (tc, tr, _, _) = dest(wb, "HY_RESULTS_TOTAL")
     assert (ws.cell(tr, tc).value, ws.cell(tr, tc + 1).value) == (164, 2429)
+
+
+def test_a_book_edited_by_wg_members_is_never_overwritten(tmp_path) -> None:
+    """WG members type into their book; the next nightly run writes a fresh one beside it instead."""
+    import openpyxl
+    from click.testing import CliRunner
+
+    from dxsheets.cli import cli
+    from dxsheets.workspace import init_workspace
+
+    ws, _ = init_workspace(tmp_path / "ws")
+    assert CliRunner().invoke(cli, ["run", "-w", str(ws.root)]).exit_code == 0
+    (book,) = [p for p in ws.hypothesis.glob("WG13_*.xlsx")]
+    untouched = next(p for p in ws.hypothesis.glob("WG01_*.xlsx"))
+    wb = openpyxl.load_workbook(book)
+    sheet, ref = next(iter(wb.defined_names["HY_BACKGROUND"].destinations))
+    wb[sheet][ref.replace("$", "")] = "WGで記入した背景"
+    wb.save(book)
+    edited = book.read_bytes()
+    assert CliRunner().invoke(cli, ["run", "-w", str(ws.root)]).exit_code == 0
+    assert book.read_bytes() == edited
+    assert book.with_name(f"{book.stem}_最新.xlsx").exists()
+    assert not untouched.with_name(f"{untouched.stem}_最新.xlsx").exists()

@@ -1,0 +1,55 @@
+"""The nightly run end to end (collect, then consolidate) for many returns: seconds per stage, peak memory.
+
+Run: python benchmarks/bench_run.py            (1,000 returns)
+     python benchmarks/bench_run.py --full     (1,000 and 10,000 returns)
+
+Baseline in the same run: the collect stage alone, so the cost of consolidating is seen as a share.
+Target: peak memory under 1 GB at 10,000 returns (the summary is written with bounded memory).
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+from bench_collect import make_returns, write_departments
+from common import peak_rss_mb, workspace
+
+from dxsheets.pipeline import run
+
+
+def one_size(n: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "ws"
+        ws = workspace(root)
+        write_departments(root, n)
+        masters = ws.masters()
+        make_returns(ws, masters, n)
+        t = time.perf_counter()
+        result = run(ws, settle=0)
+        total = time.perf_counter() - t
+        assert result.collect.files["accepted"] == n
+        summary_mb = result.summary.stat().st_size / 1024**2 if result.summary else 0
+        print(f"\n== {n} returns")
+        for stage, seconds in result.durations.items():
+            print(f"{stage:<12} {seconds:8.1f} s  ({seconds / total:4.0%})")
+        print(f"{'total':<12} {total:8.1f} s  ({n / total:.0f} returns/s)")
+        print(f"summary      {summary_mb:8.1f} MB")
+        print(f"peak memory  parent {peak_rss_mb():.0f} MB, largest worker {peak_rss_mb(children=True):.0f} MB"
+              " (target < 1,024 MB)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--files", type=int, default=1000)
+    ap.add_argument("--full", action="store_true", help="also 10,000 returns")
+    args = ap.parse_args()
+    one_size(args.files)
+    if args.full:
+        one_size(10_000)
+
+
+if __name__ == "__main__":
+    main()
