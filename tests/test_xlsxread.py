@@ -1,0 +1,778 @@
+"""Tests for dxsheets.xlsxread on files written by real libraries, and on hostile files crafted from them."""
+
+from __future__ import annotations
+
+import io
+import random
+import struct
+import time
+import tracemalloc
+import zipfile
+import zlib
+from datetime import UTC, date, datetime
+
+import openpyxl
+import pytest
+import xlsxwriter
+from msoffcrypto.format.ooxml import OOXMLFile
+from openpyxl.workbook.defined_name import DefinedName
+
+from dxsheets import xlsxread
+from dxsheets.xlsxread import (
+    ERROR_CODES,
+    FORMAT_EMPTY,
+    FORMAT_ENCRYPTED,
+    FORMAT_ODS,
+    FORMAT_OTHER,
+    FORMAT_XLS,
+    FORMAT_XLSX,
+    Cell,
+    Limits,
+    WorkbookReadError,
+    cell_name,
+    col_letter,
+    excel_serial_to_date,
+    parse_ref,
+    read_workbook,
+    sniff,
+)
+
+SML = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+SHEET_HEAD = f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{SML}">'
+FORM = "課題抽出シート"
+NO_RATIO = Limits(max_ratio=1e12)  # lets highly compressible hostile XML reach the parser
+
+# --------------------------------------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------------------------------------
+
+
+def rewrite_zip(data: bytes, parts: dict[str, bytes | None] | None = None, transform=None) -> bytes:
+    """Copy a zip, replacing parts (None deletes) and/or passing every part through transform(name, bytes)."""
+    parts = parts or {}
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = parts.get(info.filename, src.read(info))
+            if body is None:
+                continue
+            if transform is not None:
+                body = transform(info.filename, body)
+            dst.writestr(info.filename, body)
+        for name, body in parts.items():
+            if body is not None and name not in src.namelist():
+                dst.writestr(name, body)
+    return out.getvalue()
+
+
+def part(data: bytes, name: str) -> bytes:
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        return zf.read(name)
+
+
+def refusal(data: bytes, **kwargs) -> str:
+    """Code of the WorkbookReadError raised by read_workbook (fails the test if it reads)."""
+    with pytest.raises(WorkbookReadError) as info:
+        read_workbook(data, **kwargs)
+    assert info.value.code in ERROR_CODES
+    return info.value.code
+
+
+def sheet_xml(body: str) -> bytes:
+    return (SHEET_HEAD + body + "</worksheet>").encode("utf-8")
+
+
+def raw_zip(entries: list[tuple[str, bytes, int, int, int]]) -> bytes:
+    """Write a zip by hand: entries are (name, stored_or_raw_deflate_bytes, method, crc, declared_size).
+
+    Needed for what zipfile will not write: a precompressed 3 GB stream, or sizes that lie.
+    """
+    out = bytearray()
+    central = bytearray()
+    for name, payload, method, crc, size in entries:
+        raw_name = name.encode("utf-8")
+        big = size >= 0xFFFFFFFF or len(payload) >= 0xFFFFFFFF
+        extra = struct.pack("<HHQQ", 1, 16, size, len(payload)) if big else b""  # zip64: real sizes
+        csize, usize = (0xFFFFFFFF, 0xFFFFFFFF) if big else (len(payload), size)
+        # version, flags, method, time, date (1980-01-01), crc, sizes, name and extra lengths
+        common = (method, 0, 0x21, crc, csize, usize, len(raw_name), len(extra))
+        offset = len(out)
+        out += struct.pack("<4sHH HHHIIIHH", b"PK\x03\x04", 45, 0, *common) + raw_name + extra + payload
+        # ... then comment length, disk, internal and external attributes, local header offset
+        central += struct.pack("<4sHHH HHHIIIHH HHHII", b"PK\x01\x02", 45, 45, 0, *common, 0, 0, 0, 0, offset)
+        central += raw_name + extra
+    count = len(entries)
+    eocd = struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, count, count, len(central), len(out), 0)
+    return bytes(out + central + eocd)
+
+
+def stored_entries(data: bytes, skip: set[str]) -> list[tuple[str, bytes, int, int, int]]:
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        return [
+            (i.filename, zf.read(i), 0, zlib.crc32(zf.read(i)), i.file_size)
+            for i in zf.infolist()
+            if i.filename not in skip
+        ]
+
+
+def repeated_deflate(prefix: bytes, chunk: bytes, count: int, suffix: bytes) -> tuple[bytes, int, int]:
+    """Raw deflate of prefix + chunk*count + suffix without doing the work count times.
+
+    After Z_FULL_FLUSH the compressor keeps no history, so one compressed chunk can be repeated verbatim.
+    Returns (raw_deflate, crc32, uncompressed_size).
+    """
+    comp = zlib.compressobj(9, zlib.DEFLATED, -15)
+    head = comp.compress(prefix) + comp.flush(zlib.Z_FULL_FLUSH)
+    block = comp.compress(chunk) + comp.flush(zlib.Z_FULL_FLUSH)
+    tail = comp.compress(suffix) + comp.flush()
+    crc = zlib.crc32(prefix)
+    for _ in range(count):
+        crc = zlib.crc32(chunk, crc)
+    crc = zlib.crc32(suffix, crc)
+    return head + block * count + tail, crc, len(prefix) + len(chunk) * count + len(suffix)
+
+
+_FREE, _END, _FATSECT, _NOSTREAM = 0xFFFFFFFF, 0xFFFFFFFE, 0xFFFFFFFD, 0xFFFFFFFF
+
+
+def ole2(streams: dict[str, bytes]) -> bytes:
+    """A minimal OLE2 compound file (CFB v3) holding the given streams (olefile can only read them)."""
+    sector = 512
+    # streams of 4096+ bytes live in regular sectors, so no mini stream is needed
+    datas = [data.ljust(max(4096, -(-len(data) // sector) * sector), b"\0") for data in streams.values()]
+    fat, starts = [_FATSECT, _END], []
+    for data in datas:
+        starts.append(len(fat))
+        fat.extend(range(len(fat) + 1, len(fat) + len(data) // sector))
+        fat.append(_END)
+    fat_sector = struct.pack("<128I", *(fat + [_FREE] * (128 - len(fat))))
+
+    def entry(name: str, kind: int, child: int, right: int, start: int, size: int) -> bytes:
+        raw = name.encode("utf-16-le") + b"\0\0"
+        return (
+            raw.ljust(64, b"\0")
+            + struct.pack("<HBBIII", len(raw), kind, 1, _NOSTREAM, right, child)
+            + b"\0" * 16
+            + struct.pack("<IQQIQ", 0, 0, 0, start, size)
+        )
+
+    names = list(streams)
+    dirs = [entry("Root Entry", 5, 1, _NOSTREAM, _END, 0)]
+    for i, name in enumerate(names):
+        right = i + 2 if i + 1 < len(names) else _NOSTREAM
+        dirs.append(entry(name, 2, _NOSTREAM, right, starts[i], len(datas[i])))
+    unused = b"\0" * 64 + struct.pack("<HBBIII", 0, 0, 0, _NOSTREAM, _NOSTREAM, _NOSTREAM) + b"\0" * 48
+    header = (
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+        + b"\0" * 16
+        + struct.pack("<HHHHH6xIIIIIIIII", 0x3E, 3, 0xFFFE, 9, 6, 0, 1, 1, 0, 4096, _END, 0, _END, 0)
+        + struct.pack("<109I", 0, *([_FREE] * 108))
+    )
+    return header + fat_sector + b"".join(dirs) + unused * (4 - len(dirs)) + b"".join(datas)
+
+
+def biff8_workbook_stream(encrypted: bool) -> bytes:
+    """BOF, optionally FILEPASS (RC4), EOF: enough for msoffcrypto to judge encryption."""
+    bof = struct.pack("<HH", 0x0809, 16) + struct.pack("<HHHHII", 0x0600, 0x0005, 0x0DBB, 0x07CC, 0, 6)
+    filepass = struct.pack("<HH", 0x002F, 54) + struct.pack("<HHH", 1, 1, 1) + b"\x11" * 48
+    eof = struct.pack("<HH", 0x000A, 0)
+    return bof + (filepass if encrypted else b"") + eof
+
+
+# --------------------------------------------------------------------------------------------------------
+# Real workbooks
+# --------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def xw_book(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    path = tmp_path_factory.mktemp("xw") / "回答.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    wb.set_properties({"created": datetime(2026, 11, 20, 9, 12, 0)})
+    ws = wb.add_worksheet(FORM)
+    ws.write_string("A1", "課題抽出シート（回答）")
+    ws.write_string("B3", "窓口業務の待ち時間")
+    ws.write_number("C3", 42)
+    ws.write_number("C4", 1.5)
+    ws.write_datetime("D3", datetime(2026, 4, 1), wb.add_format({"num_format": "yyyy-mm-dd"}))
+    ws.write_boolean("E3", True)
+    ws.write_formula("F3", "=C3*2")
+    ws.write_string("B4", "改行\nあり")
+    ws.write_string("B5", "=not a formula")
+    ws.write_string("B6", "ctl\x01char")  # stored as _x0001_
+    ws.write_string("B7", "_x0041_")  # stored as _x005F_x0041_: must come back literally
+    ws.write_blank("B8", None, wb.add_format({"bold": True}))
+    hidden = wb.add_worksheet("隠し")
+    hidden.write_string("A1", "非表示の値")
+    hidden.hide()
+    very = wb.add_worksheet("設定")
+    very.write_number("A1", 7)
+    very.very_hidden()
+    wb.define_name("回答範囲", f"='{FORM}'!$B$3:$E$22")
+    wb.define_name(f"'{FORM}'!ローカル名", f"='{FORM}'!$A$1")
+    wb.close()
+    return path.read_bytes()
+
+
+@pytest.fixture(scope="module")
+def opx_book(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    path = tmp_path_factory.mktemp("opx") / "回答.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "回答"
+    ws["A1"] = "東京都千代田区"
+    ws["B1"] = 3
+    ws["C1"] = "=B1*2"
+    ws["D1"] = True
+    ws["E1"] = date(2026, 4, 1)
+    hidden = wb.create_sheet("控え")
+    hidden["A1"] = "x"
+    hidden.sheet_state = "veryHidden"
+    wb.defined_names["担当者"] = DefinedName("担当者", attr_text="'回答'!$A$1")
+    ws.defined_names["局所"] = DefinedName("局所", attr_text="'回答'!$B$1:$C$1")
+    wb.save(path)
+    return path.read_bytes()
+
+
+def test_xlsxwriter_book_reads_values_states_and_names(xw_book: bytes) -> None:
+    assert sniff(xw_book) == FORMAT_XLSX
+    wb = read_workbook(xw_book)
+    assert list(wb.sheets) == [FORM, "隠し", "設定"]
+    assert [s.state for s in wb.sheets.values()] == ["visible", "hidden", "veryHidden"]
+    cells = wb.sheets[FORM].cells
+    assert cells[(1, 1)] == Cell("課題抽出シート（回答）", "s")
+    assert cells[(3, 2)] == Cell("窓口業務の待ち時間", "s")
+    assert cells[(3, 3)] == Cell(42.0, "n")
+    assert cells[(4, 3)] == Cell(1.5, "n")
+    assert cells[(3, 4)].kind == "n"
+    assert excel_serial_to_date(cells[(3, 4)].value) == date(2026, 4, 1)
+    assert cells[(3, 5)] == Cell(True, "b")
+    # xlsxwriter stores 0 as the result until Excel recalculates: cached, but only a placeholder
+    assert cells[(3, 6)] == Cell(0.0, "n", formula="C3*2", cached=True)
+    assert cells[(4, 2)].value == "改行\nあり"
+    assert cells[(5, 2)] == Cell("=not a formula", "s")
+    assert cells[(6, 2)].value == "ctl\x01char"
+    assert cells[(7, 2)].value == "_x0041_"
+    assert cells[(8, 2)] == Cell(None, "empty")
+    assert wb.sheets["隠し"].cells == {(1, 1): Cell("非表示の値", "s")}
+    assert wb.sheets["設定"].cells == {(1, 1): Cell(7.0, "n")}
+    assert wb.defined_names == {"回答範囲": f"'{FORM}'!$B$3:$E$22"}
+    assert wb.local_names == {(FORM, "ローカル名"): f"'{FORM}'!$A$1"}
+    assert parse_ref(wb.defined_names["回答範囲"]) == (FORM, 3, 2, 22, 5)
+    assert (wb.date1904, wb.strict) == (False, False)
+    assert wb.core_created == datetime(2026, 11, 20, 9, 12, tzinfo=UTC)
+    assert wb.core_modified == datetime(2026, 11, 20, 9, 12, tzinfo=UTC)
+    assert wb.application == "Microsoft Excel"
+
+
+def test_openpyxl_book_inline_strings_and_uncached_formula(opx_book: bytes) -> None:
+    assert b't="inlineStr"' in part(opx_book, "xl/worksheets/sheet1.xml")
+    wb = read_workbook(opx_book)
+    cells = wb.sheets["回答"].cells
+    assert cells[(1, 1)] == Cell("東京都千代田区", "s")
+    assert cells[(1, 2)] == Cell(3.0, "n")
+    # openpyxl never calculates: the formula has an empty <v/>, which is "not cached", not a value
+    assert cells[(1, 3)] == Cell(None, "empty", formula="B1*2", cached=False)
+    assert cells[(1, 4)] == Cell(True, "b")
+    assert excel_serial_to_date(cells[(1, 5)].value) == date(2026, 4, 1)
+    assert wb.sheets["控え"].state == "veryHidden"
+    assert wb.defined_names == {"担当者": "'回答'!$A$1"}
+    assert wb.local_names == {("回答", "局所"): "'回答'!$B$1:$C$1"}
+    assert wb.application is not None and "Openpyxl" in wb.application
+    assert wb.core_created is not None and wb.core_created.tzinfo is not None
+
+
+def test_sheets_filter_parses_only_named_sheets(xw_book: bytes) -> None:
+    wb = read_workbook(xw_book, sheets={"隠し"})
+    assert list(wb.sheets) == [FORM, "隠し", "設定"]
+    assert wb.sheets[FORM].cells == {} and wb.sheets["設定"].cells == {}
+    assert wb.sheets["隠し"].cells[(1, 1)].value == "非表示の値"
+    assert read_workbook(xw_book, sheets="隠し").sheets["隠し"].cells  # a lone str is one name
+
+
+def test_date1904_flag(tmp_path) -> None:
+    path = tmp_path / "d1904.xlsx"
+    wb = xlsxwriter.Workbook(str(path), {"date_1904": True})
+    wb.add_worksheet().write_datetime("A1", datetime(2026, 4, 1), wb.add_format({"num_format": "yyyy-mm-dd"}))
+    wb.close()
+    book = read_workbook(path.read_bytes())
+    assert book.date1904 is True
+    serial = book.sheets["Sheet1"].cells[(1, 1)].value
+    assert excel_serial_to_date(serial, date1904=True) == date(2026, 4, 1)
+
+
+def test_phonetic_runs_are_excluded_and_rich_text_joined(tmp_path) -> None:
+    path = tmp_path / "furigana.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("名簿")
+    ws.write_string("A1", "placeholder 0")
+    ws.write_string("A2", "placeholder 1")
+    wb.close()
+    # What Japanese Excel writes for typed-in kanji: the reading (furigana) in <rPh> next to the text.
+    sst = f"""<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<sst xmlns="{SML}" count="2" uniqueCount="2">
+<si><t>東京都</t><rPh sb="0" eb="3"><t>トウキョウト</t></rPh><phoneticPr fontId="1"/></si>
+<si><r><rPr><b/><sz val="11"/></rPr><t>窓口</t></r><r><t xml:space="preserve"> 業務_x000D_</t></r>
+<rPh sb="0" eb="2"><t>マドグチ</t></rPh><rPh sb="3" eb="5"><t>ギョウム</t></rPh><phoneticPr fontId="1" type="Hiragana"/></si>
+</sst>"""
+    data = rewrite_zip(path.read_bytes(), {"xl/sharedStrings.xml": sst.encode()})
+    cells = read_workbook(data).sheets["名簿"].cells
+    assert cells[(1, 1)].value == "東京都"
+    assert cells[(2, 1)].value == "窓口 業務\r"
+
+
+def strictify(name: str, body: bytes) -> bytes:
+    if not name.endswith((".xml", ".rels")):
+        return body
+    body = body.replace(SML.encode(), b"http://purl.oclc.org/ooxml/spreadsheetml/main")
+    # both the r: namespace and every relationship Type URI live under this prefix
+    return body.replace(
+        b"http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+        b"http://purl.oclc.org/ooxml/officeDocument/relationships",
+    )
+
+
+def test_strict_open_xml_reads(xw_book: bytes) -> None:
+    strict = rewrite_zip(xw_book, transform=strictify)
+    assert b"purl.oclc.org" in part(strict, "xl/_rels/workbook.xml.rels")
+    plain, wb = read_workbook(xw_book), read_workbook(strict)
+    assert wb.strict is True
+    assert [(s.name, s.state, s.cells) for s in wb.sheets.values()] == [
+        (s.name, s.state, s.cells) for s in plain.sheets.values()
+    ]
+    assert wb.defined_names == plain.defined_names
+
+
+def test_absolute_targets_and_odd_part_names(xw_book: bytes) -> None:
+    rels = part(xw_book, "xl/_rels/workbook.xml.rels").replace(
+        b'Target="worksheets/', b'Target="/xl/worksheets/'
+    )
+    data = rewrite_zip(xw_book, {"xl/_rels/workbook.xml.rels": rels})
+    assert read_workbook(data).sheets[FORM].cells[(3, 3)].value == 42.0
+    rels = part(xw_book, "xl/_rels/workbook.xml.rels").replace(
+        b"worksheets/sheet1.xml", b"../xl/Worksheets/SHEET1.xml"
+    )
+    data = rewrite_zip(xw_book, {"xl/_rels/workbook.xml.rels": rels})
+    assert read_workbook(data).sheets[FORM].cells[(3, 3)].value == 42.0
+
+
+def test_cells_without_refs_and_every_type(xw_book: bytes) -> None:
+    body = (
+        '<dimension ref="A1:F3"/><sheetData>'
+        '<row><c t="e"><v>#DIV/0!</v></c><c t="d"><v>2026-04-01T00:00:00</v></c><c t="str"><f>A1&amp;""</f><v></v></c>'
+        '<c t="inlineStr"><is><r><t>ab</t></r><r><t>c</t></r><rPh><t>x</t></rPh></is></c></row>'
+        '<row r="3"><c><f t="shared" si="0"/><v>4</v></c><c r="E3" t="n"><v>abc</v></c><c><v>1e3</v></c></row>'
+        '<row><c/><c t="s"><f>A1</f></c></row>'
+        "</sheetData>"
+    )
+    data = rewrite_zip(xw_book, {"xl/worksheets/sheet1.xml": sheet_xml(body)})
+    cells = read_workbook(data).sheets[FORM].cells
+    assert cells[(1, 1)] == Cell("#DIV/0!", "e")
+    assert cells[(1, 2)] == Cell("2026-04-01T00:00:00", "d")
+    assert cells[(1, 3)] == Cell("", "s", formula='A1&""', cached=True)
+    assert cells[(1, 4)] == Cell("abc", "s")
+    assert cells[(3, 1)] == Cell(4.0, "n", formula="", cached=True)
+    assert cells[(3, 5)] == Cell("abc", "s")  # a "number" that is not one stays visible as text
+    assert cells[(3, 6)] == Cell(1000.0, "n")
+    assert cells[(4, 1)] == Cell(None, "empty")
+    assert cells[(4, 2)] == Cell(None, "empty", formula="A1", cached=False)
+
+
+def test_long_text_is_cut(xw_book: bytes) -> None:
+    long_text = "あ" * 40_000
+    body = f'<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>{long_text}</t></is></c></row></sheetData>'
+    data = rewrite_zip(xw_book, {"xl/worksheets/sheet1.xml": sheet_xml(body)})
+    cell = read_workbook(data).sheets[FORM].cells[(1, 1)]
+    assert cell.truncated and cell.value == "あ" * 32_767
+
+
+def test_utf16_part_is_transcoded(xw_book: bytes) -> None:
+    text = part(xw_book, "xl/sharedStrings.xml").decode().replace('encoding="UTF-8"', 'encoding="UTF-16"')
+    data = rewrite_zip(xw_book, {"xl/sharedStrings.xml": text.encode("utf-16")})
+    assert read_workbook(data).sheets[FORM].cells[(3, 2)].value == "窓口業務の待ち時間"
+
+
+@pytest.mark.parametrize("fixture", ["xw_book", "opx_book"])
+def test_streaming_path_matches_tree_path(fixture: str, request: pytest.FixtureRequest, monkeypatch) -> None:
+    data = request.getfixturevalue(fixture)
+    expected = read_workbook(data)
+    # Every part streamed, in chunks so small that elements straddle chunk boundaries everywhere.
+    monkeypatch.setattr(xlsxread, "_TREE_MAX_BYTES", 0)
+    monkeypatch.setattr(xlsxread, "_STREAM_CHUNK", 7)
+    assert read_workbook(data) == expected
+
+
+def test_big_sheet_is_streamed(xw_book: bytes, monkeypatch) -> None:
+    rows = "".join(
+        f'<row r="{r}">'
+        + "".join(
+            f'<c r="{col_letter(c)}{r}" t="inlineStr"><is><t>行{r}列{c}</t></is></c>' for c in range(1, 9)
+        )
+        + f'<c r="I{r}"><v>{r * 0.5}</v></c><c r="J{r}"><f>I{r}*2</f></c></row>'
+        for r in range(1, 2501)
+    )
+    data = rewrite_zip(xw_book, {"xl/worksheets/sheet1.xml": sheet_xml(f"<sheetData>{rows}</sheetData>")})
+    assert len(part(data, "xl/worksheets/sheet1.xml")) > xlsxread._TREE_MAX_BYTES
+    streamed = read_workbook(data).sheets[FORM].cells
+    assert len(streamed) == 25_000
+    assert streamed[(2500, 2)] == Cell("行2500列2", "s")
+    assert streamed[(2500, 10)] == Cell(None, "empty", formula="I2500*2", cached=False)
+    monkeypatch.setattr(xlsxread, "_TREE_MAX_BYTES", 100 * 1024**2)
+    assert read_workbook(data).sheets[FORM].cells == streamed
+
+
+# --------------------------------------------------------------------------------------------------------
+# Formats and refusals
+# --------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "fmt", "code"),
+    [
+        (b"", FORMAT_EMPTY, "empty-file"),
+        ("氏名,所属\n山田,総務課\n".encode("cp932"), FORMAT_OTHER, "not-a-workbook"),
+        (b"<html><body><table><tr><td>1</td></tr></table></body></html>", FORMAT_OTHER, "not-a-workbook"),
+        (random.Random(7).randbytes(4096), FORMAT_OTHER, "not-a-workbook"),
+        (b"PK\x05\x06" + b"\0" * 18, FORMAT_OTHER, "not-a-workbook"),  # empty zip: no local header magic
+    ],
+    ids=["empty", "csv", "html", "random", "empty-zip"],
+)
+def test_not_workbooks(data: bytes, fmt: str, code: str) -> None:
+    assert sniff(data) == fmt
+    assert refusal(data) == code
+
+
+def test_truncated_copy(xw_book: bytes) -> None:
+    half = xw_book[: len(xw_book) // 2]
+    assert sniff(half) == FORMAT_XLSX  # what it was meant to be; read_workbook says what is wrong
+    assert refusal(half) == "truncated"
+
+
+def test_corrupted_deflate_data(xw_book: bytes) -> None:
+    with zipfile.ZipFile(io.BytesIO(xw_book)) as zf:
+        info = zf.getinfo("xl/worksheets/sheet1.xml")
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    damaged = bytearray(xw_book)
+    for i in range(start + 10, start + 40):
+        damaged[i] ^= 0x5A
+    assert refusal(bytes(damaged)) == "truncated"
+
+
+def test_password_protected_workbook(xw_book: bytes) -> None:
+    out = io.BytesIO()
+    OOXMLFile(io.BytesIO(xw_book)).encrypt("秘密pass", out)
+    data = out.getvalue()
+    assert data.startswith(b"\xd0\xcf\x11\xe0")
+    assert sniff(data) == FORMAT_ENCRYPTED
+    assert refusal(data) == "encrypted"
+
+
+def test_legacy_xls_and_encrypted_xls() -> None:
+    plain = ole2({"Workbook": biff8_workbook_stream(encrypted=False)})
+    assert sniff(plain) == FORMAT_XLS
+    assert refusal(plain) == "legacy-xls"
+    rc4 = ole2({"Workbook": biff8_workbook_stream(encrypted=True)})
+    assert sniff(rc4) == FORMAT_ENCRYPTED
+    assert refusal(rc4) == "encrypted"
+    assert sniff(ole2({"WordDocument": b"x" * 10})) == FORMAT_OTHER  # a .doc renamed .xlsx
+    damaged = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100
+    assert sniff(damaged) == FORMAT_XLS  # too damaged to inspect: still "old Excel" to the user
+    rnd = random.Random(11)
+    for _ in range(100):  # damaged compound files are refused, never crash the caller
+        data = bytearray(plain)
+        for _ in range(4):
+            data[rnd.randrange(8, 1024)] = rnd.randrange(256)
+        assert refusal(bytes(data)) in ("legacy-xls", "encrypted", "not-a-workbook")
+
+
+def test_ods_zip() -> None:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        zf.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet", zipfile.ZIP_STORED)
+        zf.writestr("content.xml", "<office:document-content/>", zipfile.ZIP_DEFLATED)
+    data = out.getvalue()
+    assert sniff(data) == FORMAT_ODS
+    assert refusal(data) == "ods"
+    assert sniff(data[:100]) == FORMAT_ODS  # even half-copied
+
+
+def test_other_office_zip_is_not_a_workbook() -> None:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        zf.writestr("[Content_Types].xml", "<Types/>")
+        zf.writestr(
+            "_rels/.rels",
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+            'officeDocument" Target="word/document.xml"/></Relationships>',
+        )
+        zf.writestr("word/document.xml", "<w:document xmlns:w='urn:w'/>")
+    assert refusal(out.getvalue()) == "not-a-workbook"
+
+
+BILLION_LAUGHS = """<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+<!ENTITY lol9 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">]>
+<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>&lol9;</t></si></sst>"""
+
+XXE = """<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>
+<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>&x;</t></si></sst>"""
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        BILLION_LAUGHS.encode(),
+        XXE.encode(),
+        BILLION_LAUGHS.replace('version="1.0"', 'version="1.0" encoding="UTF-16"').encode("utf-16"),
+        BILLION_LAUGHS.replace('version="1.0"', 'version="1.0" encoding="ISO-8859-1"').encode("latin-1"),
+        (
+            "<!-- " + "x" * 20_000 + " -->" + BILLION_LAUGHS.split("?>", 1)[1]
+        ).encode(),  # DOCTYPE past the first KB
+    ],
+    ids=["billion-laughs", "xxe", "utf16", "latin1", "late-doctype"],
+)
+def test_doctype_is_refused(xw_book: bytes, payload: bytes) -> None:
+    assert refusal(rewrite_zip(xw_book, {"xl/sharedStrings.xml": payload})) == "doctype"
+
+
+def test_undeclared_entity_is_malformed_not_expanded(xw_book: bytes) -> None:
+    sst = f'<sst xmlns="{SML}"><si><t>&lol9;</t></si></sst>'.encode()
+    assert refusal(rewrite_zip(xw_book, {"xl/sharedStrings.xml": sst})) == "xml-malformed"
+
+
+@pytest.fixture(scope="module")
+def three_gb_bomb(xw_book: bytes) -> bytes:
+    """A workbook whose sheet part really inflates to 3 GiB of XML (about 3 MB on disk)."""
+    prefix = f'<?xml version="1.0"?><worksheet xmlns="{SML}"><sheetData><row r="1">'.encode()
+    chunk = b"<c/>" * (1024 * 1024)  # 4 MiB
+    raw, crc, size = repeated_deflate(prefix, chunk, 768, b"</row></sheetData></worksheet>")
+    name = "xl/worksheets/sheet1.xml"
+    return raw_zip([*stored_entries(xw_book, {name}), (name, raw, 8, crc, size)])
+
+
+@pytest.mark.slow
+def test_declared_3gb_part_is_refused_before_inflating(three_gb_bomb: bytes) -> None:
+    assert len(three_gb_bomb) < 5 * 1024**2
+    with zipfile.ZipFile(io.BytesIO(three_gb_bomb)) as zf:
+        assert zf.getinfo("xl/worksheets/sheet1.xml").file_size > 3 * 10**9
+    start = time.perf_counter()
+    assert refusal(three_gb_bomb) == "zip-bomb"
+    assert time.perf_counter() - start < 1.0
+
+
+def test_declared_size_lie_is_refused_without_inflating(xw_book: bytes) -> None:
+    name = "xl/worksheets/sheet1.xml"
+    prefix = f'<?xml version="1.0"?><worksheet xmlns="{SML}"><sheetData>'.encode()
+    raw, crc, size = repeated_deflate(prefix, b" " * (4 * 1024 * 1024), 25, b"</sheetData></worksheet>")
+    # Sanity: the stream really inflates far beyond what it declares.
+    inflater = zlib.decompressobj(-15)
+    assert len(inflater.decompress(raw, 64 * 1024**2)) == 64 * 1024**2
+    lying = raw_zip([*stored_entries(xw_book, {name}), (name, raw, 8, crc, 5000)])
+    tracemalloc.start()
+    start = time.perf_counter()
+    try:
+        code = refusal(lying)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # zipfile stops at the declared size; the CRC of what it read then does not match
+    assert code == "truncated"
+    assert time.perf_counter() - start < 2.0
+    assert peak < 20 * 1024**2
+
+
+def test_high_ratio_part_is_refused(xw_book: bytes) -> None:
+    filler = sheet_xml("<sheetData>" + " " * (3 * 1024 * 1024) + "</sheetData>")
+    assert refusal(rewrite_zip(xw_book, {"xl/worksheets/sheet1.xml": filler})) == "zip-bomb"
+
+
+def test_too_many_entries_and_total_size(xw_book: bytes) -> None:
+    many = rewrite_zip(xw_book, {f"junk/{i}.bin": b"x" for i in range(501)})
+    assert refusal(many) == "zip-bomb"
+    assert refusal(xw_book, limits=Limits(max_total_uncompressed=10_000)) == "zip-bomb"
+    assert refusal(xw_book, limits=Limits(max_part_uncompressed=2_000)) == "zip-bomb"
+
+
+def test_too_large_file(xw_book: bytes) -> None:
+    assert refusal(xw_book, limits=Limits(max_file_bytes=1000)) == "too-large-file"
+
+
+def test_far_cell_is_refused_quickly(xw_book: bytes) -> None:
+    body = (
+        '<sheetData><row r="1"><c r="A1"><v>1</v></c></row>'
+        '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData>'
+    )
+    data = rewrite_zip(xw_book, {"xl/worksheets/sheet1.xml": sheet_xml(body)})
+    start = time.perf_counter()
+    assert refusal(data) == "sheet-too-large"
+    assert time.perf_counter() - start < 1.0
+
+
+@pytest.mark.parametrize("ref", ["A1:XFD1048576", "A1:A99999999", "$A$1:$GS$10001"])
+def test_huge_dimension_is_refused(xw_book: bytes, ref: str) -> None:
+    body = f'<dimension ref="{ref}"/><sheetData><row r="1"><c r="A1"><v>1</v></c></row></sheetData>'
+    assert refusal(rewrite_zip(xw_book, {"xl/worksheets/sheet1.xml": sheet_xml(body)})) == "sheet-too-large"
+
+
+def test_empty_formatted_rows_beyond_the_limit_are_ignored(xw_book: bytes) -> None:
+    # Row formatting (height, hidden) to the bottom of the grid holds no cells: nothing to refuse.
+    body = (
+        '<sheetData><row r="1"><c r="A1"><v>1</v></c></row>'
+        '<row r="500000" hidden="1"/><row r="1048576" ht="0" customHeight="1"/></sheetData>'
+    )
+    data = rewrite_zip(xw_book, {"xl/worksheets/sheet1.xml": sheet_xml(body)})
+    assert read_workbook(data).sheets[FORM].cells == {(1, 1): Cell(1.0, "n")}
+
+
+def test_cell_count_limits(xw_book: bytes) -> None:
+    assert refusal(xw_book, limits=Limits(max_cells=5)) == "sheet-too-large"
+    assert refusal(xw_book, limits=Limits(max_total_cells=12)) == "sheet-too-large"
+    assert refusal(xw_book, limits=Limits(max_col=3)) == "sheet-too-large"
+    # rows without r still count: the 10,001st row is beyond max_row
+    body = "<sheetData>" + "<row><c><v>1</v></c></row>" * 10_001 + "</sheetData>"
+    assert refusal(rewrite_zip(xw_book, {"xl/worksheets/sheet1.xml": sheet_xml(body)})) == "sheet-too-large"
+
+
+def test_flat_element_flood_is_refused_with_bounded_memory(xw_book: bytes) -> None:
+    # 2 MB of empty cells in one row: streamed (over _TREE_MAX_BYTES), refused on the column limit
+    body = '<sheetData><row r="1">' + "<c/>" * 500_000 + "</row></sheetData>"
+    data = rewrite_zip(xw_book, {"xl/worksheets/sheet1.xml": sheet_xml(body)})
+    assert refusal(data) == "zip-bomb"  # it compresses too well to get this far by default
+    tracemalloc.start()
+    try:
+        code = refusal(data, limits=NO_RATIO)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert code == "sheet-too-large"
+    assert peak < 40 * 1024**2
+
+
+def test_deep_nesting_is_malformed(xw_book: bytes) -> None:
+    # A big part is streamed, and its nesting is refused early (a small part's tree is bounded by its size).
+    depth = 300_000
+    body = "<sheetData>" + "<x>" * depth + "</x>" * depth + "</sheetData>"
+    assert (
+        refusal(rewrite_zip(xw_book, {"xl/worksheets/sheet1.xml": sheet_xml(body)}), limits=NO_RATIO)
+        == "xml-malformed"
+    )
+    deep_workbook = part(xw_book, "xl/workbook.xml").replace(
+        b"<sheets>", b"<a>" * 100 + b"</a>" * 100 + b"<sheets>"
+    )
+    assert refusal(rewrite_zip(xw_book, {"xl/workbook.xml": deep_workbook})) == "xml-malformed"
+
+
+def test_malformed_xml(xw_book: bytes) -> None:
+    cut = part(xw_book, "xl/worksheets/sheet1.xml")[:300]
+    assert refusal(rewrite_zip(xw_book, {"xl/worksheets/sheet1.xml": cut})) == "xml-malformed"
+    bad_ref = sheet_xml('<sheetData><row r="1"><c r="1A"><v>1</v></c></row></sheetData>')
+    assert refusal(rewrite_zip(xw_book, {"xl/worksheets/sheet1.xml": bad_ref})) == "xml-malformed"
+    bad_index = sheet_xml('<sheetData><row r="1"><c r="A1" t="s"><v>99</v></c></row></sheetData>')
+    assert refusal(rewrite_zip(xw_book, {"xl/worksheets/sheet1.xml": bad_index})) == "xml-malformed"
+
+
+def test_missing_parts(xw_book: bytes) -> None:
+    assert refusal(rewrite_zip(xw_book, {"xl/worksheets/sheet2.xml": None})) == "missing-part"
+    # even when that sheet is not asked for: the file is damaged and the caller should know
+    assert refusal(rewrite_zip(xw_book, {"xl/worksheets/sheet2.xml": None}), sheets=[FORM]) == "missing-part"
+    assert refusal(rewrite_zip(xw_book, {"xl/workbook.xml": None})) == "missing-part"
+    assert refusal(rewrite_zip(xw_book, {"xl/sharedStrings.xml": None})) == "missing-part"
+
+
+def test_damage_never_raises_anything_else(xw_book: bytes, opx_book: bytes) -> None:
+    rnd = random.Random(2026)
+    unexpected = []
+    for base in (xw_book, opx_book):
+        for _ in range(150):
+            data = bytearray(base)
+            for _ in range(rnd.randint(1, 8)):
+                data[rnd.randrange(len(data))] = rnd.randrange(256)
+            try:
+                read_workbook(bytes(data))
+            except WorkbookReadError as exc:
+                assert exc.code in ERROR_CODES
+                if exc.detail.startswith("unexpected"):  # reached the catch-all: a case we did not map
+                    unexpected.append(exc.detail)
+        for cut in range(0, len(base), max(1, len(base) // 60)):
+            with pytest.raises(WorkbookReadError):
+                read_workbook(base[:cut])
+    assert unexpected == []
+
+
+# --------------------------------------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("'My Sheet'!$B$3:$E$22", ("My Sheet", 3, 2, 22, 5)),
+        ("Sheet1!$A$1", ("Sheet1", 1, 1, 1, 1)),
+        ("Sheet1!A1:B2", ("Sheet1", 1, 1, 2, 2)),
+        ("='It''s ok'!$C$5", ("It's ok", 5, 3, 5, 3)),
+        (f"'{FORM}'!$B$30:$E$49", (FORM, 30, 2, 49, 5)),
+        (f"{FORM}!$B$30", (FORM, 30, 2, 30, 2)),
+        ("'a!b'!$E$22:$B$3", ("a!b", 3, 2, 22, 5)),
+    ],
+)
+def test_parse_ref(text: str, expected: tuple) -> None:
+    assert parse_ref(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "#REF!",
+        "Sheet1!#REF!",
+        "'My Sheet'!#REF!",
+        "Sheet1!$A$1,Sheet1!$B$2",
+        "SUM(Sheet1!A1:A3)",
+        "[1]Sheet1!$A$1",
+        "Sheet1:Sheet3!$A$1",
+        "$A$1",
+        "Sheet1!$A:$A",
+        "Sheet1!$XFE$1",
+        "'unterminated!$A$1",
+        "''!A1",
+        "0.08",
+    ],
+)
+def test_parse_ref_rejects(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_ref(text)
+
+
+def test_cell_names() -> None:
+    assert [col_letter(c) for c in (1, 26, 27, 52, 703, 16384)] == ["A", "Z", "AA", "AZ", "AAA", "XFD"]
+    assert cell_name(3, 2) == "B3"
+    with pytest.raises(ValueError):
+        col_letter(0)
+
+
+def test_excel_serial_to_date() -> None:
+    assert excel_serial_to_date(1) == date(1900, 1, 1)
+    assert excel_serial_to_date(59) == date(1900, 2, 28)
+    assert excel_serial_to_date(61) == date(1900, 3, 1)
+    assert excel_serial_to_date(46113.75) == date(2026, 4, 1)
+    assert excel_serial_to_date(0, date1904=True) == date(1904, 1, 1)
+    for bad in (60, -1, float("nan"), float("inf"), 1e10):
+        with pytest.raises(ValueError):
+            excel_serial_to_date(bad)
+
+
+def test_core_dates_are_parsed_tolerantly(xw_book: bytes) -> None:
+    core = part(xw_book, "docProps/core.xml")
+    for text, expected in [
+        (b"2026-11-20T18:12:00+09:00", datetime(2026, 11, 20, 9, 12, tzinfo=UTC)),
+        (b"2026-11-20T09:12:00.123Z", datetime(2026, 11, 20, 9, 12, 0, 123000, tzinfo=UTC)),
+        (b"2026-11-20", datetime(2026, 11, 20, tzinfo=UTC)),
+        (b"yesterday", None),
+    ]:
+        patched = core.replace(b"2026-11-20T09:12:00Z</dcterms:modified>", text + b"</dcterms:modified>")
+        assert read_workbook(rewrite_zip(xw_book, {"docProps/core.xml": patched})).core_modified == expected
+    bare = rewrite_zip(xw_book, {"docProps/core.xml": None, "docProps/app.xml": None})
+    wb = read_workbook(bare)
+    assert (wb.core_created, wb.core_modified, wb.application) == (None, None, None)
