@@ -7,9 +7,6 @@ outbox/archive/. Unchanged contents are not examined again unless the rules or m
 from __future__ import annotations
 
 import hashlib
-import os
-import shutil
-import stat
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -17,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from . import checks
+from .archive import store
 from .domain import ERROR, Masters, Problem
 from .feedback import write_feedback
 from .intake import (
@@ -30,8 +28,11 @@ from .intake import (
     UNSUPPORTED,
     Arrival,
     Examined,
-    examine_all,
+    Intake,
+    Item,
+    Taken,
     scan,
+    take_in_all,
 )
 from .ledger import FileRow, Ledger
 from .workspace import Workspace
@@ -88,22 +89,6 @@ def _from_json(d: dict) -> Examined:
     )
 
 
-def _archive(outbox: Path, archive: Path, sha: str, suffix: str, data: bytes | None, source: Path) -> str:
-    """An immutable (read-only) copy by hash; written once, never overwritten."""
-    suffix = suffix.lower() if suffix.lower() in (".xlsx", ".xlsm", ".xls", ".ods", ".eml") else ".bin"
-    dest = archive / sha[:2] / f"{sha}{suffix}"
-    if not dest.exists():
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_name(f".{dest.name}.tmp")
-        if data is not None:
-            tmp.write_bytes(data)
-        else:
-            shutil.copyfile(source, tmp)
-        os.chmod(tmp, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
-        os.replace(tmp, dest)
-    return dest.relative_to(outbox).as_posix()
-
-
 def _reason(status: str, problems: list[Problem]) -> str:
     errors = [p for p in problems if p.severity == ERROR]
     warnings = [p for p in problems if p.severity == "warning"]
@@ -146,53 +131,51 @@ def collect(
 
     with Ledger(ws.ledger_path) as ledger:
         previous = {r.path: r for r in ledger.files()}
-        todo: list[tuple[Arrival, str, str]] = []
+        intake = Intake(masters, secret, ws.archive, ledger.known_contents(key), limits)
+        by_path = {a.path: a for a in arrivals}
 
-        def to_examine() -> Iterator[tuple[str, bytes]]:
+        def to_take_in() -> Iterator[Item]:
             for arrival in arrivals:
                 prev = previous.get(arrival.path)
                 if prev is None:
                     result.new.append(arrival.path)
                 elif (prev.size, prev.mtime) != (arrival.size, arrival.mtime) and arrival.fate != PENDING:
                     result.changed.append(arrival.path)
-                if arrival.fate == PENDING:
+                if arrival.fate == PENDING:  # not taken in yet: no hash, no copy until it has settled
                     outcome[arrival.path] = (arrival, None, None, Examined(PENDING, arrival.problems))
-                    continue
-                data = arrival.data
-                if data is None and arrival.fate is None:
-                    data = arrival.source.read_bytes()
-                sha = hashlib.sha256(data).hexdigest() if data is not None else _hash_file(arrival.source)
-                archived = _archive(
-                    ws.outbox, ws.archive, sha, Path(arrival.path).suffix, data, arrival.source
-                )
-                if arrival.fate is not None:
+                elif arrival.fate is not None:  # decided from the name or size: archived without parsing
+                    if arrival.data is not None:
+                        sha = hashlib.sha256(arrival.data).hexdigest()
+                    else:
+                        sha = _hash_file(arrival.source)
+                    archived = store(ws.archive, sha, Path(arrival.path).suffix, arrival.data, arrival.source)
                     outcome[arrival.path] = (arrival, sha, archived, Examined(arrival.fate, arrival.problems))
-                    continue
-                cached = ledger.reading(sha, key)
-                if cached is not None:
-                    result.reused += 1
-                    outcome[arrival.path] = (arrival, sha, archived, _from_json(cached))
-                    continue
-                todo.append((arrival, sha, archived))
-                assert data is not None
-                yield arrival.path, data
+                else:
+                    source = arrival.source if arrival.data is None else None
+                    yield Item(arrival.path, source, arrival.data, Path(arrival.path).suffix)
 
         total = len(arrivals)
         count = 0
 
-        def on_result(path: str, examined: Examined) -> None:
+        def on_result(path: str, taken: Taken) -> None:
             nonlocal count
             count += 1
             if on_progress:
                 on_progress(count, total)
 
-        examined = examine_all(to_examine(), masters, secret, jobs=jobs, on_result=on_result)
-        result.examined = len(examined)
+        taken = take_in_all(to_take_in(), intake, jobs=jobs, on_result=on_result)
         with ledger.transaction():
-            for arrival, sha, archived in todo:
-                e = examined[arrival.path]
-                ledger.save_reading(sha, key, _to_json(e))
-                outcome[arrival.path] = (arrival, sha, archived, e)
+            for path, t in taken.items():
+                e = t.examined
+                if e is None:
+                    result.reused += 1
+                    cached = ledger.reading(t.sha256, key)
+                    assert cached is not None, "known contents have a reading"
+                    e = _from_json(cached)
+                else:
+                    result.examined += 1
+                    ledger.save_reading(t.sha256, key, _to_json(e))
+                outcome[path] = (by_path[path], t.sha256, t.archive, e)
             _decide(ledger, masters, outcome, when, result)
             ledger.mark_absent({a.path for a in arrivals})
         result.feedback = _write_feedbacks(ws, ledger, masters, secret, result)

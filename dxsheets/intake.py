@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import hashlib
 import os
 import sys
 import time
@@ -20,6 +21,7 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 from . import checks
+from .archive import store
 from .domain import ERROR, Answers, Masters, Problem
 from .formread import read_form
 from .xlsxread import (
@@ -312,72 +314,127 @@ def _limit_worker_memory() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (WORKER_MEMORY_BYTES, WORKER_MEMORY_BYTES))
 
 
-def _examine_task(key: str, data: bytes, masters: Masters, secret: bytes) -> tuple[str, Examined]:
+@dataclass(frozen=True)
+class Intake:
+    """What every worker needs, sent once per worker rather than once per file."""
+
+    masters: Masters
+    secret: bytes
+    archive: Path
+    known: frozenset[str] = frozenset()  # contents already examined under the current rules and masters
+    limits: Limits = field(default_factory=Limits)
+
+
+@dataclass(frozen=True)
+class Item:
+    """One workbook to take in: a file the worker reads, or bytes already in memory (a mail attachment)."""
+
+    key: str
+    path: Path | None = None
+    data: bytes | None = None
+    suffix: str = ".xlsx"
+
+
+@dataclass
+class Taken:
+    sha256: str
+    archive: str  # relative to the outbox, e.g. archive/ab/ab12….xlsx
+    examined: Examined | None  # None: the content was examined before (the ledger has the reading)
+
+
+def take_in(item: Item, intake: Intake) -> Taken:
+    """Read, hash, archive and (unless known) examine one workbook. Runs in a worker process."""
+    data = item.data if item.data is not None else item.path.read_bytes()  # type: ignore[union-attr]
+    sha = hashlib.sha256(data).hexdigest()
+    archived = store(intake.archive, sha, item.suffix, data=data)
+    if sha in intake.known:
+        return Taken(sha, archived, None)
     try:
-        return key, examine(data, masters, secret)
+        return Taken(sha, archived, examine(data, intake.masters, intake.secret, intake.limits))
     except MemoryError:
-        return key, Examined(REJECTED, [Problem("file-zip-bomb", ERROR, _READ_MESSAGES["zip-bomb"][1])])
+        return Taken(
+            sha,
+            archived,
+            Examined(REJECTED, [Problem("file-zip-bomb", ERROR, _READ_MESSAGES["zip-bomb"][1])]),
+        )
 
 
-def _crashed() -> Examined:
-    return Examined(
-        REJECTED,
-        [
-            Problem(
-                "file-reader-crashed",
-                ERROR,
-                "このファイルを読み取る処理が異常終了しました。ファイルが壊れている可能性があります。"
-                "Excel で開けるか確認し、配布したシートに入力して送り直してください。",
-            )
-        ],
+_intake: Intake | None = None
+
+
+def _init_worker(intake: Intake) -> None:
+    global _intake
+    _intake = intake
+    _limit_worker_memory()
+
+
+def _task(item: Item) -> tuple[str, Taken]:
+    assert _intake is not None
+    return item.key, take_in(item, _intake)
+
+
+def _crashed(item: Item, intake: Intake) -> Taken:
+    """The record of a file whose reading killed a worker: hashed and archived here, without parsing it."""
+    data = item.data if item.data is not None else item.path.read_bytes()  # type: ignore[union-attr]
+    sha = hashlib.sha256(data).hexdigest()
+    return Taken(
+        sha,
+        store(intake.archive, sha, item.suffix, data=data),
+        Examined(
+            REJECTED,
+            [
+                Problem(
+                    "file-reader-crashed",
+                    ERROR,
+                    "このファイルを読み取る処理が異常終了しました。ファイルが壊れている可能性があります。"
+                    "Excel で開けるか確認し、配布したシートに入力して送り直してください。",
+                )
+            ],
+        ),
     )
 
 
-def examine_all(
-    items: Iterable[tuple[str, bytes]],
-    masters: Masters,
-    secret: bytes,
+def take_in_all(
+    items: Iterable[Item],
+    intake: Intake,
     jobs: int | None = None,
-    on_result: Callable[[str, Examined], None] | None = None,
-) -> dict[str, Examined]:
-    """Examine workbooks in worker processes; a worker that dies costs only the file it was reading.
+    on_result: Callable[[str, Taken], None] | None = None,
+) -> dict[str, Taken]:
+    """Take in workbooks in worker processes; a worker that dies costs only the file it was reading.
 
-    `items` is consumed lazily with a bounded number of files in flight, so memory stays flat however many
-    files there are. When the pool breaks, the files in flight are examined again one per fresh worker: the
-    one that kills a worker is recorded as `file-reader-crashed`, the others are read normally.
+    Reading, hashing, archiving and examining all happen in the workers, so they run on every core. `items`
+    is consumed lazily with a bounded number in flight, so memory stays flat however many files there are.
+    When the pool breaks, the files in flight are taken in again one per fresh worker: the one that kills a
+    worker is recorded as `file-reader-crashed`, the others are read normally.
     """
-    results: dict[str, Examined] = {}
+    results: dict[str, Taken] = {}
 
-    def done(key: str, examined: Examined) -> None:
-        results[key] = examined
+    def done(key: str, taken: Taken) -> None:
+        results[key] = taken
         if on_result:
-            on_result(key, examined)
+            on_result(key, taken)
 
     jobs = max(1, jobs or os.cpu_count() or 1)
     source = iter(items)
-    suspects: list[tuple[str, bytes]] = []
+    suspects: list[Item] = []
     while True:
-        in_flight_when_broken, exhausted = _run_pool(source, masters, secret, jobs, done)
+        in_flight_when_broken, exhausted = _run_pool(source, intake, jobs, done)
         suspects.extend(in_flight_when_broken)
         if exhausted:
             break
-    for key, data in suspects:
-        if _run_pool(iter([(key, data)]), masters, secret, 1, done)[0]:
-            done(key, _crashed())
+    for item in suspects:
+        if _run_pool(iter([item]), intake, 1, done)[0]:
+            done(item.key, _crashed(item, intake))
     return results
 
 
 def _run_pool(
-    source: Iterator[tuple[str, bytes]],
-    masters: Masters,
-    secret: bytes,
-    jobs: int,
-    done: Callable[[str, Examined], None],
-) -> tuple[list[tuple[str, bytes]], bool]:
+    source: Iterator[Item], intake: Intake, jobs: int, done: Callable[[str, Taken], None]
+) -> tuple[list[Item], bool]:
     """Feed `source` through one pool. Returns (items in flight when the pool broke, source exhausted)."""
-    window = jobs * 4
-    with ProcessPoolExecutor(max_workers=jobs, initializer=_limit_worker_memory) as pool:
-        flight: dict[Future[tuple[str, Examined]], tuple[str, bytes]] = {}
+    window = jobs * 8
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(intake,)) as pool:
+        flight: dict[Future[tuple[str, Taken]], Item] = {}
         exhausted = False
         while True:
             while not exhausted and len(flight) < window:
@@ -386,7 +443,7 @@ def _run_pool(
                     exhausted = True
                     break
                 try:
-                    flight[pool.submit(_examine_task, item[0], item[1], masters, secret)] = item
+                    flight[pool.submit(_task, item)] = item
                 except BrokenProcessPool:  # a worker died since the last wait: this item never ran
                     return [item, *flight.values()], False
             if not flight:
@@ -395,13 +452,13 @@ def _run_pool(
             for fut in finished:
                 item = flight.pop(fut)
                 try:
-                    key, examined = fut.result()
+                    key, taken = fut.result()
                 except BrokenProcessPool:
                     broken = [item, *flight.values()]
                     for other in flight:
                         other.cancel()
                     return broken, exhausted
                 except Exception:  # a bug in a rule must not lose the file: it is recorded as unreadable
-                    done(item[0], _crashed())
+                    done(item.key, _crashed(item, intake))
                 else:
-                    done(key, examined)
+                    done(key, taken)

@@ -185,6 +185,12 @@ class Ledger:
         ).fetchone()
         return json.loads(r[0]) if r else None
 
+    def known_contents(self, rules: str) -> frozenset[str]:
+        """Hashes of every content already examined under these rules: not examined again."""
+        return frozenset(
+            r[0] for r in self.db.execute("SELECT sha256 FROM readings WHERE rules = ?", (rules,))
+        )
+
     def latest_reading(self, sha256: str) -> dict | None:
         """The newest reading of a content under any rules (for files no longer in the inbox)."""
         r = self.db.execute(

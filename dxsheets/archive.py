@@ -1,0 +1,44 @@
+"""The archive: an immutable (read-only) copy of every file taken in, named by its SHA-256."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+from pathlib import Path
+
+_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods", ".eml")
+_made: set[Path] = set()  # folders known to exist in this process: saves a mkdir per file
+
+
+def archive_name(sha256: str, suffix: str) -> str:
+    """`<sha[:2]>/<sha><suffix>`, relative to the archive folder."""
+    suffix = suffix.lower() if suffix.lower() in _SUFFIXES else ".bin"
+    return f"{sha256[:2]}/{sha256}{suffix}"
+
+
+def store(
+    archive: Path, sha256: str, suffix: str, data: bytes | None = None, source: Path | None = None
+) -> str:
+    """Write the copy once (never overwritten), read-only, atomically; return its path relative to the outbox
+    (the archive folder's parent), as the ledger records it.
+
+    Give `data` when the content is in memory, else `source` to copy a file that is too large to load.
+    """
+    name = archive_name(sha256, suffix)
+    dest = archive / name
+    recorded = f"{archive.name}/{name}"
+    if dest.exists():
+        return recorded
+    if dest.parent not in _made:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        _made.add(dest.parent)
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+    if data is not None:
+        tmp.write_bytes(data)
+    else:
+        assert source is not None
+        shutil.copyfile(source, tmp)
+    os.chmod(tmp, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+    os.replace(tmp, dest)
+    return recorded
