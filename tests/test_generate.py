@@ -247,3 +247,19 @@ def test_stamped_sheet_is_the_sheet_xlsxwriter_builds(ws: Workspace) -> None:
         )
     odd = type(dept)("9001", "総務部 & <会計>", '課"1"', "", "")
     assert seen(blank_form(masters, odd, ws.secret(), at)) == seen(build_form(masters, odd, ws.secret(), at))
+
+
+def test_every_generated_workbook_carries_its_own_identity(generated: Workspace) -> None:
+    masters = generated.masters()
+    secret = generated.secret()
+    for dept in masters.active_departments:
+        wb = openpyxl.load_workbook(form_path(generated.distribute, dept), read_only=False)
+        names = _names(wb)
+        assert set(names) >= {*F.META_NAMES, *F.SINGLE_NAMES, F.N_HOUSE, F.N_Q2, F.N_Q3}, dept.code
+        meta = wb[F.META_SHEET]
+        values = {meta.cell(r, 1).value: meta.cell(r, 2).value for r in range(1, 7)}
+        assert values[F.N_DEPT_CODE] == dept.code
+        assert values[F.N_TOKEN] == F.make_token(secret, F.FORM_ID, masters.round.round_id, dept.code)
+        sheet, (c1, r1, _, _) = names[F.N_DEPT_NAME]
+        assert wb[sheet].cell(r1, c1).value == dept.name
+        assert wb[F.MAIN_SHEET].protection.sheet is True

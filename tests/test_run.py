@@ -75,3 +75,30 @@ def test_demo_produces_summary_hypothesis_feedback_and_log(tmp_path: Path) -> No
     assert [line for line in again.stdout.splitlines() if line.startswith(("ファイル", "部署"))] == [
         line for line in result.stdout.splitlines() if line.startswith(("ファイル", "部署"))
     ]
+
+
+def test_no_command_changes_moves_or_deletes_anything_in_the_inbox(generated: Workspace) -> None:
+    import hashlib
+
+    m = generated.masters()
+    drop(generated.inbox, "a/0101.xlsx", returned(generated.distribute, m.department("0101")))
+    drop(generated.inbox, "b.xlsx", returned(generated.distribute, m.department("0102"), Fill(q1="多分")))
+    drop(generated.inbox, "~$b.xlsx", b"lock")
+    drop(generated.inbox, "broken.xlsx", b"PK\x03\x04broken")
+
+    def snapshot() -> dict[str, tuple[str, float, int]]:
+        return {
+            p.relative_to(generated.inbox).as_posix(): (
+                hashlib.sha256(p.read_bytes()).hexdigest(),
+                p.stat().st_mtime,
+                p.stat().st_mode,
+            )
+            for p in generated.inbox.rglob("*")
+            if p.is_file()
+        } | {"dirs": (str(sorted(p.as_posix() for p in generated.inbox.rglob("*"))), 0.0, 0)}
+
+    before = snapshot()
+    for args in (["collect"], ["status"], ["status", "--json"], ["consolidate"], ["run"], ["generate"]):
+        result = CliRunner().invoke(cli, [*args, "-w", str(generated.root)])
+        assert result.exit_code == 0, (args, result.output)
+        assert snapshot() == before, args
