@@ -37,8 +37,10 @@ def one_size(n: int) -> None:
             print(f"{stage:<12} {seconds:8.1f} s  ({seconds / total:4.0%})")
         print(f"{'total':<12} {total:8.1f} s  ({n / total:.0f} returns/s)")
         print(f"summary      {summary_mb:8.1f} MB")
-        print(f"peak memory  parent {peak_rss_mb():.0f} MB, largest worker {peak_rss_mb(children=True):.0f} MB"
-              " (target < 1,024 MB)")
+        print(
+            f"peak memory  parent {peak_rss_mb():.0f} MB, largest worker {peak_rss_mb(children=True):.0f} MB"
+            " (target < 1,024 MB)"
+        )
 
 
 def main() -> None:
