@@ -411,7 +411,7 @@ def check_values(
 
     wg_names = {clean(w.name): w.name for w in masters.working_groups}
     for row in values.q2:
-        label = f"設問2 {row[0].ref[1:] if row else ''}行目"
+        label = f"設問2 {row[0].row if row else ''}行目"
         texts = [rd.text(c, label, F.N_Q2, len(ans.q2), i) for i, c in enumerate(row)]
         if not any(texts):
             continue
@@ -471,7 +471,7 @@ def check_values(
         ans.q2.append(IssueRow(i, _where(row[0]), name, before, after, wg_names.get(wg, wg)))
 
     for row in values.q3:
-        label = f"設問3 {row[0].ref[1:] if row else ''}行目"
+        label = f"設問3 {row[0].row if row else ''}行目"
         texts = [rd.text(c, label, F.N_Q3, len(ans.q3), i) for i, c in enumerate(row)]
         if not any(texts):
             continue

@@ -14,13 +14,19 @@ from .domain import ERROR, Problem
 from .xlsxread import Cell, RawWorkbook, cell_name, parse_ref
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Value:
-    """One input cell as found: what it holds and where it is in the returned file."""
+    """One input cell as found: what it holds and where it is in the returned file (1-based row, column)."""
 
     cell: Cell | None
     sheet: str
-    ref: str  # e.g. "C7"
+    row: int
+    col: int
+
+    @property
+    def ref(self) -> str:
+        """The cell's address, e.g. "C7" (worked out only when a message needs it)."""
+        return cell_name(self.row, self.col)
 
 
 @dataclass
@@ -61,10 +67,8 @@ def _block(raw: RawWorkbook, name: str) -> tuple[list[list[Value]] | None, Probl
             f"入力欄「{label}」のあるシート「{sheet}」が見つかりません。配布したシートに入力し直して送ってください。",
             field=name,
         )
-    rows = [
-        [Value(ws.cells.get((r, c)), sheet, cell_name(r, c)) for c in range(c1, c2 + 1)]
-        for r in range(r1, r2 + 1)
-    ]
+    get = ws.cells.get
+    rows = [[Value(get((r, c)), sheet, r, c) for c in range(c1, c2 + 1)] for r in range(r1, r2 + 1)]
     want_rows, want_cols = F.SHAPES[name]
     if (want_rows is not None and len(rows) != want_rows) or len(rows[0]) != want_cols:
         return None, Problem(

@@ -31,6 +31,7 @@ from .xlsxread import (
     FORMAT_XLS,
     FORMAT_XLSX,
     Limits,
+    RawWorkbook,
     WorkbookReadError,
     read_workbook,
     sniff,
@@ -280,6 +281,17 @@ def _read_problem(exc: WorkbookReadError) -> Problem:
 def examine(data: bytes, masters: Masters, secret: bytes, limits: Limits | None = None) -> Examined:
     """Everything dxsheets checks about one returned workbook, from bytes to answers and problems."""
     limits = limits or Limits()
+    if data.startswith(b"PK\x03\x04"):
+        # The common case, a zip: read it straight away (sniffing would open the zip a second time) and
+        # look closer only when it is not a workbook, to tell an OpenDocument file from a broken one.
+        try:
+            raw = read_workbook(data, limits)
+        except WorkbookReadError as exc:
+            if sniff(data) == FORMAT_ODS:
+                code, message = _READ_MESSAGES["ods"]
+                return Examined(UNSUPPORTED, [Problem(code, ERROR, message)])
+            return Examined(REJECTED, [_read_problem(exc)])
+        return _examine_form(raw, masters, secret)
     kind = sniff(data)
     if kind == FORMAT_EMPTY:
         return Examined(REJECTED, [Problem("file-empty", ERROR, _READ_MESSAGES["empty-file"][1])])
@@ -294,6 +306,10 @@ def examine(data: bytes, masters: Masters, secret: bytes, limits: Limits | None 
         raw = read_workbook(data, limits)
     except WorkbookReadError as exc:
         return Examined(REJECTED, [_read_problem(exc)])
+    return _examine_form(raw, masters, secret)
+
+
+def _examine_form(raw: RawWorkbook, masters: Masters, secret: bytes) -> Examined:
     values, structural = read_form(raw)
     ident = checks.identity_of(values)
     identity_problems = checks.check_identity(ident, masters, secret)

@@ -117,7 +117,7 @@ class Cell:
     ``value`` is str for shared/inline/formula strings, error texts (``#DIV/0!``) and ISO dates (``t="d"``),
     float for numbers, bool for booleans and None when the cell holds no value. ``kind`` is one of
     ``"s"``, ``"n"``, ``"b"``, ``"e"``, ``"d"``, ``"empty"``. ``cached`` is False only for a formula
-    that was never calculated (no ``<v>``).
+    that was never calculated (no ``<v>``). A ``<c>`` with no content at all (a styled blank) is not kept.
     """
 
     value: str | float | bool | None
@@ -771,8 +771,12 @@ class _SheetBuilder:
                 self.last_row = cell_row
             if cell_row > max_row or col > max_col:
                 raise self.too_large(f"cell {cell_name(cell_row, col)}")
+            # A styled cell with nothing in it (every blank input of a form) holds no value: skip it.
+            n_children = len(c_el)
+            if n_children == 0 and c_el.get("t") != "inlineStr":
+                continue
             # Inlined fast path for the bulk of any form: one <v> holding a shared-string index or a number.
-            if len(c_el) == 1:
+            if n_children == 1:
                 v_el = c_el[0]
                 tag = v_el.tag
                 v_text = v_el.text
