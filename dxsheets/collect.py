@@ -31,6 +31,7 @@ from .intake import (
     Intake,
     Item,
     Taken,
+    attachment_bytes,
     scan,
     take_in_all,
 )
@@ -125,59 +126,59 @@ def collect(
     when = datetime.fromtimestamp(time.time() if now is None else now, UTC).isoformat(timespec="seconds")
     arrivals = scan(ws.inbox, limits, now=now, **({"settle": settle} if settle is not None else {}))
     result = CollectResult(seen=len(arrivals))
-    outcome: dict[
-        str, tuple[Arrival, str | None, str | None, Examined]
-    ] = {}  # path -> arrival, sha, archive, e
 
-    with Ledger(ws.ledger_path) as ledger:
-        previous = {r.path: r for r in ledger.files()}
+    with Ledger(ws.ledger_path) as ledger, ledger.transaction():
+        previous = {r.path: (r.size, r.mtime) for r in ledger.files()}
         intake = Intake(masters, secret, ws.archive, ledger.known_contents(key), limits)
-        by_path = {a.path: a for a in arrivals}
+        waiting: dict[str, Arrival] = {}  # handed to the workers, not yet recorded
 
         def to_take_in() -> Iterator[Item]:
             for arrival in arrivals:
                 prev = previous.get(arrival.path)
                 if prev is None:
                     result.new.append(arrival.path)
-                elif (prev.size, prev.mtime) != (arrival.size, arrival.mtime) and arrival.fate != PENDING:
+                elif prev != (arrival.size, arrival.mtime) and arrival.fate != PENDING:
                     result.changed.append(arrival.path)
                 if arrival.fate == PENDING:  # not taken in yet: no hash, no copy until it has settled
-                    outcome[arrival.path] = (arrival, None, None, Examined(PENDING, arrival.problems))
-                elif arrival.fate is not None:  # decided from the name or size: archived without parsing
-                    if arrival.data is not None:
-                        sha = hashlib.sha256(arrival.data).hexdigest()
-                    else:
-                        sha = _hash_file(arrival.source)
-                    archived = store(ws.archive, sha, Path(arrival.path).suffix, arrival.data, arrival.source)
-                    outcome[arrival.path] = (arrival, sha, archived, Examined(arrival.fate, arrival.problems))
-                else:
-                    source = arrival.source if arrival.data is None else None
-                    yield Item(arrival.path, source, arrival.data, Path(arrival.path).suffix)
+                    _record(ledger, arrival, None, None, Examined(PENDING, arrival.problems), when)
+                    continue
+                data = (
+                    attachment_bytes(arrival.source, arrival.member) if arrival.member is not None else None
+                )
+                if arrival.fate is not None:  # decided from the name or size: archived without parsing
+                    sha = hashlib.sha256(data).hexdigest() if data is not None else _hash_file(arrival.source)
+                    archived = store(ws.archive, sha, Path(arrival.path).suffix, data, arrival.source)
+                    _record(ledger, arrival, sha, archived, Examined(arrival.fate, arrival.problems), when)
+                    continue
+                waiting[arrival.path] = arrival
+                yield Item(
+                    arrival.path, arrival.source if data is None else None, data, Path(arrival.path).suffix
+                )
 
         total = len(arrivals)
         count = 0
 
-        def on_result(path: str, taken: Taken) -> None:
+        def on_result(path: str, t: Taken) -> None:
+            # Recorded as it comes in: nothing about a file is held in memory once its row is written.
             nonlocal count
+            e = t.examined
+            if e is None:
+                result.reused += 1
+                cached = ledger.reading(t.sha256, key)
+                assert cached is not None, "known contents have a reading"
+                e = _from_json(cached)
+            else:
+                result.examined += 1
+                ledger.save_reading(t.sha256, key, _to_json(e))
+            _record(ledger, waiting.pop(path), t.sha256, t.archive, e, when)
             count += 1
             if on_progress:
                 on_progress(count, total)
 
-        taken = take_in_all(to_take_in(), intake, jobs=jobs, on_result=on_result)
-        with ledger.transaction():
-            for path, t in taken.items():
-                e = t.examined
-                if e is None:
-                    result.reused += 1
-                    cached = ledger.reading(t.sha256, key)
-                    assert cached is not None, "known contents have a reading"
-                    e = _from_json(cached)
-                else:
-                    result.examined += 1
-                    ledger.save_reading(t.sha256, key, _to_json(e))
-                outcome[path] = (by_path[path], t.sha256, t.archive, e)
-            _decide(ledger, masters, outcome, when, result)
-            ledger.mark_absent({a.path for a in arrivals})
+        take_in_all(to_take_in(), intake, jobs=jobs, on_result=on_result)
+        _decide(ledger, masters, key, result)
+        ledger.mark_absent({a.path for a in arrivals})
+    with Ledger(ws.ledger_path) as ledger:
         result.feedback = _write_feedbacks(ws, ledger, masters, secret, result)
     result.seconds = time.perf_counter() - started
     return result
@@ -191,38 +192,36 @@ def _hash_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def _decide(
-    ledger: Ledger,
-    masters: Masters,
-    outcome: dict[str, tuple[Arrival, str | None, str | None, Examined]],
-    when: str,
-    result: CollectResult,
+def _record(
+    ledger: Ledger, arrival: Arrival, sha: str | None, archived: str | None, e: Examined, when: str
 ) -> None:
-    """Write this run's rows, then settle fates across files: duplicates, the latest per department."""
-    for path, (arrival, sha, archived, e) in outcome.items():
-        status = {OK: ACCEPTED}.get(e.fate, e.fate)
-        ledger.upsert_file(
-            FileRow(
-                path,
-                arrival.size,
-                arrival.mtime,
-                sha,
-                when,
-                when,
-                1,
-                e.dept_code,
-                status,
-                _reason(status, e.problems),
-                _iso(arrival.sent_at),
-                arrival.evidence,
-                _iso(e.saved_at),
-                e.application,
-                archived,
-            ),
-            e.problems,
-        )
+    """Write one arrival's row and problems as this run found it (fates across files come after)."""
+    status = {OK: ACCEPTED}.get(e.fate, e.fate)
+    ledger.upsert_file(
+        FileRow(
+            arrival.path,
+            arrival.size,
+            arrival.mtime,
+            sha,
+            when,
+            when,
+            1,
+            e.dept_code,
+            status,
+            _reason(status, e.problems),
+            _iso(arrival.sent_at),
+            arrival.evidence,
+            _iso(e.saved_at),
+            e.application,
+            archived,
+        ),
+        e.problems,
+    )
+
+
+def _decide(ledger: Ledger, masters: Masters, key: str, result: CollectResult) -> None:
+    """Settle fates across files: duplicates, and the latest return per department."""
     rows = ledger.files()
-    readings: dict[str, Examined] = {path: o[3] for path, o in outcome.items()}
     # Byte-identical copies: the first seen is the return, the others are duplicates.
     by_sha: dict[str, list] = {}
     for r in rows:
@@ -257,7 +256,7 @@ def _decide(
                 [Problem("superseded", "info", f"同じ部署から後に送られた {latest.path} を採用しました。")],
             )
         if latest.status == ACCEPTED:
-            e = readings.get(latest.path) or _reading_of(ledger, latest)
+            e = _reading_of(ledger, latest, key)
             if e is not None and e.answers is not None:
                 submissions.append(
                     (
@@ -291,11 +290,12 @@ def department_statuses(ledger: Ledger, masters: Masters) -> dict[str, str]:
     return out
 
 
-def _reading_of(ledger: Ledger, row: FileRow) -> Examined | None:
-    """A file not in the inbox this run (moved away) keeps its answer through its cached reading."""
+def _reading_of(ledger: Ledger, row: FileRow, key: str | None = None) -> Examined | None:
+    """The reading of a file's content: under the current rules, else the newest (a file moved away keeps
+    its answer)."""
     if row.sha256 is None:
         return None
-    found = ledger.latest_reading(row.sha256)
+    found = (ledger.reading(row.sha256, key) if key else None) or ledger.latest_reading(row.sha256)
     return _from_json(found) if found is not None else None
 
 

@@ -57,7 +57,7 @@ class Arrival:
     mtime: float
     sent_at: datetime  # the best evidence of when it was sent
     evidence: str  # "mail-date" or "file-time"
-    data: bytes | None = None  # loaded content (attachments are loaded when the mail is read)
+    member: int | None = None  # for a mail attachment: its position among the mail's attachments
     fate: str | None = None  # decided without parsing: ignored / pending / unsupported / rejected
     problems: list[Problem] = field(default_factory=list)
 
@@ -162,6 +162,16 @@ def scan(
     return out
 
 
+def attachment_bytes(mail: Path, member: int) -> bytes:
+    """The content of a mail's `member`-th attachment (as numbered by the inbox walk)."""
+    msg = email.message_from_bytes(mail.read_bytes(), policy=email.policy.default)
+    part = list(msg.iter_attachments())[member]
+    try:
+        return part.get_payload(decode=True) or b""
+    except Exception:
+        return b""
+
+
 def _mail_arrivals(path: Path, rel: str, st: os.stat_result, limits: Limits) -> list[Arrival]:
     file_time = datetime.fromtimestamp(st.st_mtime, UTC)
     container = Arrival(rel, path, st.st_size, st.st_mtime, file_time, "file-time")
@@ -180,7 +190,7 @@ def _mail_arrivals(path: Path, rel: str, st: os.stat_result, limits: Limits) -> 
         return [container]
     out: list[Arrival] = []
     seen: dict[str, int] = {}
-    for part in attachments:
+    for index, part in enumerate(attachments):
         name = part.get_filename() or "無題"
         name = name.replace("/", "_").replace("\\", "_")
         seen[name] = seen.get(name, 0) + 1
@@ -199,6 +209,8 @@ def _mail_arrivals(path: Path, rel: str, st: os.stat_result, limits: Limits) -> 
             FORMAT_ODS,
         ):
             continue  # signature images, PDFs: not a return, and the mail itself is in the ledger below
+        # The content is not kept: it is read again from the mail when it is taken in, so memory does not
+        # grow with the number of mails in the inbox.
         a = Arrival(
             f"{rel}/{name}",
             path,
@@ -206,7 +218,7 @@ def _mail_arrivals(path: Path, rel: str, st: os.stat_result, limits: Limits) -> 
             st.st_mtime,
             sent or file_time,
             "mail-date" if sent else "file-time",
-            data=data,
+            member=index,
         )
         reason = _system_reason(name)
         if reason:
