@@ -247,7 +247,7 @@ def _write_main(
     ws.merge_range(
         lay.deadline, 2, lay.deadline, 4, f"{jp_date(rnd.deadline)}　問合せ先：{rnd.contact}", fm.locked_value
     )
-    ws.set_row(lay.intro, 66)
+    ws.set_row(lay.intro, 52)
     ws.merge_range(lay.intro, 0, lay.intro, 4, F.INTRO, fm.text_wrap)
 
     def value(name: str, row: int = 0, col: int = 0) -> object:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from typing import Any
 
 from . import checks
 from .archive import store
@@ -166,10 +167,16 @@ def attachment_bytes(mail: Path, member: int) -> bytes:
     """The content of a mail's `member`-th attachment (as numbered by the inbox walk)."""
     msg = email.message_from_bytes(mail.read_bytes(), policy=email.policy.default)
     part = list(msg.iter_attachments())[member]
+    return _payload(part)
+
+
+def _payload(part: Any) -> bytes:
+    """An attachment's decoded bytes (b"" when it cannot be decoded)."""
     try:
-        return part.get_payload(decode=True) or b""
+        data = part.get_payload(decode=True)
     except Exception:
         return b""
+    return data if isinstance(data, bytes) else b""
 
 
 def _mail_arrivals(path: Path, rel: str, st: os.stat_result, limits: Limits) -> list[Arrival]:
@@ -196,10 +203,7 @@ def _mail_arrivals(path: Path, rel: str, st: os.stat_result, limits: Limits) -> 
         seen[name] = seen.get(name, 0) + 1
         if seen[name] > 1:
             name = f"{seen[name]}_{name}"
-        try:
-            data = part.get_payload(decode=True) or b""
-        except Exception:
-            data = b""
+        data = _payload(part)
         suffix = Path(name).suffix.lower()
         kind = sniff(data)
         if suffix not in WORKBOOK_SUFFIXES and kind not in (
@@ -434,13 +438,17 @@ def take_in_all(
     is consumed lazily with a bounded number in flight, so memory stays flat however many files there are.
     When the pool breaks, the files in flight are taken in again one per fresh worker: the one that kills a
     worker is recorded as `file-reader-crashed`, the others are read normally.
+
+    Returns:
+        Every result by key, unless `on_result` is given: then each goes to it and none is kept.
     """
     results: dict[str, Taken] = {}
 
     def done(key: str, taken: Taken) -> None:
-        results[key] = taken
         if on_result:
-            on_result(key, taken)
+            on_result(key, taken)  # the caller records it: nothing is kept here, memory stays flat
+        else:
+            results[key] = taken
 
     jobs = max(1, jobs or os.cpu_count() or 1)
     source = iter(items)

@@ -26,6 +26,7 @@ import zlib
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from urllib.parse import unquote
 from xml.etree.ElementTree import Element, ParseError, XMLPullParser
 from xml.etree.ElementTree import fromstring as _c_fromstring
@@ -547,7 +548,7 @@ def _iter_stream(data: bytes, part: str, clear_depth: int) -> Iterator[tuple[str
     refused past ``_MAX_FANOUT`` children. Nesting is refused past ``_MAX_DEPTH``.
     """
     data = _to_safe_utf8(data, part)
-    parser = XMLPullParser(("start", "end"))
+    parser: Any = XMLPullParser(("start", "end"))
     stack: list[Element] = []
     chunks = (data[pos : pos + _STREAM_CHUNK] for pos in range(0, len(data), _STREAM_CHUNK))
     try:
@@ -748,9 +749,10 @@ class _SheetBuilder:
         if r_attr is None:
             row_num = self.last_row + 1  # r is optional: rows then follow one another
         else:
-            row_num = _to_int(r_attr)
-            if row_num is None or row_num < 1:
+            parsed_num = _to_int(r_attr)
+            if parsed_num is None or parsed_num < 1:
                 raise WorkbookReadError("xml-malformed", f"{self.part!r}: bad row number {r_attr[:20]!r}")
+            row_num = parsed_num
         self.last_row = row_num
         lim = self.limits
         max_row, max_col, max_text = lim.max_row, lim.max_col, lim.max_text
@@ -945,6 +947,7 @@ def _parse_w3cdtf(text: str | None) -> datetime | None:
                 continue
         if parsed is None:
             return None
+    assert parsed is not None
     try:
         if parsed.tzinfo is None:
             return parsed.replace(tzinfo=UTC)
