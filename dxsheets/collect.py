@@ -127,7 +127,7 @@ def collect(
     arrivals = scan(ws.inbox, limits, now=now, **({"settle": settle} if settle is not None else {}))
     result = CollectResult(seen=len(arrivals))
 
-    with Ledger(ws.ledger_path) as ledger, ledger.transaction():
+    with Ledger(ws.ledger_path) as ledger:
         previous = {r.path: (r.size, r.mtime) for r in ledger.files()}
         intake = Intake(masters, secret, ws.archive, ledger.known_contents(key), limits)
         waiting: dict[str, Arrival] = {}  # handed to the workers, not yet recorded
@@ -172,12 +172,15 @@ def collect(
                 ledger.save_reading(t.sha256, key, _to_json(e))
             _record(ledger, waiting.pop(path), t.sha256, t.archive, e, when)
             count += 1
+            if count % 500 == 0:
+                ledger.db.commit()  # bounded transactions: memory stays flat, and work done survives a crash
             if on_progress:
                 on_progress(count, total)
 
         take_in_all(to_take_in(), intake, jobs=jobs, on_result=on_result)
-        _decide(ledger, masters, key, result)
-        ledger.mark_absent({a.path for a in arrivals})
+        with ledger.transaction():  # fates across files change together, or not at all
+            _decide(ledger, masters, key, result)
+            ledger.mark_absent({a.path for a in arrivals})
     with Ledger(ws.ledger_path) as ledger:
         result.feedback = _write_feedbacks(ws, ledger, masters, secret, result)
     result.seconds = time.perf_counter() - started
@@ -244,7 +247,7 @@ def _decide(ledger: Ledger, masters: Masters, key: str, result: CollectResult) -
         if r.path in duplicates or not r.dept_code or r.status not in (ACCEPTED, REJECTED):
             continue
         by_dept.setdefault(r.dept_code, []).append(r)
-    submissions = []
+    ledger.clear_submissions()
     for code, group in by_dept.items():
         group.sort(key=lambda r: (r.sent_at or "", r.saved_at or "", r.path))
         latest = group[-1]
@@ -255,19 +258,9 @@ def _decide(ledger: Ledger, masters: Masters, key: str, result: CollectResult) -
                 f"後から送られた {latest.path} を採用しました。",
                 [Problem("superseded", "info", f"同じ部署から後に送られた {latest.path} を採用しました。")],
             )
-        if latest.status == ACCEPTED:
-            e = _reading_of(ledger, latest, key)
-            if e is not None and e.answers is not None:
-                submissions.append(
-                    (
-                        code,
-                        latest.path,
-                        latest.sha256,
-                        latest.sent_at or "",
-                        checks.answers_to_json(e.answers),
-                    )
-                )
-    ledger.replace_submissions(submissions)
+        if latest.status == ACCEPTED and latest.sha256:
+            # Copied inside SQLite from the reading: no answers are loaded into memory here.
+            ledger.add_submission(code, latest.path, latest.sha256, latest.sent_at or "", key)
     result.departments = department_statuses(ledger, masters)
     counts = dict.fromkeys(STATUSES, 0)
     for r in ledger.files():

@@ -215,6 +215,20 @@ class Ledger:
             ],
         )
 
+    def clear_submissions(self) -> None:
+        self.db.execute("DELETE FROM submissions")
+
+    def add_submission(self, code: str, path: str, sha256: str, sent_at: str, rules: str) -> None:
+        """Record a department's accepted answer, copying the answers from the content's reading (under
+        `rules`, else the newest) without loading them into Python."""
+        self.db.execute(
+            """INSERT INTO submissions
+               SELECT ?, ?, ?, ?, json_extract(result, '$.answers') FROM readings
+               WHERE sha256 = ? AND json_extract(result, '$.answers') IS NOT NULL
+               ORDER BY (rules = ?) DESC, rowid DESC LIMIT 1""",
+            (code, path, sha256, sent_at, sha256, rules),
+        )
+
     def submissions(self) -> list[tuple[str, str, str, str, dict]]:
         rows = self.db.execute(
             "SELECT dept_code, path, sha256, sent_at, answers FROM submissions ORDER BY dept_code"
