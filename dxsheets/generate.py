@@ -385,18 +385,29 @@ def _write_main(
     ws.write_string(lay.q1 + 1, 0, F.Q1_NOTE, fm.note)
     q1_cell = _abs(lay.q1, lay.q1_col)
 
+    def table(
+        name: str,
+        text: str,
+        title_row: int,
+        title_height: int,
+        columns: tuple[str, ...],
+        first: int,
+        rows: int,
+    ) -> None:
+        """A question, its column titles and its numbered input rows (the body is the defined name)."""
+        ws.set_row(title_row, title_height)
+        ws.merge_range(title_row, 0, title_row, 4, text, fm.section)
+        ws.write_string(first - 1, 0, "No", fm.header)
+        for c, column in enumerate(columns):
+            ws.write_string(first - 1, 1 + c, column, fm.header)
+        for i in range(rows):
+            ws.set_row(first + i, 36)
+            ws.write_number(first + i, 0, i + 1, fm.number)
+            for c in range(len(columns)):
+                put(name, i, c, first + i, 1 + c, fm.input_wrap)
+
     # Q2 table.
-    ws.set_row(lay.q2_title, 30)
-    ws.merge_range(lay.q2_title, 0, lay.q2_title, 4, F.Q2_TEXT, fm.section)
-    ws.write_string(lay.q2_header, 0, "No", fm.header)
-    for c, title in enumerate(F.Q2_COLUMNS):
-        ws.write_string(lay.q2_header, 1 + c, title, fm.header)
-    for i in range(lay.n_q2):
-        r = lay.q2_first + i
-        ws.set_row(r, 36)
-        ws.write_number(r, 0, i + 1, fm.number)
-        for c in range(len(F.Q2_COLUMNS)):
-            put(F.N_Q2, i, c, r, 1 + c, fm.input_wrap)
+    table(F.N_Q2, F.Q2_TEXT, lay.q2_title, 30, F.Q2_COLUMNS, lay.q2_first, lay.n_q2)
     q2 = (lay.q2_first, lay.q2_last)
     worklist = masters.worklists.get(dept.code, ())
     if worklist:
@@ -472,17 +483,7 @@ def _write_main(
     )
 
     # Q3 table.
-    ws.set_row(lay.q3_title, 44)
-    ws.merge_range(lay.q3_title, 0, lay.q3_title, 4, F.Q3_TEXT, fm.section)
-    ws.write_string(lay.q3_header, 0, "No", fm.header)
-    for c, title in enumerate(F.Q3_COLUMNS):
-        ws.write_string(lay.q3_header, 1 + c, title, fm.header)
-    for i in range(lay.n_q3):
-        r = lay.q3_first + i
-        ws.set_row(r, 36)
-        ws.write_number(r, 0, i + 1, fm.number)
-        for c in range(len(F.Q3_COLUMNS)):
-            put(F.N_Q3, i, c, r, 1 + c, fm.input_wrap)
+    table(F.N_Q3, F.Q3_TEXT, lay.q3_title, 44, F.Q3_COLUMNS, lay.q3_first, lay.n_q3)
     q3 = (lay.q3_first, lay.q3_last)
     ws.data_validation(
         q3[0],

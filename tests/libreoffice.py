@@ -155,6 +155,29 @@ def convert(src: Path, fmt: str, outdir: Path, timeout: float = 120) -> Path:
         )
     out.unlink(missing_ok=True)  # so a stale file cannot pass for this run's output
 
+    timed_out, returncode, stdout, stderr, cmd = soffice_convert([src], fmt, outdir, timeout)
+    if timed_out or not out.is_file() or out.stat().st_size == 0:
+        what = f"timed out after {timeout} s" if timed_out else f"exit code {returncode}, no {out.name}"
+        raise RuntimeError(
+            f"soffice --convert-to {CONVERT_FILTERS[fmt]} {src.name}: {what}\n"
+            f"command: {' '.join(cmd)}\n"
+            f"stdout: {stdout.strip()}\n"
+            f"stderr: {stderr.strip()}"
+        )
+    return out
+
+
+def soffice_convert(
+    files: list[Path], fmt: str, outdir: Path, timeout: float
+) -> tuple[bool, int | None, str, str, list[str]]:
+    """One headless soffice start converting `files` into `outdir`, with its own throwaway profile.
+
+    Returns (timed out, exit code, stdout, stderr, command); the caller checks the output files, since
+    soffice exits 0 even when it could not load a file.
+    """
+    soffice = soffice_path()
+    if soffice is None:
+        raise RuntimeError(f"LibreOffice (soffice) not installed: {INSTALL_HINT}")
     profile = _new_profile()
     cmd = [
         soffice,
@@ -168,7 +191,7 @@ def convert(src: Path, fmt: str, outdir: Path, timeout: float = 120) -> Path:
         CONVERT_FILTERS[fmt],
         "--outdir",
         str(outdir),
-        str(src),
+        *map(str, files),
     ]
     proc = subprocess.Popen(
         cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
@@ -183,15 +206,13 @@ def convert(src: Path, fmt: str, outdir: Path, timeout: float = 120) -> Path:
     finally:
         _kill_group(proc)  # no-op normally; catches a soffice.bin that outlived its launcher
         shutil.rmtree(profile, ignore_errors=True)
-    if timed_out or not out.is_file() or out.stat().st_size == 0:
-        what = f"timed out after {timeout} s" if timed_out else f"exit code {proc.returncode}, no {out.name}"
-        raise RuntimeError(
-            f"soffice --convert-to {CONVERT_FILTERS[fmt]} {src.name}: {what}\n"
-            f"command: {' '.join(cmd)}\n"
-            f"stdout: {stdout.decode('utf-8', 'replace').strip()}\n"
-            f"stderr: {stderr.decode('utf-8', 'replace').strip()}"
-        )
-    return out
+    return (
+        timed_out,
+        proc.returncode,
+        stdout.decode("utf-8", "replace"),
+        stderr.decode("utf-8", "replace"),
+        cmd,
+    )
 
 
 def fill_with_uno(
