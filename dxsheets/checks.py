@@ -67,6 +67,7 @@ RULES: dict[str, str] = {
     "q3-gap-missing": "設問3の行にギャップの内容がない",
     "q3-name-not-in-q2": "設問3の業務名が設問2にない",
     # across files (decided by collect)
+    "returned-late": "回答期限の後に届いた（集計には含める）",
     "superseded": "同じ部署から後に送られたファイルがある",
     "duplicate": "同じ内容のファイルが既にある",
     "pending": "コピー中または Excel で開いている",

@@ -10,12 +10,13 @@ import hashlib
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from datetime import time as dt_time
 from pathlib import Path
 
 from . import checks
 from .archive import store
-from .domain import ERROR, Masters, Problem
+from .domain import ERROR, WARNING, Masters, Problem
 from .feedback import write_feedback
 from .intake import (
     ACCEPTED,
@@ -124,6 +125,8 @@ def collect(
     limits = limits or Limits()
     key = rules_key(masters, secret)
     when = datetime.fromtimestamp(time.time() if now is None else now, UTC).isoformat(timespec="seconds")
+    # The end of the deadline day, local time: a return sent after it is marked late (a warning).
+    deadline = datetime.combine(masters.round.deadline + timedelta(days=1), dt_time()).astimezone()
     arrivals = scan(ws.inbox, limits, now=now, **({"settle": settle} if settle is not None else {}))
     result = CollectResult(seen=len(arrivals))
 
@@ -170,7 +173,7 @@ def collect(
             else:
                 result.examined += 1
                 ledger.save_reading(t.sha256, key, _to_json(e))
-            _record(ledger, waiting.pop(path), t.sha256, t.archive, e, when)
+            _record(ledger, waiting.pop(path), t.sha256, t.archive, e, when, deadline)
             count += 1
             if count % 500 == 0:
                 ledger.db.commit()  # bounded transactions: memory stays flat, and work done survives a crash
@@ -196,10 +199,28 @@ def _hash_file(path: Path) -> str:
 
 
 def _record(
-    ledger: Ledger, arrival: Arrival, sha: str | None, archived: str | None, e: Examined, when: str
+    ledger: Ledger,
+    arrival: Arrival,
+    sha: str | None,
+    archived: str | None,
+    e: Examined,
+    when: str,
+    deadline: datetime | None = None,
 ) -> None:
     """Write one arrival's row and problems as this run found it (fates across files come after)."""
     status = {OK: ACCEPTED}.get(e.fate, e.fate)
+    problems = e.problems
+    if e.dept_code and deadline is not None and arrival.sent_at > deadline:
+        # Lateness belongs to the arrival, not the content: it is added here, never cached with the reading.
+        sent = arrival.sent_at.astimezone().strftime("%Y/%m/%d %H:%M")
+        problems = [
+            *problems,
+            Problem(
+                "returned-late",
+                WARNING,
+                f"回答期限（{deadline - timedelta(seconds=1):%Y/%m/%d}）の後に届きました（{sent}）。内容は集計に含めています。",
+            ),
+        ]
     ledger.upsert_file(
         FileRow(
             arrival.path,
@@ -211,14 +232,14 @@ def _record(
             1,
             e.dept_code,
             status,
-            _reason(status, e.problems),
+            _reason(status, problems),
             _iso(arrival.sent_at),
             arrival.evidence,
             _iso(e.saved_at),
             e.application,
             archived,
         ),
-        e.problems,
+        problems,
     )
 
 

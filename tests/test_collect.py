@@ -363,3 +363,19 @@ def test_a_worker_that_dies_costs_only_its_file(
         report, "a_good.xlsx"
     )["problems"]
     assert all(file_entry(report, f"c_{i}.xlsx")["status"] in ("accepted", "rejected") for i in range(5))
+
+
+def test_a_return_after_the_deadline_is_merged_and_marked_late(generated: Workspace) -> None:
+    import hostile
+
+    m = generated.masters()
+    data = returned(generated.distribute, m.department("0401"))
+    hostile.make_eml(
+        generated.inbox / "late.eml", [("0401_市民課.xlsx", data)], datetime(2026, 12, 21, 9, 0, tzinfo=JST)
+    )
+    hostile.age(generated.inbox / "late.eml", 3600)
+    result = collect(generated)
+    entry = file_entry(status_json(generated), "late.eml/0401_市民課.xlsx")
+    assert entry["status"] == "accepted" and codes(entry) == [("returned-late", "warning")]
+    assert "2026/12/18" in entry["problems"][0]["message"]
+    assert result.departments["0401"] == "answered"
