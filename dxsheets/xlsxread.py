@@ -18,7 +18,9 @@ from __future__ import annotations
 import io
 import itertools
 import math
+import os
 import posixpath
+import pyexpat
 import re
 import struct
 import zipfile
@@ -28,8 +30,40 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import unquote
-from xml.etree.ElementTree import Element, ParseError, XMLPullParser
+from xml.etree.ElementTree import Element, ParseError, TreeBuilder, XMLPullParser
 from xml.etree.ElementTree import fromstring as _c_fromstring
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import DefusedXMLParser
+from defusedxml.ElementTree import fromstring as _defused_fromstring
+
+# --------------------------------------------------------------------------------------------------------
+# The XML parser. Every part is transcoded to UTF-8 and refused if it holds "<!DOCTYPE" before any parser
+# sees it: entities can only be declared in a DOCTYPE, so nothing can expand. On top of that:
+# * with expat >= 2.4.1 (billion-laughs and quadratic-blowup limits built in; external entities are never
+#   fetched by ElementTree), the C parser is used: defusedxml's pure-Python parser made whole reads ~30%
+#   slower (benchmarks/bench_collect.py) for no protection beyond the byte check;
+# * with an older expat, or DXSHEETS_DEFUSEDXML=1, every parse goes through defusedxml (forbid_dtd=True).
+# --------------------------------------------------------------------------------------------------------
+
+EXPAT_HARDENED = pyexpat.version_info >= (2, 4, 1)
+USE_DEFUSEDXML = os.environ.get("DXSHEETS_DEFUSEDXML") == "1" or not EXPAT_HARDENED
+
+
+def _fromstring(data: bytes) -> Element:
+    if USE_DEFUSEDXML:
+        return _defused_fromstring(data, forbid_dtd=True)
+    return _c_fromstring(data)
+
+
+def _pull_parser() -> XMLPullParser:
+    if USE_DEFUSEDXML:
+        # The same defused expat parser that defusedxml's own iterparse hands to XMLPullParser.
+        return XMLPullParser(
+            ("start", "end"), _parser=DefusedXMLParser(target=TreeBuilder(), forbid_dtd=True)
+        )
+    return XMLPullParser(("start", "end"))
+
 
 FORMAT_XLSX = "xlsx"
 FORMAT_ENCRYPTED = "encrypted"
@@ -535,7 +569,9 @@ def _parse_tree(data: bytes, part: str) -> Element:
         raise WorkbookReadError("zip-bomb", f"{part!r} is {len(data)} bytes, too large for its role")
     data = _to_safe_utf8(data, part)
     try:
-        return _c_fromstring(data)
+        return _fromstring(data)
+    except DefusedXmlException as exc:  # cannot happen after the byte check above; kept as a second guard
+        raise WorkbookReadError("doctype", f"{part!r}: {exc!r}") from exc
     except (ParseError, ValueError, UnicodeError) as exc:
         raise WorkbookReadError("xml-malformed", f"{part!r}: {exc}") from exc
 
@@ -548,7 +584,7 @@ def _iter_stream(data: bytes, part: str, clear_depth: int) -> Iterator[tuple[str
     refused past ``_MAX_FANOUT`` children. Nesting is refused past ``_MAX_DEPTH``.
     """
     data = _to_safe_utf8(data, part)
-    parser: Any = XMLPullParser(("start", "end"))
+    parser: Any = _pull_parser()
     stack: list[Element] = []
     chunks = (data[pos : pos + _STREAM_CHUNK] for pos in range(0, len(data), _STREAM_CHUNK))
     try:
@@ -573,6 +609,8 @@ def _iter_stream(data: bytes, part: str, clear_depth: int) -> Iterator[tuple[str
                     raise WorkbookReadError(
                         "sheet-too-large", f"{part!r}: an element has more than {_MAX_FANOUT} children"
                     )
+    except DefusedXmlException as exc:
+        raise WorkbookReadError("doctype", f"{part!r}: {exc!r}") from exc
     except ParseError as exc:
         raise WorkbookReadError("xml-malformed", f"{part!r}: {exc}") from exc
 

@@ -392,10 +392,15 @@ def test_utf16_part_is_transcoded(xw_book: bytes) -> None:
     assert read_workbook(data).sheets[FORM].cells[(3, 2)].value == "窓口業務の待ち時間"
 
 
+@pytest.mark.parametrize("defused", [False, True], ids=["c-parser", "defusedxml"])
 @pytest.mark.parametrize("fixture", ["xw_book", "opx_book"])
-def test_streaming_path_matches_tree_path(fixture: str, request: pytest.FixtureRequest, monkeypatch) -> None:
+def test_streaming_path_matches_tree_path(
+    fixture: str, defused: bool, request: pytest.FixtureRequest, monkeypatch
+) -> None:
     data = request.getfixturevalue(fixture)
     expected = read_workbook(data)
+    monkeypatch.setattr(xlsxread, "USE_DEFUSEDXML", defused)
+    assert read_workbook(data) == expected
     # Every part streamed, in chunks so small that elements straddle chunk boundaries everywhere.
     monkeypatch.setattr(xlsxread, "_TREE_MAX_BYTES", 0)
     monkeypatch.setattr(xlsxread, "_STREAM_CHUNK", 7)
@@ -776,3 +781,26 @@ def test_core_dates_are_parsed_tolerantly(xw_book: bytes) -> None:
     bare = rewrite_zip(xw_book, {"docProps/core.xml": None, "docProps/app.xml": None})
     wb = read_workbook(bare)
     assert (wb.core_created, wb.core_modified, wb.application) == (None, None, None)
+
+
+@pytest.mark.parametrize("payload", [BILLION_LAUGHS.encode(), XXE.encode()], ids=["billion-laughs", "xxe"])
+def test_defusedxml_parser_when_forced(
+    xw_book: bytes, payload: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With an old expat, or DXSHEETS_DEFUSEDXML=1, every parse goes through defusedxml: same results."""
+    from defusedxml import DTDForbidden
+
+    monkeypatch.setattr(xlsxread, "USE_DEFUSEDXML", True)
+    raw = read_workbook(xw_book)
+    assert raw.sheets and raw.defined_names
+    assert refusal(rewrite_zip(xw_book, {"xl/sharedStrings.xml": payload})) == "doctype"
+    # Even past the byte check, the parser itself refuses the DTD.
+    with pytest.raises(DTDForbidden):
+        xlsxread._fromstring(payload)
+
+
+def test_the_platform_expat_is_hardened() -> None:
+    """The fast path relies on expat's own billion-laughs limits (2.4.1+); CI would show an older one here."""
+    import pyexpat
+
+    assert (pyexpat.version_info >= (2, 4, 1)) == xlsxread.EXPAT_HARDENED
