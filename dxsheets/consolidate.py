@@ -678,55 +678,71 @@ def _write_overview(wb: Workbook, st: Styles, masters: Masters, data: Gathered, 
     ws.insert_chart(r, 7, chart, {"x_offset": 4, "y_offset": 4})
     r = max(last, r + height // _ROW_PX) + 3
 
-    # WG別の課題件数. Each chart block starts a printed page, so no chart is cut by a page break.
-    breaks = [r]
-    ws.write_string(r, 0, "WG別の課題件数（設問2の関連WG）", st.section)
-    head = r + 1
-    ws.write_string(head, 0, "WG", st.header)
-    ws.write_string(head, 1, "課題件数", st.header)
-    for i, (name, n) in enumerate(ov.by_wg, start=head + 1):
-        write_text(ws, i, 0, name, st.text, st.text_q, trusted=True)
-        ws.write_number(i, 1, n, st.integer)
-    first, last = head + 1, head + len(ov.by_wg)
-    chart, height = _bar_chart(
-        wb,
-        "WG別の課題件数",
-        "件数",
-        S_OVERVIEW,
-        first,
-        last,
-        0,
-        1,
-        "#548235",
-        top=max(n for _, n in ov.by_wg),
-    )
-    ws.insert_chart(r, 7, chart, {"x_offset": 4, "y_offset": 4})
-    r = max(last, r + height // _ROW_PX) + 3
+    def count_block(
+        r: int,
+        section: str,
+        header: tuple[str, str],
+        rows: list[tuple[str, int]],
+        wrap: bool,
+        chart_title: str,
+        axis: str,
+        color: str,
+    ) -> int:
+        """A section title, a two-column count table and its bar chart beside it; returns the next free row."""
+        ws.write_string(r, 0, section, st.section)
+        head = r + 1
+        ws.write_string(head, 0, header[0], st.header)
+        ws.write_string(head, 1, header[1], st.header)
+        for i, (label, n) in enumerate(rows, start=head + 1):
+            write_text(
+                ws, i, 0, label, st.wrap if wrap else st.text, st.wrap_q if wrap else st.text_q, trusted=True
+            )
+            ws.write_number(i, 1, n, st.integer)
+        first, last = head + 1, head + max(len(rows), 1)
+        chart, height = _bar_chart(
+            wb,
+            chart_title,
+            axis,
+            S_OVERVIEW,
+            first,
+            last,
+            0,
+            1,
+            color,
+            top=max((n for _, n in rows), default=0),
+        )
+        ws.insert_chart(r, 7, chart, {"x_offset": 4, "y_offset": 4})
+        return max(last, r + height // _ROW_PX)
 
-    # 市役所の家.
-    breaks.append(r)
-    ws.write_string(r, 0, "市役所の家：チェックした部署数（回答済みの部署）", st.section)
-    head = r + 1
-    ws.write_string(head, 0, "項目", st.header)
-    ws.write_string(head, 1, "部署数", st.header)
-    for i, (label, n) in enumerate(ov.house, start=head + 1):
-        write_text(ws, i, 0, label, st.wrap, st.wrap_q, trusted=True)
-        ws.write_number(i, 1, n, st.integer)
-    first, last = head + 1, head + max(len(ov.house), 1)
-    chart, height = _bar_chart(
-        wb,
-        "市役所の家：チェックした部署数",
-        "部署数",
-        S_OVERVIEW,
-        first,
-        last,
-        0,
-        1,
-        "#C55A11",
-        top=max((n for _, n in ov.house), default=0),
+    # Each chart block starts a printed page, so no chart is cut by a page break.
+    breaks = [r]
+    r = (
+        count_block(
+            r,
+            "WG別の課題件数（設問2の関連WG）",
+            ("WG", "課題件数"),
+            list(ov.by_wg),
+            False,
+            "WG別の課題件数",
+            "件数",
+            "#548235",
+        )
+        + 3
     )
-    ws.insert_chart(r, 7, chart, {"x_offset": 4, "y_offset": 4})
-    r = max(last, r + height // _ROW_PX) + 1
+    breaks.append(r)
+    r = (
+        count_block(
+            r,
+            "市役所の家：チェックした部署数（回答済みの部署）",
+            ("項目", "部署数"),
+            list(ov.house),
+            True,
+            "市役所の家：チェックした部署数",
+            "部署数",
+            "#C55A11",
+        )
+        + 1
+    )
 
     print_setup(ws, None)
     ws.set_h_pagebreaks(breaks)
