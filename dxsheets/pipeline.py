@@ -104,5 +104,9 @@ def _write_log(ws: Workspace, started: datetime, result: RunResult) -> Path:
         "durations_seconds": {k: round(v, 3) for k, v in result.durations.items()},
     }
     path = ws.logs / f"run-{started:%Y%m%d-%H%M%S}.json"
+    n = 1
+    while path.exists():  # two runs within one second: keep both logs
+        n += 1
+        path = ws.logs / f"run-{started:%Y%m%d-%H%M%S}-{n}.json"
     atomic_write_bytes(path, json.dumps(log, ensure_ascii=False, indent=2).encode("utf-8"))
     return path

@@ -70,7 +70,6 @@ def test_a_good_return_is_accepted_archived_and_the_inbox_untouched(generated: W
         assert row is not None and row.sha256
         archived = generated.outbox / row.archive
         assert hashlib.sha256(archived.read_bytes()).hexdigest() == row.sha256
-        assert not os.access(archived, os.W_OK) or os.geteuid() == 0
         assert archived.stat().st_mode & 0o222 == 0  # read-only copy
         ((code, _, _, _, answers),) = ledger.submissions()
     assert code == "0401"
