@@ -145,12 +145,17 @@ def fill(blank: bytes, values: dict[str, Any]) -> bytes:
     """Fill a generated sheet through its defined names (as Power Query, an RPA robot or a macro would).
 
     `values` maps a name to a value; for DX_HOUSE / DX_Q2 / DX_Q3 to a list of rows (lists of cell values).
+
+    Raises:
+        IndexError: when a value falls outside its name's range (the sheet has no such input).
     """
     wb = openpyxl.load_workbook(io.BytesIO(blank))
     for name, value in values.items():
-        ws, r1, c1, r2, _ = _names(wb, name)
+        ws, r1, c1, r2, c2 = _names(wb, name)
         rows = value if name in (F.N_HOUSE, F.N_Q2, F.N_Q3) else [[value]]
-        for i, row in enumerate(rows[: r2 - r1 + 1]):
+        if len(rows) > r2 - r1 + 1 or any(len(row) > c2 - c1 + 1 for row in rows):
+            raise IndexError(f"{name} has {r2 - r1 + 1} x {c2 - c1 + 1} cells; {len(rows)} rows given")
+        for i, row in enumerate(rows):
             for j, v in enumerate(row):
                 cell = ws.cell(r1 + i, c1 + j)
                 cell.value = v

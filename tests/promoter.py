@@ -1,23 +1,20 @@
 """Fill a generated 課題抽出シート the way a promoter would: through its defined names.
 
-Uses openpyxl (as another tool would) so the tests exercise real files written by one library and read by
-our own reader.
+Uses dxsheets.simulate.fill (openpyxl, as another tool would), so the tests exercise real files written
+by one library and read by our own reader.
 """
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
-
-import openpyxl
-from openpyxl.utils.cell import range_boundaries
 
 from dxsheets import forms as F
 from dxsheets.domain import Department
 from dxsheets.generate import form_path
+from dxsheets.simulate import fill as fill_through_names
 
 
 @dataclass
@@ -48,44 +45,21 @@ class Fill:
     )  # name -> value for any other defined name (e.g. tampering)
 
 
-def _dest(wb: openpyxl.Workbook, name: str) -> tuple[Any, int, int, int, int]:
-    dn = wb.defined_names[name]
-    sheet, ref = next(iter(dn.destinations))
-    min_col, min_row, max_col, max_row = range_boundaries(ref.replace("$", ""))
-    return wb[sheet], min_row, min_col, max_row, max_col
-
-
-def _set(wb: openpyxl.Workbook, name: str, value: Any, row: int = 0, col: int = 0) -> None:
-    ws, r1, c1, r2, c2 = _dest(wb, name)
-    if r1 + row > r2 or c1 + col > c2:
-        raise IndexError(f"{name} has no cell at ({row}, {col})")
-    cell = ws.cell(r1 + row, c1 + col)
-    cell.value = value
-    if isinstance(value, date | datetime):
-        cell.number_format = "yyyy/mm/dd"
-
-
 def fill_workbook(src: bytes | Path, fill: Fill) -> bytes:
-    """Return the bytes of `src` filled with `fill` through the defined names."""
+    """Return the bytes of `src` filled with `fill` through the defined names (dxsheets.simulate.fill)."""
     data = src.read_bytes() if isinstance(src, Path) else src
-    wb = openpyxl.load_workbook(io.BytesIO(data))
-    _set(wb, F.N_RESPONDENT, fill.respondent)
-    _set(wb, F.N_CONTACT, fill.contact)
-    _set(wb, F.N_ANSWER_DATE, fill.answer_date)
-    _set(wb, F.N_Q1, fill.q1)
-    for number, mark in fill.house.items():
-        _set(wb, F.N_HOUSE, mark, number - 1)
-    for i, row in enumerate(fill.q2):
-        for c, v in enumerate(row):
-            _set(wb, F.N_Q2, v, i, c)
-    for i, row in enumerate(fill.q3):
-        for c, v in enumerate(row):
-            _set(wb, F.N_Q3, v, i, c)
-    for name, value in fill.extra.items():
-        _set(wb, name, value)
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    house_rows = max(fill.house, default=0)
+    values: dict[str, Any] = {
+        F.N_RESPONDENT: fill.respondent,
+        F.N_CONTACT: fill.contact,
+        F.N_ANSWER_DATE: fill.answer_date,
+        F.N_Q1: fill.q1,
+        F.N_HOUSE: [[fill.house.get(n)] for n in range(1, house_rows + 1)],
+        F.N_Q2: [list(row) for row in fill.q2],
+        F.N_Q3: [list(row) for row in fill.q3],
+        **fill.extra,
+    }
+    return fill_through_names(data, values)
 
 
 def returned(distribute: Path, dept: Department, fill: Fill | None = None) -> bytes:
