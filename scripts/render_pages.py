@@ -18,15 +18,15 @@ instead of Japanese, so the script refuses to run rather than write useless pict
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import uuid
 from pathlib import Path
+
+# The one headless-soffice runner (own profile, process group killed after), shared with the tests.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from libreoffice import soffice_convert  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 APT_HINT = "apt-get install -y libreoffice-calc-nogui fonts-noto-cjk poppler-utils"
@@ -105,47 +105,21 @@ def pick_workbooks(outbox: Path) -> dict[str, Path]:
     return picks
 
 
-def to_pdf(soffice: str, workbooks: dict[str, Path], workdir: Path) -> dict[str, Path]:
+def to_pdf(workbooks: dict[str, Path], workdir: Path) -> dict[str, Path]:
     """Export every workbook to PDF with one soffice start and a throwaway profile (never the user's own)."""
     stage = workdir / "stage"
     stage.mkdir()
     for key, src in workbooks.items():  # unique, ASCII names: the PNG names, whatever the sources are called
         shutil.copyfile(src, stage / f"{key}.xlsx")
-    profile = Path(tempfile.gettempdir()) / f"lo-{uuid.uuid4()}"
     pdf_dir = workdir / "pdf"
-    cmd = [
-        soffice,
-        "--headless",
-        "--invisible",
-        "--norestore",
-        "--nologo",
-        "--nolockcheck",
-        f"-env:UserInstallation={profile.as_uri()}",
-        "--convert-to",
-        "pdf",
-        "--outdir",
-        str(pdf_dir),
-        *(str(stage / f"{key}.xlsx") for key in workbooks),
-    ]
-    proc = subprocess.Popen(
-        cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+    pdf_dir.mkdir()
+    _, _, stdout, stderr, _ = soffice_convert(
+        [stage / f"{key}.xlsx" for key in workbooks], "pdf", pdf_dir, 300
     )
-    try:
-        stdout, stderr = proc.communicate(timeout=300)
-    except subprocess.TimeoutExpired:
-        stdout, stderr = b"", b"timed out after 300 s"
-    finally:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)  # only the group this call started (soffice.bin may linger)
-        proc.wait()
-        shutil.rmtree(profile, ignore_errors=True)
     pdfs = {key: pdf_dir / f"{key}.pdf" for key in workbooks}
     missing = [key for key, pdf in pdfs.items() if not pdf.is_file() or pdf.stat().st_size == 0]
     if missing:
-        raise RenderError(
-            f"LibreOffice wrote no PDF for {missing}\nstdout: {stdout.decode('utf-8', 'replace')}\n"
-            f"stderr: {stderr.decode('utf-8', 'replace')}"
-        )
+        raise RenderError(f"LibreOffice wrote no PDF for {missing}\nstdout: {stdout}\nstderr: {stderr}")
     return pdfs
 
 
@@ -176,12 +150,12 @@ def first_page_png(pdftoppm: str, pdf: Path, png: Path) -> None:
 
 def render(out: Path) -> list[Path]:
     """Make a demo workspace in a temporary folder and write the PNGs to `out`; return their paths."""
-    soffice, pdftoppm = find_tools()
+    _, pdftoppm = find_tools()
     written = []
     with tempfile.TemporaryDirectory(prefix="dxsheets-render-") as tmp:
         work = Path(tmp)
         outbox = make_workspace(work / "ws")
-        pdfs = to_pdf(soffice, pick_workbooks(outbox), work)
+        pdfs = to_pdf(pick_workbooks(outbox), work)
         for key, pdf in pdfs.items():
             png = out / f"{key}.png"
             first_page_png(pdftoppm, pdf, png)
