@@ -299,7 +299,8 @@ def test_rows_inserted_in_libreoffice_are_all_read_in_order(
     uno_ws: Workspace, uno_files: dict[str, Path]
 ) -> None:
     """The promoter inserts rows inside Q2 (allowed by the protection); DX_Q2 grows and every row is read."""
-    drop(uno_ws.inbox, "uno/inserted.xlsx", uno_files["inserted"].read_bytes())
+    # Arrived later than the first return (an explicit time: two drops within a second would tie).
+    drop(uno_ws.inbox, "uno/inserted.xlsx", uno_files["inserted"].read_bytes(), age_seconds=1800)
     collect(uno_ws, jobs=1)
     entry = file_entry(uno_ws, "uno/inserted.xlsx")
     assert entry["status"] == "accepted", entry
