@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from datetime import time as dt_time
 from pathlib import Path
@@ -33,6 +33,7 @@ from .intake import (
     Item,
     Taken,
     attachment_bytes,
+    iso_utc,
     scan,
     take_in_all,
 )
@@ -63,32 +64,6 @@ def rules_key(masters: Masters, secret: bytes) -> str:
     """Readings are valid for one rules version, one set of masters and one secret."""
     digest = hashlib.sha256(repr(masters).encode("utf-8") + b"\0" + secret).hexdigest()[:16]
     return f"{checks.RULES_VERSION}:{digest}"
-
-
-def _iso(dt: datetime | None) -> str | None:
-    return dt.astimezone(UTC).isoformat(timespec="seconds") if dt else None
-
-
-def _to_json(e: Examined) -> dict:
-    return {
-        "fate": e.fate,
-        "problems": [asdict(p) for p in e.problems],
-        "dept_code": e.dept_code,
-        "answers": checks.answers_to_json(e.answers) if e.answers else None,
-        "saved_at": _iso(e.saved_at),
-        "application": e.application,
-    }
-
-
-def _from_json(d: dict) -> Examined:
-    return Examined(
-        d["fate"],
-        [Problem(**p) for p in d["problems"]],
-        d["dept_code"],
-        checks.answers_from_json(d["answers"]) if d["answers"] else None,
-        datetime.fromisoformat(d["saved_at"]) if d["saved_at"] else None,
-        d["application"],
-    )
 
 
 def _reason(status: str, problems: list[Problem]) -> str:
@@ -133,6 +108,7 @@ def collect(
     with Ledger(ws.ledger_path) as ledger:
         previous = {r.path: (r.size, r.mtime) for r in ledger.files()}
         intake = Intake(masters, secret, ws.archive, ledger.known_contents(key), limits)
+        out = _Rows(ledger)
         waiting: dict[str, Arrival] = {}  # handed to the workers, not yet recorded
 
         def to_take_in() -> Iterator[Item]:
@@ -143,7 +119,7 @@ def collect(
                 elif prev != (arrival.size, arrival.mtime) and arrival.fate != PENDING:
                     result.changed.append(arrival.path)
                 if arrival.fate == PENDING:  # not taken in yet: no hash, no copy until it has settled
-                    _record(ledger, arrival, None, None, Examined(PENDING, arrival.problems), when)
+                    out.add(_file_row(arrival, None, None, Examined(PENDING, arrival.problems), when))
                     continue
                 data = (
                     attachment_bytes(arrival.source, arrival.member) if arrival.member is not None else None
@@ -151,7 +127,7 @@ def collect(
                 if arrival.fate is not None:  # decided from the name or size: archived without parsing
                     sha = hashlib.sha256(data).hexdigest() if data is not None else _hash_file(arrival.source)
                     archived = store(ws.archive, sha, Path(arrival.path).suffix, data, arrival.source)
-                    _record(ledger, arrival, sha, archived, Examined(arrival.fate, arrival.problems), when)
+                    out.add(_file_row(arrival, sha, archived, Examined(arrival.fate, arrival.problems), when))
                     continue
                 waiting[arrival.path] = arrival
                 yield Item(
@@ -166,21 +142,22 @@ def collect(
             nonlocal count
             e = t.examined
             if e is None:
+                assert t.sha256 is not None
                 result.reused += 1
                 cached = ledger.reading(t.sha256, key)
                 assert cached is not None, "known contents have a reading"
-                e = _from_json(cached)
-            else:
+                e = Examined.from_json(cached, answers=False)
+            elif t.reading is not None:
+                assert t.sha256 is not None
                 result.examined += 1
-                ledger.save_reading(t.sha256, key, _to_json(e))
-            _record(ledger, waiting.pop(path), t.sha256, t.archive, e, when, deadline)
+                out.readings.append((t.sha256, key, t.reading))
+            out.add(_file_row(waiting.pop(path), t.sha256, t.archive, e, when, deadline))
             count += 1
-            if count % 500 == 0:
-                ledger.db.commit()  # bounded transactions: memory stays flat, and work done survives a crash
             if on_progress:
                 on_progress(count, total)
 
         take_in_all(to_take_in(), intake, jobs=jobs, on_result=on_result)
+        out.flush()
         with ledger.transaction():  # fates across files change together, or not at all
             _decide(ledger, masters, key, result)
             ledger.mark_absent({a.path for a in arrivals})
@@ -198,16 +175,42 @@ def _hash_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def _record(
-    ledger: Ledger,
+class _Rows:
+    """File rows and readings on their way to the ledger, written in batches (few statements per file) and
+    committed every `COMMIT_EVERY` files: memory stays flat, and the work done survives a crash."""
+
+    BATCH = 100
+    COMMIT_EVERY = 500
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self.rows: list[tuple[FileRow, list[Problem]]] = []
+        self.readings: list[tuple[str, str, str]] = []
+        self.written = 0
+
+    def add(self, row: tuple[FileRow, list[Problem]]) -> None:
+        self.rows.append(row)
+        if len(self.rows) >= self.BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        self.ledger.save_readings(self.readings)
+        self.ledger.upsert_files(self.rows)
+        before, self.written = self.written, self.written + len(self.rows)
+        self.rows, self.readings = [], []
+        if self.written // self.COMMIT_EVERY > before // self.COMMIT_EVERY:
+            self.ledger.db.commit()
+
+
+def _file_row(
     arrival: Arrival,
     sha: str | None,
     archived: str | None,
     e: Examined,
     when: str,
     deadline: datetime | None = None,
-) -> None:
-    """Write one arrival's row and problems as this run found it (fates across files come after)."""
+) -> tuple[FileRow, list[Problem]]:
+    """One arrival's row and problems as this run found it (fates across files come after)."""
     status = {OK: ACCEPTED}.get(e.fate, e.fate)
     problems = e.problems
     if e.dept_code and deadline is not None and arrival.sent_at > deadline:
@@ -221,7 +224,7 @@ def _record(
                 f"回答期限（{deadline - timedelta(seconds=1):%Y/%m/%d}）の後に届きました（{sent}）。内容は集計に含めています。",
             ),
         ]
-    ledger.upsert_file(
+    return (
         FileRow(
             arrival.path,
             arrival.size,
@@ -233,9 +236,9 @@ def _record(
             e.dept_code,
             status,
             _reason(status, problems),
-            _iso(arrival.sent_at),
+            iso_utc(arrival.sent_at),
             arrival.evidence,
-            _iso(e.saved_at),
+            iso_utc(e.saved_at),
             e.application,
             archived,
         ),
@@ -310,7 +313,7 @@ def _reading_of(ledger: Ledger, row: FileRow, key: str | None = None) -> Examine
     if row.sha256 is None:
         return None
     found = (ledger.reading(row.sha256, key) if key else None) or ledger.latest_reading(row.sha256)
-    return _from_json(found) if found is not None else None
+    return Examined.from_json(found) if found is not None else None
 
 
 def _write_feedbacks(

@@ -9,13 +9,15 @@ from __future__ import annotations
 import email
 import email.policy
 import hashlib
+import itertools
+import json
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -74,6 +76,39 @@ class Examined:
     saved_at: datetime | None = None
     application: str | None = None
 
+    def to_json(self) -> str:
+        """The reading as the ledger stores it (JSON text)."""
+        return json.dumps(
+            {
+                "fate": self.fate,
+                "problems": [asdict(p) for p in self.problems],
+                "dept_code": self.dept_code,
+                "answers": checks.answers_to_json(self.answers) if self.answers else None,
+                "saved_at": iso_utc(self.saved_at),
+                "application": self.application,
+            },
+            ensure_ascii=False,
+        )
+
+    @classmethod
+    def from_json(cls, d: dict, answers: bool = True) -> Examined:
+        """A stored reading; `answers=False` skips building the answers when only the fate is needed."""
+        return cls(
+            d["fate"],
+            [Problem(**p) for p in d["problems"]],
+            d["dept_code"],
+            checks.answers_from_json(d["answers"]) if answers and d["answers"] else None,
+            datetime.fromisoformat(d["saved_at"]) if d["saved_at"] else None,
+            d["application"],
+        )
+
+    def without_answers(self) -> Examined:
+        return Examined(self.fate, self.problems, self.dept_code, None, self.saved_at, self.application)
+
+
+def iso_utc(dt: datetime | None) -> str | None:
+    return dt.astimezone(UTC).isoformat(timespec="seconds") if dt else None
+
 
 def _system_reason(name: str) -> str | None:
     lower = name.lower()
@@ -88,24 +123,43 @@ def _system_reason(name: str) -> str | None:
     return None
 
 
-def _is_open_elsewhere(path: Path) -> bool:
+def _is_open_elsewhere(name: str, siblings: Collection[str]) -> bool:
     """Excel keeps `~$name` (long names: first two characters replaced) beside a workbook while it is open."""
-    name = path.name
-    return any((path.parent / c).exists() for c in (f"~${name}", f"~${name[2:]}", f".~lock.{name}#"))
+    return any(c in siblings for c in (f"~${name}", f"~${name[2:]}", f".~lock.{name}#"))
 
 
 def _problem(code: str, message: str, severity: str = ERROR) -> Problem:
     return Problem(code, severity, message)
 
 
-def walk(inbox: Path) -> Iterator[Path]:
-    """Every regular file below the inbox, in a stable order; links are not followed out of it."""
-    for dirpath, dirnames, filenames in os.walk(inbox):
-        dirnames.sort()
-        for name in sorted(filenames):
-            path = Path(dirpath) / name
-            if path.is_file() and not path.is_symlink():
-                yield path
+def walk(inbox: Path) -> Iterator[tuple[Path, os.stat_result, frozenset[str]]]:
+    """Every regular file below the inbox in a stable order, with its stat and the names beside it.
+
+    Links are not followed out of the inbox. One directory listing per folder serves the lock-file check
+    too, so a file costs one stat, however many checks it goes through.
+    """
+
+    def entries(folder: str) -> list[os.DirEntry[str]]:
+        try:
+            with os.scandir(folder) as it:
+                return sorted(it, key=lambda e: e.name)
+        except OSError:
+            return []  # a folder that vanished or cannot be listed: the next run sees it again
+
+    stack = [str(inbox)]
+    while stack:
+        listed = entries(stack.pop())
+        names = frozenset(e.name for e in listed)
+        subfolders = []
+        for entry in listed:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    subfolders.append(entry.path)
+                elif entry.is_file(follow_symlinks=False):
+                    yield Path(entry.path), entry.stat(follow_symlinks=False), names
+            except OSError:
+                continue  # vanished between listing and stat
+        stack.extend(reversed(subfolders))
 
 
 def scan(
@@ -117,12 +171,9 @@ def scan(
     """
     now = time.time() if now is None else now
     out: list[Arrival] = []
-    for path in walk(inbox):
-        rel = path.relative_to(inbox).as_posix()
-        try:
-            st = path.stat()
-        except OSError:
-            continue  # vanished between walk and stat: the next run sees it or its absence
+    root = len(str(inbox)) + 1
+    for path, st, siblings in walk(inbox):
+        rel = str(path)[root:].replace(os.sep, "/")
         sent = datetime.fromtimestamp(st.st_mtime, UTC)
         arrival = Arrival(rel, path, st.st_size, st.st_mtime, sent, "file-time")
         out.append(arrival)
@@ -137,7 +188,7 @@ def scan(
                 _problem("pending", "コピー中または保存直後のファイルです。次回の回収で確認します。", "info")
             )
             continue
-        if _is_open_elsewhere(path):
+        if _is_open_elsewhere(path.name, siblings):
             arrival.fate = PENDING
             arrival.problems.append(
                 _problem(
@@ -369,26 +420,56 @@ class Item:
 
 @dataclass
 class Taken:
-    sha256: str
-    archive: str  # relative to the outbox, e.g. archive/ab/ab12….xlsx
-    examined: Examined | None  # None: the content was examined before (the ledger has the reading)
+    """One workbook taken in, as a worker sends it back: small, so the parent does little per file."""
+
+    sha256: str | None  # None: the file could not be read at all (moved away mid-run): left pending
+    archive: str | None  # relative to the outbox, e.g. archive/ab/ab12….xlsx
+    examined: Examined | None  # without answers; None: the content was examined before (see the ledger)
+    reading: str | None = None  # a new reading as the ledger stores it (JSON, with the answers)
+
+
+_CRASHED = Problem(
+    "file-reader-crashed",
+    ERROR,
+    "このファイルを読み取る処理が異常終了しました。ファイルが壊れている可能性があります。"
+    "Excel で開けるか確認し、配布したシートに入力して送り直してください。",
+)
 
 
 def take_in(item: Item, intake: Intake) -> Taken:
-    """Read, hash, archive and (unless known) examine one workbook. Runs in a worker process."""
-    data = item.data if item.data is not None else item.path.read_bytes()  # type: ignore[union-attr]
+    """Read, hash, archive and (unless known) examine one workbook. Runs in a worker process.
+
+    Examining is serialised here, in the worker: the parent only stores the JSON text and the fate.
+    """
+    try:
+        data = item.data if item.data is not None else item.path.read_bytes()  # type: ignore[union-attr]
+    except OSError:
+        # Seen by the walk, gone or locked when read: not taken in; the next run sees it again (or its absence).
+        return Taken(
+            None,
+            None,
+            Examined(
+                PENDING,
+                [
+                    Problem(
+                        "pending",
+                        "info",
+                        "ファイルを読み取れませんでした（移動・コピーの途中など）。次回の回収で確認します。",
+                    )
+                ],
+            ),
+        )
     sha = hashlib.sha256(data).hexdigest()
     archived = store(intake.archive, sha, item.suffix, data=data)
     if sha in intake.known:
         return Taken(sha, archived, None)
     try:
-        return Taken(sha, archived, examine(data, intake.masters, intake.secret, intake.limits))
+        e = examine(data, intake.masters, intake.secret, intake.limits)
     except MemoryError:
-        return Taken(
-            sha,
-            archived,
-            Examined(REJECTED, [Problem("file-zip-bomb", ERROR, _READ_MESSAGES["zip-bomb"][1])]),
-        )
+        e = Examined(REJECTED, [Problem("file-zip-bomb", ERROR, _READ_MESSAGES["zip-bomb"][1])])
+    except Exception:  # a bug in a rule must not lose the file, nor the other files of its batch
+        e = Examined(REJECTED, [_CRASHED])
+    return Taken(sha, archived, e.without_answers(), e.to_json())
 
 
 _intake: Intake | None = None
@@ -400,30 +481,22 @@ def _init_worker(intake: Intake) -> None:
     _limit_worker_memory()
 
 
-def _task(item: Item) -> tuple[str, Taken]:
+def _task(items: list[Item]) -> list[tuple[str, Taken]]:
     assert _intake is not None
-    return item.key, take_in(item, _intake)
+    return [(item.key, take_in(item, _intake)) for item in items]
 
 
 def _crashed(item: Item, intake: Intake) -> Taken:
     """The record of a file whose reading killed a worker: hashed and archived here, without parsing it."""
     data = item.data if item.data is not None else item.path.read_bytes()  # type: ignore[union-attr]
     sha = hashlib.sha256(data).hexdigest()
-    return Taken(
-        sha,
-        store(intake.archive, sha, item.suffix, data=data),
-        Examined(
-            REJECTED,
-            [
-                Problem(
-                    "file-reader-crashed",
-                    ERROR,
-                    "このファイルを読み取る処理が異常終了しました。ファイルが壊れている可能性があります。"
-                    "Excel で開けるか確認し、配布したシートに入力して送り直してください。",
-                )
-            ],
-        ),
-    )
+    e = Examined(REJECTED, [_CRASHED])
+    return Taken(sha, store(intake.archive, sha, item.suffix, data=data), e, e.to_json())
+
+
+# Files go to the workers in batches: one message per batch instead of per file keeps the parent's share of
+# the work small (it shares the cores with the workers).
+BATCH = 16
 
 
 def take_in_all(
@@ -431,13 +504,14 @@ def take_in_all(
     intake: Intake,
     jobs: int | None = None,
     on_result: Callable[[str, Taken], None] | None = None,
+    batch: int = BATCH,
 ) -> dict[str, Taken]:
     """Take in workbooks in worker processes; a worker that dies costs only the file it was reading.
 
-    Reading, hashing, archiving and examining all happen in the workers, so they run on every core. `items`
-    is consumed lazily with a bounded number in flight, so memory stays flat however many files there are.
-    When the pool breaks, the files in flight are taken in again one per fresh worker: the one that kills a
-    worker is recorded as `file-reader-crashed`, the others are read normally.
+    Reading, hashing, archiving, examining and serialising all happen in the workers, so they run on every
+    core. `items` is consumed lazily with a bounded number in flight, so memory stays flat however many
+    files there are. When the pool breaks, the files in flight are taken in again one at a time in a fresh
+    worker: the one that kills it is recorded as `file-reader-crashed`, the others are read normally.
 
     Returns:
         Every result by key, unless `on_result` is given: then each goes to it and none is kept.
@@ -454,47 +528,61 @@ def take_in_all(
     source = iter(items)
     suspects: list[Item] = []
     while True:
-        in_flight_when_broken, exhausted = _run_pool(source, intake, jobs, done)
+        in_flight_when_broken, exhausted = _run_pool(source, intake, jobs, batch, done)
         suspects.extend(in_flight_when_broken)
         if exhausted:
             break
-    for item in suspects:
-        if _run_pool(iter([item]), intake, 1, done)[0]:
+    # One at a time: when the pool breaks now, the file in flight is the culprit.
+    queue = iter(suspects)
+    while True:
+        culprits, exhausted = _run_pool(queue, intake, 1, 1, done, window=1)
+        for item in culprits:
             done(item.key, _crashed(item, intake))
+        if exhausted:
+            break
     return results
 
 
 def _run_pool(
-    source: Iterator[Item], intake: Intake, jobs: int, done: Callable[[str, Taken], None]
+    source: Iterator[Item],
+    intake: Intake,
+    jobs: int,
+    batch: int,
+    done: Callable[[str, Taken], None],
+    window: int | None = None,
 ) -> tuple[list[Item], bool]:
-    """Feed `source` through one pool. Returns (items in flight when the pool broke, source exhausted)."""
-    window = jobs * 8
+    """Feed `source` through one pool in batches. Returns (items in flight when it broke, source exhausted)."""
+    window = window or jobs * 4  # batches in flight: enough to keep every worker busy, bounded memory
     with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(intake,)) as pool:
-        flight: dict[Future[tuple[str, Taken]], Item] = {}
+        flight: dict[Future[list[tuple[str, Taken]]], list[Item]] = {}
         exhausted = False
         while True:
             while not exhausted and len(flight) < window:
-                item = next(source, None)
-                if item is None:
+                chunk = list(itertools.islice(source, batch))
+                if not chunk:
                     exhausted = True
                     break
                 try:
-                    flight[pool.submit(_task, item)] = item
-                except BrokenProcessPool:  # a worker died since the last wait: this item never ran
-                    return [item, *flight.values()], False
+                    flight[pool.submit(_task, chunk)] = chunk
+                except BrokenProcessPool:  # a worker died since the last wait: this batch never ran
+                    return [*chunk, *(i for c in flight.values() for i in c)], False
             if not flight:
                 return [], exhausted
             finished, _ = wait(flight, return_when=FIRST_COMPLETED)
             for fut in finished:
-                item = flight.pop(fut)
+                chunk = flight.pop(fut)
                 try:
-                    key, taken = fut.result()
+                    taken = fut.result()
                 except BrokenProcessPool:
-                    broken = [item, *flight.values()]
+                    broken = [*chunk, *(i for c in flight.values() for i in c)]
                     for other in flight:
                         other.cancel()
                     return broken, exhausted
-                except Exception:  # a bug in a rule must not lose the file: it is recorded as unreadable
-                    done(item.key, _crashed(item, intake))
+                except (
+                    Exception
+                ):  # not from examining (caught in the worker): e.g. a result that fails to pickle
+                    for item in chunk:
+                        done(item.key, _crashed(item, intake))
                 else:
-                    done(key, taken)
+                    for key, t in taken:
+                        done(key, t)

@@ -126,18 +126,23 @@ class Ledger:
         return FileRow(*r) if r else None
 
     def upsert_file(self, row: FileRow, problems: list[Problem]) -> None:
+        self.upsert_files([(row, problems)])
+
+    def upsert_files(self, rows: list[tuple[FileRow, list[Problem]]]) -> None:
+        """Write file rows and replace their problems: a few statements for a whole batch of files."""
         cols = ", ".join(FILE_COLUMNS)
         marks = ", ".join("?" for _ in FILE_COLUMNS)
         updates = ", ".join(f"{c}=excluded.{c}" for c in FILE_COLUMNS if c not in ("path", "first_seen"))
-        self.db.execute(
+        self.db.executemany(
             f"INSERT INTO files ({cols}) VALUES ({marks}) ON CONFLICT(path) DO UPDATE SET {updates}",
-            tuple(getattr(row, c) for c in FILE_COLUMNS),
+            [tuple(getattr(row, c) for c in FILE_COLUMNS) for row, _ in rows],
         )
-        self.db.execute("DELETE FROM problems WHERE path = ?", (row.path,))
+        self.db.executemany("DELETE FROM problems WHERE path = ?", [(row.path,) for row, _ in rows])
         self.db.executemany(
             "INSERT INTO problems VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (row.path, i, p.code, p.severity, p.sheet, p.cell, p.message, p.field, p.row, p.col)
+                for row, problems in rows
                 for i, p in enumerate(problems)
             ],
         )
@@ -198,11 +203,13 @@ class Ledger:
         ).fetchone()
         return json.loads(r[0]) if r else None
 
-    def save_reading(self, sha256: str, rules: str, result: dict) -> None:
-        self.db.execute(
-            "INSERT OR REPLACE INTO readings VALUES (?, ?, ?)",
-            (sha256, rules, json.dumps(result, ensure_ascii=False)),
-        )
+    def save_reading(self, sha256: str, rules: str, result: str) -> None:
+        """Store a reading given as JSON text (serialised by the worker that examined the file)."""
+        self.save_readings([(sha256, rules, result)])
+
+    def save_readings(self, rows: list[tuple[str, str, str]]) -> None:
+        """Store (sha256, rules, JSON text) readings."""
+        self.db.executemany("INSERT OR REPLACE INTO readings VALUES (?, ?, ?)", rows)
 
     # submissions ---------------------------------------------------------------------------------------
     def replace_submissions(self, rows: list[tuple[str, str, str, str, dict]]) -> None:

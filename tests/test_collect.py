@@ -364,6 +364,55 @@ def test_a_worker_that_dies_costs_only_its_file(
     assert all(file_entry(report, f"c_{i}.xlsx")["status"] in ("accepted", "rejected") for i in range(5))
 
 
+def test_a_bug_in_a_rule_costs_only_its_file_not_its_batch(
+    generated: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dxsheets import intake
+
+    m = generated.masters()
+    real = intake.examine
+
+    def examine(data: bytes, *args, **kwargs):
+        if data.endswith(b"BUG"):
+            raise ValueError("a rule that trips over an unexpected value")
+        return real(data, *args, **kwargs)
+
+    monkeypatch.setattr(intake, "examine", examine)
+    good = returned(generated.distribute, m.department("0101"))
+    drop(generated.inbox, "a_bug.xlsx", good + b"BUG")
+    drop(generated.inbox, "b_good.xlsx", returned(generated.distribute, m.department("0201")))
+    collect(generated, jobs=1)  # one worker: both files travel in the same batch
+    report = status_json(generated)
+    assert codes(file_entry(report, "a_bug.xlsx")) == [("file-reader-crashed", "error")]
+    assert file_entry(report, "b_good.xlsx")["status"] == "accepted"
+
+
+def test_a_file_moved_away_during_the_run_is_left_pending_then_forgotten(
+    generated: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dxsheets import collect as collect_module
+
+    m = generated.masters()
+    drop(generated.inbox, "moved.xlsx", returned(generated.distribute, m.department("0101")))
+    drop(generated.inbox, "stays.xlsx", returned(generated.distribute, m.department("0201")))
+    real_scan = collect_module.scan
+
+    def scan_then_move(inbox, *args, **kwargs):
+        arrivals = real_scan(inbox, *args, **kwargs)
+        (inbox / "moved.xlsx").rename(generated.root / "moved.xlsx")  # the promoter's colleague tidies up
+        return arrivals
+
+    monkeypatch.setattr(collect_module, "scan", scan_then_move)
+    collect(generated)
+    report = status_json(generated)
+    moved = file_entry(report, "moved.xlsx")
+    assert moved["status"] == "pending" and "次回" in moved["reason"]
+    assert file_entry(report, "stays.xlsx")["status"] == "accepted"
+    monkeypatch.setattr(collect_module, "scan", real_scan)
+    collect(generated)  # the next night it is gone: the ledger keeps the sighting, marked not present
+    assert file_entry(status_json(generated), "moved.xlsx")["present"] is False
+
+
 def test_a_return_after_the_deadline_is_merged_and_marked_late(generated: Workspace) -> None:
     import hostile
 
