@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 
 ERROR = "error"
 WARNING = "warning"
@@ -67,7 +68,12 @@ class Masters:
     round: RoundSettings
 
     def department(self, code: str) -> Department | None:
-        return next((d for d in self.departments if d.code == code), None)
+        return self._by_code.get(code)
+
+    @cached_property
+    def _by_code(self) -> dict[str, Department]:
+        # Looked up once per returned file: with a prefecture's thousands of departments a scan adds up.
+        return {d.code: d for d in self.departments}
 
     def wg_by_name(self, name: str) -> WorkingGroup | None:
         return next((w for w in self.working_groups if w.name == name), None)
