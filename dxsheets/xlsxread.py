@@ -28,7 +28,7 @@ import zlib
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Final
 from urllib.parse import unquote
 from xml.etree.ElementTree import Element, ParseError, TreeBuilder, XMLPullParser
 from xml.etree.ElementTree import fromstring as _c_fromstring
@@ -1026,7 +1026,31 @@ def _read_application(pkg: _Package, package_rels: dict[str, _Rel]) -> str | Non
 _SHEET_STATES = {"visible": "visible", "hidden": "hidden", "veryhidden": "veryHidden"}
 
 
-def _read(data: bytes, limits: Limits, wanted: Collection[str] | None) -> RawWorkbook:
+class _NamedSheets:
+    """Type of :data:`NAMED_SHEETS`."""
+
+    def __repr__(self) -> str:
+        return "NAMED_SHEETS"
+
+
+NAMED_SHEETS: Final = _NamedSheets()
+"""``read_workbook(..., sheets=NAMED_SHEETS)`` parses only the sheets that a defined name refers to."""
+
+
+def _named_sheets(info: _WorkbookInfo) -> set[str]:
+    """Sheets that some workbook-level or sheet-local name refers to with a plain reference."""
+    named = set()
+    for _name, local_id, text in info.names:
+        if local_id is not None and not 0 <= local_id < len(info.entries):
+            continue  # dropped from RawWorkbook.local_names too
+        try:
+            named.add(parse_ref(text)[0])
+        except ValueError:
+            continue  # #REF!, whole rows, formulas...: nothing a form reads
+    return named
+
+
+def _read(data: bytes, limits: Limits, selected: Collection[str] | _NamedSheets | None) -> RawWorkbook:
     pkg = _Package(data, limits)
     with pkg.zf:
         fmt = _sniff_zip(pkg.zf, pkg.entries)
@@ -1040,6 +1064,7 @@ def _read(data: bytes, limits: Limits, wanted: Collection[str] | None) -> RawWor
             raise WorkbookReadError("not-a-workbook", f"main part {wb_part!r} is not XML (xlsb?)")
         info = _read_workbook_xml(pkg.read(wb_part), wb_part)
         entries = info.entries
+        wanted = _named_sheets(info) if isinstance(selected, _NamedSheets) else selected
         wb_rels = _read_rels(pkg, wb_part)
         sst_part = _rel_of_type(wb_rels, "/sharedStrings")
         shared_cache: list[list[str]] = []
@@ -1144,7 +1169,7 @@ def _add_defined_name(info: _WorkbookInfo, elem: Element) -> None:
 
 
 def read_workbook(
-    data: bytes, limits: Limits = DEFAULT_LIMITS, sheets: Collection[str] | None = None
+    data: bytes, limits: Limits = DEFAULT_LIMITS, sheets: Collection[str] | _NamedSheets | None = None
 ) -> RawWorkbook:
     """Check an untrusted file, then read its sheets, names and metadata.
 
@@ -1155,8 +1180,9 @@ def read_workbook(
     Args:
         data: The whole file.
         limits: Refusal thresholds.
-        sheets: Names of the sheets to parse; None parses all. Other sheets are still listed (name, state)
-            with no cells. A single str is taken as one name.
+        sheets: Names of the sheets to parse; None parses all; :data:`NAMED_SHEETS` parses the sheets that
+            defined names refer to (all a form's inputs). Other sheets are still listed (name, state) with no
+            cells. A single str is taken as one name.
 
     Returns:
         The workbook's raw content.

@@ -1078,13 +1078,31 @@ def make_lying_sizes(
 # --------------------------------------------------------------------------------------------------------
 
 
-def make_dimension_bomb(dest: Path) -> Path:
+def make_dimension_bomb(dest: Path, source: bytes | None = None) -> Path:
     """A ~5 KB workbook with cells only at A1 and XFD1048576, and ``<dimension ref="A1:XFD1048576"/>``.
 
     A reader that allocates the used range (17 billion cells) dies: calamine aborts at once, openpyxl's
-    ``iter_rows()`` hits MemoryError after minutes, read-only mode trusts the dimension.
+    ``iter_rows()`` hits MemoryError after minutes, read-only mode trusts the dimension.  With ``source``,
+    that workbook's first sheet (a form's input sheet) gets the far cell and the dimension instead.
     """
     import xlsxwriter
+
+    if source is not None:
+        parts = _zip_parts(source)
+        target = _first_worksheet([name for name, _ in parts])
+        patched = []
+        for name, part in parts:
+            if name == target:
+                part = re.sub(
+                    rb'<dimension ref="[^"]*"/>', b'<dimension ref="A1:XFD1048576"/>', part, count=1
+                )
+                part = part.replace(
+                    b"</sheetData>", b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData>', 1
+                )
+            patched.append((name, part))
+        path = _target(dest, "回答_dimension.xlsx")
+        _write_package(path, patched)
+        return path
 
     buf = io.BytesIO()
     wb = xlsxwriter.Workbook(buf, {"in_memory": True})
@@ -1366,7 +1384,7 @@ def build_corpus(directory: Path, source: bytes | None = None, with_bombs: bool 
         "zip_bomb": make_zip_bomb(directory, gib=bomb_gib),
         "shared_string_bomb": make_shared_string_bomb(directory, gib=sst_gib),
         "lying_sizes": make_lying_sizes(directory, src),
-        "dimension_bomb": make_dimension_bomb(directory),
+        "dimension_bomb": make_dimension_bomb(directory, src),
         "billion_laughs": make_billion_laughs(directory, src),
         "external_entity": make_external_entity(directory, src),
         "macro_xlsm": make_macro_xlsm(directory, src),

@@ -26,6 +26,7 @@ from dxsheets.xlsxread import (
     FORMAT_OTHER,
     FORMAT_XLS,
     FORMAT_XLSX,
+    NAMED_SHEETS,
     Cell,
     Limits,
     WorkbookReadError,
@@ -804,3 +805,34 @@ def test_the_platform_expat_is_hardened() -> None:
     import pyexpat
 
     assert (pyexpat.version_info >= (2, 4, 1)) == xlsxread.EXPAT_HARDENED
+
+
+def test_named_sheets_parses_exactly_the_sheets_names_refer_to() -> None:
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, {"in_memory": True})
+    for name in ("入力", "範囲外", "参照先", "印刷", "選択肢"):
+        wb.add_worksheet(name).write_string("A1", f"{name}の値")
+    wb.define_name("回答", "='入力'!$A$1:$B$2")
+    wb.define_name("'範囲外'!ローカル", "='参照先'!$A$1")  # local to one sheet, pointing at another
+    wb.define_name("壊れた", "=#REF!")
+    wb.define_name("'印刷'!Print_Titles", "='印刷'!$1:$2")  # whole rows: not a cell range
+    wb.define_name("定数", "=0.08")
+    wb.close()
+    data = buf.getvalue()
+    book = read_workbook(data, sheets=NAMED_SHEETS)
+    assert list(book.sheets) == ["入力", "範囲外", "参照先", "印刷", "選択肢"]
+    assert {n for n, s in book.sheets.items() if s.cells} == {"入力", "参照先"}
+    everything = read_workbook(data)
+    assert book.sheets["参照先"] == everything.sheets["参照先"]
+    assert book.defined_names == everything.defined_names and book.local_names == everything.local_names
+
+
+def test_a_returned_form_is_read_without_its_dropdown_lists(generated) -> None:
+    from promoter import returned
+
+    from dxsheets import forms as F
+
+    data = returned(generated.distribute, generated.masters().active_departments[0])
+    book = read_workbook(data, sheets=NAMED_SHEETS)
+    assert {n for n, s in book.sheets.items() if s.cells} == {F.MAIN_SHEET, F.META_SHEET}
+    assert book.sheets[F.LISTS_SHEET].cells == {}  # the 選択肢 sheet: no input lives there
