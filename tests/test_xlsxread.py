@@ -836,3 +836,19 @@ def test_a_returned_form_is_read_without_its_dropdown_lists(generated) -> None:
     book = read_workbook(data, sheets=NAMED_SHEETS)
     assert {n for n, s in book.sheets.items() if s.cells} == {F.MAIN_SHEET, F.META_SHEET}
     assert book.sheets[F.LISTS_SHEET].cells == {}  # the 選択肢 sheet: no input lives there
+
+
+def test_remembered_structure_parts_never_leak_between_files(xw_book: bytes) -> None:
+    # The workbook part and relationships are remembered by their exact bytes: the same bytes read the
+    # same, other bytes are parsed afresh, and a refusal is never remembered as a success.
+    first = read_workbook(xw_book)
+    assert read_workbook(xw_book) == first
+    wb_xml = part(xw_book, "xl/workbook.xml")
+    renamed = rewrite_zip(
+        xw_book, {"xl/workbook.xml": wb_xml.replace('name="隠し"'.encode(), 'name="別名"'.encode())}
+    )
+    assert "別名" in read_workbook(renamed).sheets and "別名" not in first.sheets
+    doctype = wb_xml.replace(b"<workbook", b'<!DOCTYPE w [<!ENTITY e "x">]><workbook', 1)
+    assert refusal(rewrite_zip(xw_book, {"xl/workbook.xml": doctype})) == "doctype"
+    assert refusal(rewrite_zip(xw_book, {"xl/workbook.xml": doctype})) == "doctype"  # still refused
+    assert read_workbook(xw_book) == first
