@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -136,3 +137,29 @@ def test_workspace_without_templates_is_a_clear_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["generate", "-w", str(tmp_path)])
     assert result.exit_code == 1
     assert "ワークスペースではありません" in result.stderr
+
+
+@pytest.mark.parametrize("date1904", [False, True])
+def test_round_dates_typed_as_excel_dates_in_either_date_system(ws: Workspace, date1904: bool) -> None:
+    import xlsxwriter
+
+    path = ws.templates / "round.xlsx"
+    wb = xlsxwriter.Workbook(path, {"date_1904": date1904})
+    sheet = wb.add_worksheet("回次")
+    day = wb.add_format({"num_format": "yyyy/mm/dd"})
+    for r, row in enumerate(default_tables()[ROUND]):
+        for c, value in enumerate(row):
+            if isinstance(value, date):
+                sheet.write_datetime(r, c, datetime.combine(value, datetime.min.time()), day)
+            else:
+                sheet.write(r, c, value)
+    wb.close()
+    m = load_masters(ws.templates)
+    assert (m.round.start, m.round.deadline) == (date(2026, 11, 2), date(2026, 12, 18))
+
+
+def test_an_unreadable_excel_master_names_the_file(ws: Workspace) -> None:
+    (ws.templates / "round.xlsx").write_bytes(b"PK\x03\x04 half a zip")
+    with pytest.raises(MasterError, match="Excel ブックとして開けません") as info:
+        load_masters(ws.templates)
+    assert "round.xlsx" in str(info.value.path)
