@@ -895,10 +895,35 @@ class _SheetBuilder:
             ) from None
 
 
+_ROOT_TAG_RE = re.compile(rb"<(?![?!])([^\s/>]{1,100})")
+_SHEET_DATA_END_RE = re.compile(rb"</(?:[A-Za-z_][\w.-]{0,40}:)?sheetData\s*>")
+
+
+def _through_sheet_data(data: bytes) -> bytes:
+    """The sheet part cut after ``</sheetData>`` and closed, or the part itself if it cannot be cut.
+
+    Values live in ``<dimension>`` and ``<sheetData>``; what follows (validations, conditional formats,
+    page setup) is ~40% of a form's sheet XML and is never read, so it is not parsed either. A literal
+    ``</sheetData>`` can only occur as markup or inside a comment or CDATA section; cutting inside one of
+    those leaves it unclosed, the cut document fails to parse, and the caller parses the whole part.
+    """
+    end = _SHEET_DATA_END_RE.search(data)
+    root = _ROOT_TAG_RE.search(data)
+    if end is None or root is None or root.start() > end.start():
+        return data
+    return data[: end.end()] + b"</" + root.group(1) + b">"
+
+
 def _parse_sheet(builder: _SheetBuilder, data: bytes) -> None:
     part = builder.part
     if len(data) <= _TREE_MAX_BYTES:
-        root = _parse_tree(data, part)
+        cut = _through_sheet_data(data)
+        try:
+            root = _parse_tree(cut, part)
+        except WorkbookReadError:
+            if cut is data:
+                raise
+            root = _parse_tree(data, part)  # whatever is wrong, the whole part says it (or reads)
         for child in root:
             name = _local(child.tag)
             if name == "dimension":
@@ -953,10 +978,10 @@ _MEMO_MAX_BYTES = 64 * 1024
 def _memo(parse: Callable[[bytes, str], _T]) -> Callable[[bytes, str], _T]:
     """Remember what small structural parts parse to, by their exact bytes.
 
-    Every return comes from the same generated form, so its workbook part and relationships are usually
-    byte for byte those of the last one: parsing them again would cost ~0.3 ms a file for nothing. Only
-    successful parses of parts up to 64 KB are kept (a refusal raises, and is never cached), at most 64.
-    Callers must treat the result as read-only.
+    Every return comes from the same generated form, so its workbook part, relationships and application
+    properties are usually byte for byte those of the last one: parsing them again would cost ~0.5 ms a
+    file for nothing. Only successful parses of parts up to 64 KB are kept (a refusal raises, and is never
+    cached), at most 64. Callers must treat the result as read-only.
     """
     cached = functools.lru_cache(maxsize=64)(parse)
 
@@ -1046,7 +1071,12 @@ def _read_application(pkg: _Package, package_rels: dict[str, _Rel]) -> str | Non
     app_part = _rel_of_type(package_rels, "/extended-properties") or "docProps/app.xml"
     if pkg.find(app_part) is None:
         return None
-    app = _child(pkg.xml(app_part), "Application")
+    return _application(pkg.read(app_part), app_part)
+
+
+@_memo
+def _application(data: bytes, part: str) -> str | None:
+    app = _child(_parse_tree(data, part), "Application")
     text = (app.text or "").strip() if app is not None else ""
     return text or None
 
