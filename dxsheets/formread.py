@@ -8,14 +8,10 @@ Judging the values is `checks.py`'s job.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from . import forms as F
 from .domain import ERROR, Problem
 from .xlsxread import Cell, RawWorkbook, cell_name, parse_ref
-
-# Every return carries the same few references: parse each once per process.
-_parse_ref = lru_cache(maxsize=1024)(parse_ref)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +50,7 @@ def _block(raw: RawWorkbook, name: str) -> tuple[list[list[Value]] | None, Probl
             field=name,
         )
     try:
-        sheet, r1, c1, r2, c2 = _parse_ref(refers)
+        sheet, r1, c1, r2, c2 = parse_ref(refers)
     except ValueError:
         return None, Problem(
             "name-broken",

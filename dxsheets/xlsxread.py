@@ -276,6 +276,16 @@ _UNQUOTED_SHEET_RE = re.compile(r"[^\[\]:'\"!(),;{}*?/\\\s=+&<>^-][^\[\]:'\"!(),
 
 
 def parse_ref(refers_to: str) -> tuple[str, int, int, int, int]:
+    """Split a defined name's refers-to text into sheet and rectangle (see :func:`_parse_ref`).
+
+    Every return carries the same few references, so short ones are parsed once per process.
+    """
+    if len(refers_to) <= 256:
+        return _parse_ref_cached(refers_to)
+    return _parse_ref(refers_to)
+
+
+def _parse_ref(refers_to: str) -> tuple[str, int, int, int, int]:
     """Split a defined name's refers-to text into sheet and rectangle.
 
     Args:
@@ -302,6 +312,9 @@ def parse_ref(refers_to: str) -> tuple[str, int, int, int, int]:
         if not (1 <= row <= _EXCEL_MAX_ROW and 1 <= col <= _EXCEL_MAX_COL):
             raise ValueError(f"reference outside Excel's grid: {refers_to!r}")
     return sheet, min(row1, row2), min(col1, col2), max(row1, row2), max(col1, col2)
+
+
+_parse_ref_cached = functools.lru_cache(maxsize=1024)(_parse_ref)
 
 
 def _split_sheet(text: str) -> tuple[str, str]:
