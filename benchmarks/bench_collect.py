@@ -142,6 +142,20 @@ def openpyxl_loop(paths: list[Path]) -> float:
     return time.perf_counter() - t
 
 
+def calamine_loop(paths: list[Path]) -> float | None:
+    """python-calamine reading every sheet's values: no guards, names, checks, archive or ledger."""
+    try:
+        import python_calamine
+    except ImportError:
+        return None
+    t = time.perf_counter()
+    for p in paths:
+        wb = python_calamine.CalamineWorkbook.from_path(str(p))
+        for name in wb.sheet_names:
+            wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+    return time.perf_counter() - t
+
+
 def unzip_all(paths: list[Path]) -> int:
     n = 0
     for p in paths:
@@ -194,6 +208,7 @@ def one_size(n: int) -> None:
         assert again.examined == 0
         sample = paths[: min(len(paths), 300)]
         opx = openpyxl_loop(sample) / len(sample)
+        cal = calamine_loop(paths)
         flo = floor(paths) / len(paths)
         jobs = os.cpu_count() or 1
         flo_par = floor_parallel(paths, jobs) / len(paths)
@@ -209,6 +224,8 @@ def one_size(n: int) -> None:
             f"  second collect        {n / second:8.0f} files/s  ({second:.1f} s; nothing new: no file parsed)"
         )
         print(f"openpyxl loop           {1 / opx:8.0f} files/s  (over {len(sample)} files)")
+        if cal is not None:
+            print(f"python-calamine loop    {n / cal:8.0f} files/s  (values only: for scale, not a target)")
         print(f"floor (bare unzip)      {1 / flo:8.0f} files/s  (one process)")
         print(f"  floor, {jobs} processes    {1 / flo_par:8.0f} files/s")
         print(f"ratio vs openpyxl       x{opx / ours:.1f}   (target >= 10)")
