@@ -879,3 +879,20 @@ def test_values_are_read_from_the_sheet_data_however_it_is_spelled(xw_book: byte
 def test_a_sheet_broken_before_its_values_end_is_still_refused(xw_book: bytes) -> None:
     broken = sheet_xml('<sheetData><row r="1"><c r="A1"><v>7</v></row></sheetData>')  # </c> missing
     assert refusal(rewrite_zip(xw_book, {"xl/worksheets/sheet1.xml": broken})) == "xml-malformed"
+
+
+def test_parts_are_inflated_with_their_size_and_checksum_checked(xw_book: bytes) -> None:
+    expected = read_workbook(xw_book)
+    # The same parts stored instead of deflated read the same.
+    stored = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(xw_book)) as src, zipfile.ZipFile(stored, "w", zipfile.ZIP_STORED) as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, src.read(info))
+    assert read_workbook(stored.getvalue()) == expected
+    # A sheet whose stored bytes were damaged in transit (same sizes, wrong content) is refused.
+    with zipfile.ZipFile(io.BytesIO(stored.getvalue())) as zf:
+        info = zf.getinfo("xl/worksheets/sheet1.xml")
+        start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    damaged = bytearray(stored.getvalue())
+    damaged[start + 200] ^= 0x01
+    assert refusal(bytes(damaged)) == "truncated"
