@@ -526,20 +526,22 @@ def take_in_all(
             results[key] = taken
 
     jobs = max(1, jobs or os.cpu_count() or 1)
-    source = iter(items)
+    source: Iterator[Item] = iter(items)
     suspects: list[Item] = []
     while True:
-        in_flight_when_broken, exhausted = _run_pool(source, intake, jobs, batch, done)
+        in_flight_when_broken, unsent, exhausted = _run_pool(source, intake, jobs, batch, done)
         suspects.extend(in_flight_when_broken)
-        if exhausted:
+        source = itertools.chain(unsent, source)
+        if exhausted and not unsent:
             break
     # One at a time: when the pool breaks now, the file in flight is the culprit.
-    queue = iter(suspects)
+    queue: Iterator[Item] = iter(suspects)
     while True:
-        culprits, exhausted = _run_pool(queue, intake, 1, 1, done, window=1)
+        culprits, unsent, exhausted = _run_pool(queue, intake, 1, 1, done, window=1)
         for item in culprits:
             done(item.key, _crashed(item, intake))
-        if exhausted:
+        queue = itertools.chain(unsent, queue)  # never sent: not a culprit, it runs in the next pool
+        if exhausted and not unsent:
             break
     return results
 
@@ -551,8 +553,12 @@ def _run_pool(
     batch: int,
     done: Callable[[str, Taken], None],
     window: int | None = None,
-) -> tuple[list[Item], bool]:
-    """Feed `source` through one pool in batches. Returns (items in flight when it broke, source exhausted)."""
+) -> tuple[list[Item], list[Item], bool]:
+    """Feed `source` through one pool in batches.
+
+    Returns:
+        (items in flight when the pool broke, items taken from `source` but never sent, source exhausted).
+    """
     window = window or jobs * 4  # batches in flight: enough to keep every worker busy, bounded memory
     with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(intake,)) as pool:
         flight: dict[Future[list[tuple[str, Taken]]], list[Item]] = {}
@@ -566,9 +572,9 @@ def _run_pool(
                 try:
                     flight[pool.submit(_task, chunk)] = chunk
                 except BrokenProcessPool:  # a worker died since the last wait: this batch never ran
-                    return [*chunk, *(i for c in flight.values() for i in c)], False
+                    return [i for c in flight.values() for i in c], chunk, False
             if not flight:
-                return [], exhausted
+                return [], [], exhausted
             finished, _ = wait(flight, return_when=FIRST_COMPLETED)
             for fut in finished:
                 chunk = flight.pop(fut)
@@ -578,7 +584,7 @@ def _run_pool(
                     broken = [*chunk, *(i for c in flight.values() for i in c)]
                     for other in flight:
                         other.cancel()
-                    return broken, exhausted
+                    return broken, [], exhausted
                 except (
                     Exception
                 ):  # not from examining (caught in the worker): e.g. a result that fails to pickle
