@@ -9,7 +9,7 @@ a little document metadata. Every refusal is a :class:`WorkbookReadError` with a
 XML safety: every part is transcoded to UTF-8 and refused (code ``doctype``) if it contains ``<!DOCTYPE``
 anywhere. Entity declarations and external entities can only live in a DTD, so with no DOCTYPE there is
 nothing for an entity bomb or XXE to use: the stdlib C parser is then as safe as defusedxml, whose
-pure-Python callbacks parse ~3x slower (the whole read ~1.5x; see ``benchmarks/read_floor.py``). Parts
+pure-Python callbacks parse ~3x slower (the whole read ~2x; see ``benchmarks/read_floor.py``). Parts
 larger than ``_TREE_MAX_BYTES`` are parsed incrementally with bounded memory.
 """
 
@@ -42,8 +42,8 @@ from defusedxml.ElementTree import fromstring as _defused_fromstring
 # The XML parser. Every part is transcoded to UTF-8 and refused if it holds "<!DOCTYPE" before any parser
 # sees it: entities can only be declared in a DOCTYPE, so nothing can expand. On top of that:
 # * with expat >= 2.4.1 (billion-laughs and quadratic-blowup limits built in; external entities are never
-#   fetched by ElementTree), the C parser is used: defusedxml's pure-Python parser made whole reads ~30%
-#   slower (benchmarks/bench_collect.py) for no protection beyond the byte check;
+#   fetched by ElementTree), the C parser is used: defusedxml's pure-Python parser makes whole reads ~2x
+#   slower (benchmarks/read_floor.py) for no protection beyond the byte check;
 # * with an older expat, or DXSHEETS_DEFUSEDXML=1, every parse goes through defusedxml (forbid_dtd=True).
 # --------------------------------------------------------------------------------------------------------
 
