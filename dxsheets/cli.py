@@ -115,6 +115,7 @@ def _progress(label: str) -> Callable[[int, int], None] | None:
         if bar is None:
             bar = click.progressbar(length=total, label=label, file=sys.stderr)
             bar.__enter__()
+        bar.length = total  # grows when a mail holds several workbooks
         bar.update(1)
         if done >= total:
             bar.__exit__(None, None, None)

@@ -36,6 +36,7 @@ from .intake import (
     iso_utc,
     scan,
     take_in_all,
+    walk,
 )
 from .ledger import FileRow, Ledger
 from .workspace import Workspace
@@ -92,7 +93,8 @@ def collect(
         now: the current time (seconds since the epoch); tests pass their own.
         settle: files changed within this many seconds are left `pending` (default 60).
         limits: safety limits for reading workbooks.
-        on_progress: called with (done, total) as files are examined.
+        on_progress: called with (done, total) as each arrival is recorded; total is the number of files in
+            the inbox, growing when a mail holds several workbooks.
     """
     started = time.perf_counter()
     masters = ws.masters()
@@ -102,24 +104,37 @@ def collect(
     when = datetime.fromtimestamp(time.time() if now is None else now, UTC).isoformat(timespec="seconds")
     # The end of the deadline day, local time: a return sent after it is marked late (a warning).
     deadline = datetime.combine(masters.round.deadline + timedelta(days=1), dt_time()).astimezone()
-    arrivals = scan(ws.inbox, limits, now=now, **({"settle": settle} if settle is not None else {}))
-    result = CollectResult(seen=len(arrivals))
+    # A cheap count of the files first (one stat each, nothing kept) gives the progress a total; a mail with
+    # several workbooks adds to it as it is read.
+    expected = sum(1 for _ in walk(ws.inbox))
+    result = CollectResult()
 
     with Ledger(ws.ledger_path) as ledger:
-        previous = {r.path: (r.size, r.mtime) for r in ledger.files()}
         intake = Intake(masters, secret, ws.archive, ledger.known_contents(key), limits)
         out = _Rows(ledger)
         waiting: dict[str, Arrival] = {}  # handed to the workers, not yet recorded
+        done = 0
+
+        def record(row: tuple[FileRow, list[Problem]]) -> None:
+            nonlocal done
+            out.add(row)
+            done += 1
+            if on_progress:
+                on_progress(done, max(expected, result.seen))
 
         def to_take_in() -> Iterator[Item]:
-            for arrival in arrivals:
-                prev = previous.get(arrival.path)
+            # The inbox is walked as the workers take files in: no list of every arrival is built.
+            for arrival in scan(
+                ws.inbox, limits, now=now, **({"settle": settle} if settle is not None else {})
+            ):
+                result.seen += 1
+                prev = ledger.sighting(arrival.path)
                 if prev is None:
                     result.new.append(arrival.path)
                 elif prev != (arrival.size, arrival.mtime) and arrival.fate != PENDING:
                     result.changed.append(arrival.path)
                 if arrival.fate == PENDING:  # not taken in yet: no hash, no copy until it has settled
-                    out.add(_file_row(arrival, None, None, Examined(PENDING, arrival.problems), when))
+                    record(_file_row(arrival, None, None, Examined(PENDING, arrival.problems), when))
                     continue
                 data = (
                     attachment_bytes(arrival.source, arrival.member) if arrival.member is not None else None
@@ -127,19 +142,15 @@ def collect(
                 if arrival.fate is not None:  # decided from the name or size: archived without parsing
                     sha = hashlib.sha256(data).hexdigest() if data is not None else _hash_file(arrival.source)
                     archived = store(ws.archive, sha, Path(arrival.path).suffix, data, arrival.source)
-                    out.add(_file_row(arrival, sha, archived, Examined(arrival.fate, arrival.problems), when))
+                    record(_file_row(arrival, sha, archived, Examined(arrival.fate, arrival.problems), when))
                     continue
                 waiting[arrival.path] = arrival
                 yield Item(
                     arrival.path, arrival.source if data is None else None, data, Path(arrival.path).suffix
                 )
 
-        total = len(arrivals)
-        count = 0
-
         def on_result(path: str, t: Taken) -> None:
             # Recorded as it comes in: nothing about a file is held in memory once its row is written.
-            nonlocal count
             e = t.examined
             if e is None:
                 assert t.sha256 is not None
@@ -151,16 +162,13 @@ def collect(
                 assert t.sha256 is not None
                 result.examined += 1
                 out.readings.append((t.sha256, key, t.reading))
-            out.add(_file_row(waiting.pop(path), t.sha256, t.archive, e, when, deadline))
-            count += 1
-            if on_progress:
-                on_progress(count, total)
+            record(_file_row(waiting.pop(path), t.sha256, t.archive, e, when, deadline))
 
         take_in_all(to_take_in(), intake, jobs=jobs, on_result=on_result)
         out.flush()
         with ledger.transaction():  # fates across files change together, or not at all
             _decide(ledger, masters, key, result)
-            ledger.mark_absent({a.path for a in arrivals})
+            ledger.mark_absent()
     with Ledger(ws.ledger_path) as ledger:
         result.feedback = _write_feedbacks(ws, ledger, masters, secret, result)
     result.seconds = time.perf_counter() - started
@@ -196,6 +204,7 @@ class _Rows:
     def flush(self) -> None:
         self.ledger.save_readings(self.readings)
         self.ledger.upsert_files(self.rows)
+        self.ledger.note_present([row.path for row, _ in self.rows])
         before, self.written = self.written, self.written + len(self.rows)
         self.rows, self.readings = [], []
         if self.written // self.COMMIT_EVERY > before // self.COMMIT_EVERY:
@@ -247,59 +256,24 @@ def _file_row(
 
 
 def _decide(ledger: Ledger, masters: Masters, key: str, result: CollectResult) -> None:
-    """Settle fates across files: duplicates, and the latest return per department."""
-    rows = ledger.files()
+    """Settle fates across files: duplicates, and the latest return per department (in SQL: no file row is
+    loaded here, however many there are)."""
     # Byte-identical copies: the first seen is the return, the others are duplicates.
-    by_sha: dict[str, list] = {}
-    for r in rows:
-        if r.sha256 and r.status not in (PENDING, IGNORED):
-            by_sha.setdefault(r.sha256, []).append(r)
-    duplicates: set[str] = set()
-    for group in by_sha.values():
-        group.sort(key=lambda r: (r.first_seen, r.sent_at or "", r.path))
-        for r in group[1:]:
-            duplicates.add(r.path)
-            ledger.set_status(
-                r.path,
-                DUPLICATE,
-                f"{group[0].path} と同じ内容です（重複）。",
-                [Problem("duplicate", "info", f"{group[0].path} と同じ内容のファイルです。")],
-            )
+    ledger.mark_duplicates("{winner} と同じ内容です（重複）。", "{winner} と同じ内容のファイルです。")
     # The latest attributable return of each department is its answer; earlier ones are superseded.
-    by_dept: dict[str, list] = {}
-    for r in rows:
-        if r.path in duplicates or not r.dept_code or r.status not in (ACCEPTED, REJECTED):
-            continue
-        by_dept.setdefault(r.dept_code, []).append(r)
+    ledger.mark_superseded(
+        "後から送られた {winner} を採用しました。", "同じ部署から後に送られた {winner} を採用しました。"
+    )
     ledger.clear_submissions()
-    for code, group in by_dept.items():
-        group.sort(key=lambda r: (r.sent_at or "", r.saved_at or "", r.path))
-        latest = group[-1]
-        for r in group[:-1]:
-            ledger.set_status(
-                r.path,
-                SUPERSEDED,
-                f"後から送られた {latest.path} を採用しました。",
-                [Problem("superseded", "info", f"同じ部署から後に送られた {latest.path} を採用しました。")],
-            )
-        if latest.status == ACCEPTED and latest.sha256:
-            # Copied inside SQLite from the reading: no answers are loaded into memory here.
-            ledger.add_submission(code, latest.path, latest.sha256, latest.sent_at or "", key)
+    # Copied inside SQLite from the readings: no answers are loaded into memory here.
+    ledger.add_latest_submissions(key)
     result.departments = department_statuses(ledger, masters)
-    counts = dict.fromkeys(STATUSES, 0)
-    for r in ledger.files():
-        counts[r.status] = counts.get(r.status, 0) + 1
-    result.files = counts
+    result.files = dict.fromkeys(STATUSES, 0) | ledger.status_counts()
 
 
 def department_statuses(ledger: Ledger, masters: Masters) -> dict[str, str]:
     """Each active department's status from the files' fates: its latest attributable return decides."""
-    latest: dict[str, tuple[tuple[str, str, str], str]] = {}
-    for r in ledger.files():
-        if r.dept_code and r.status in (ACCEPTED, REJECTED):
-            key = (r.sent_at or "", r.saved_at or "", r.path)
-            if r.dept_code not in latest or key > latest[r.dept_code][0]:
-                latest[r.dept_code] = (key, r.status)
+    latest = ledger.latest_returns()
     out = {}
     for d in masters.active_departments:
         status = latest[d.code][1] if d.code in latest else None
@@ -322,18 +296,16 @@ def _write_feedbacks(
     """A feedback workbook for each department whose latest return has errors; stale ones are removed."""
     written: list[Path] = []
     wanted: set[Path] = set()
-    rejected: dict[str, list[FileRow]] = {}
-    for r in ledger.files():
-        if r.dept_code and r.status == REJECTED:
-            rejected.setdefault(r.dept_code, []).append(r)
+    # A department needs fixing when its latest return is rejected: that return is the one to correct.
+    latest_returns = ledger.latest_returns()
     for code, status in result.departments.items():
         if status != NEEDS_FIXING:
             continue
         dept = masters.department(code)
-        rows = rejected.get(code, [])
-        if dept is None or not rows:
+        found = latest_returns.get(code)
+        latest = ledger.file(found[0]) if found else None
+        if dept is None or latest is None:
             continue
-        latest = max(rows, key=lambda r: (r.sent_at or "", r.saved_at or "", r.path))
         e = _reading_of(ledger, latest)
         if e is None or e.answers is None:
             continue

@@ -165,29 +165,30 @@ def walk(inbox: Path) -> Iterator[tuple[Path, os.stat_result, frozenset[str]]]:
 
 def scan(
     inbox: Path, limits: Limits, now: float | None = None, settle: float = SETTLE_SECONDS
-) -> list[Arrival]:
-    """Every arrival in the inbox: files, and the workbooks attached to .eml files.
+) -> Iterator[Arrival]:
+    """Every arrival in the inbox, one at a time as the walk finds it: files, and the workbooks attached to
+    .eml files. None is kept here, so memory does not grow with the number of files.
 
     Lock and system files are `ignored`; files changed within `settle` seconds or open in Excel are `pending`.
     """
     now = time.time() if now is None else now
-    out: list[Arrival] = []
     root = len(str(inbox)) + 1
     for path, st, siblings in walk(inbox):
         rel = str(path)[root:].replace(os.sep, "/")
         sent = datetime.fromtimestamp(st.st_mtime, UTC)
         arrival = Arrival(rel, path, st.st_size, st.st_mtime, sent, "file-time")
-        out.append(arrival)
         reason = _system_reason(path.name)
         if reason:
             arrival.fate = IGNORED
             arrival.problems.append(_problem("ignored", reason, "info"))
+            yield arrival
             continue
         if now - st.st_mtime < settle:
             arrival.fate = PENDING
             arrival.problems.append(
                 _problem("pending", "コピー中または保存直後のファイルです。次回の回収で確認します。", "info")
             )
+            yield arrival
             continue
         if _is_open_elsewhere(path.name, siblings):
             arrival.fate = PENDING
@@ -198,6 +199,7 @@ def scan(
                     "info",
                 )
             )
+            yield arrival
             continue
         if st.st_size > limits.max_file_bytes * (4 if path.suffix.lower() == ".eml" else 1):
             arrival.fate = REJECTED
@@ -208,11 +210,12 @@ def scan(
                     "画像などを貼り付けていないか確認し、配布したシートで送り直してください。",
                 )
             )
+            yield arrival
             continue
         if path.suffix.lower() == ".eml":
-            out.pop()
-            out.extend(_mail_arrivals(path, rel, st, limits))
-    return out
+            yield from _mail_arrivals(path, rel, st, limits)
+            continue
+        yield arrival
 
 
 def attachment_bytes(mail: Path, member: int) -> bytes:

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .domain import Problem
+from .errors import WorkspaceError
 
 SCHEMA_VERSION = 1
+MIN_SQLITE = (3, 33, 0)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -87,11 +89,36 @@ class FileRow:
 
 FILE_COLUMNS = tuple(FileRow.__dataclass_fields__)
 
+# The cross-file decisions, answered inside SQLite so no file row is loaded into Python. Strings compare as
+# in Python (BINARY collation compares UTF-8 bytes, which order as code points).
+# Byte-identical contents, first seen first: rank 1 is the return, the others are its copies.
+COPIES = """
+    SELECT path, FIRST_VALUE(path) OVER w AS winner, ROW_NUMBER() OVER w AS rank
+    FROM files WHERE sha256 IS NOT NULL AND sha256 != '' AND status NOT IN ('pending', 'ignored')
+    WINDOW w AS (PARTITION BY sha256 ORDER BY first_seen, COALESCE(sent_at, ''), path)
+"""
+# Attributable returns of each department, newest first by (sent_at, saved_at, path): rank 1 is its answer.
+RETURNS = """
+    SELECT path, dept_code, status, sha256, sent_at, FIRST_VALUE(path) OVER w AS winner,
+        ROW_NUMBER() OVER w AS rank
+    FROM files WHERE dept_code IS NOT NULL AND dept_code != '' AND status IN ('accepted', 'rejected')
+    WINDOW w AS (
+        PARTITION BY dept_code ORDER BY COALESCE(sent_at, '') DESC, COALESCE(saved_at, '') DESC, path DESC
+    )
+"""
+LATEST = f"SELECT * FROM ({RETURNS}) WHERE rank = 1"
+
 
 class Ledger:
     """A thin layer over the SQLite file; every method is one statement or one transaction."""
 
     def __init__(self, path: Path) -> None:
+        if sqlite3.sqlite_version_info < MIN_SQLITE:
+            # The decisions use window functions and UPDATE ... FROM (SQLite 3.33, 2020).
+            raise WorkspaceError(
+                f"SQLite {sqlite3.sqlite_version} is too old for the ledger: {'.'.join(map(str, MIN_SQLITE))}"
+                " or newer is needed (Python 3.11+ from python.org bundles one; on Linux update libsqlite3)."
+            )
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.db = sqlite3.connect(path, timeout=30)
@@ -99,6 +126,7 @@ class Ledger:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.executescript(SCHEMA)
+        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS present (path TEXT PRIMARY KEY)")
         self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         self.db.commit()
 
@@ -124,6 +152,11 @@ class Ledger:
     def file(self, path: str) -> FileRow | None:
         r = self.db.execute(f"SELECT {', '.join(FILE_COLUMNS)} FROM files WHERE path = ?", (path,)).fetchone()
         return FileRow(*r) if r else None
+
+    def sighting(self, path: str) -> tuple[int, float] | None:
+        """The (size, mtime) a file had when last seen, or None for a file never seen."""
+        r = self.db.execute("SELECT size, mtime FROM files WHERE path = ?", (path,)).fetchone()
+        return (r[0], r[1]) if r else None
 
     def upsert_file(self, row: FileRow, problems: list[Problem]) -> None:
         self.upsert_files([(row, problems)])
@@ -162,11 +195,63 @@ class Ledger:
                 ],
             )
 
-    def mark_absent(self, present_paths: set[str]) -> None:
-        known = {r[0] for r in self.db.execute("SELECT path FROM files WHERE present = 1")}
-        self.db.executemany(
-            "UPDATE files SET present = 0 WHERE path = ?", [(p,) for p in known - present_paths]
+    def note_present(self, paths: list[str]) -> None:
+        """Remember paths seen in the inbox during this run (in SQLite, not in memory) for `mark_absent`."""
+        self.db.executemany("INSERT OR IGNORE INTO temp.present VALUES (?)", [(p,) for p in paths])
+
+    def mark_absent(self) -> None:
+        """Files not noted present during this run are no longer in the inbox."""
+        self.db.execute(
+            "UPDATE files SET present = 0 WHERE present = 1 AND path NOT IN (SELECT path FROM temp.present)"
         )
+
+    def mark_duplicates(self, reason: str, message: str) -> None:
+        """Byte-identical contents: the first seen (by first_seen, sent_at, path) is the return, the others
+        become `duplicate`. `{winner}` in `reason` and `message` is the first one's path."""
+        self._settle(f"SELECT path, winner FROM ({COPIES}) WHERE rank > 1", "duplicate", reason, message)
+
+    def mark_superseded(self, reason: str, message: str) -> None:
+        """A department's attributable returns other than its latest become `superseded`. `{winner}` in
+        `reason` and `message` is the latest one's path."""
+        self._settle(f"SELECT path, winner FROM ({RETURNS}) WHERE rank > 1", "superseded", reason, message)
+
+    def _settle(self, losers: str, status: str, reason: str, message: str) -> None:
+        """Give every file of the query `losers` (path, winner) `status`, and its problem of that code (info)
+        after its others. Several statements: run it inside the caller's transaction."""
+        self.db.execute("DROP TABLE IF EXISTS temp.losers")
+        self.db.execute(
+            f"""CREATE TEMP TABLE losers AS
+                SELECT l.path, l.winner, (SELECT COUNT(*) FROM problems p WHERE p.path = l.path) AS base
+                FROM ({losers}) l"""
+        )
+        self.db.execute(
+            """UPDATE files SET status = ?, reason = replace(?, '{winner}', l.winner)
+               FROM temp.losers l WHERE files.path = l.path""",
+            (status, reason),
+        )
+        self.db.execute(
+            """DELETE FROM problems WHERE code IN ('superseded', 'duplicate')
+               AND path IN (SELECT path FROM temp.losers)"""
+        )
+        self.db.execute(
+            """INSERT OR REPLACE INTO problems
+               SELECT path, base, ?, 'info', '', '', replace(?, '{winner}', winner), '', NULL, NULL
+               FROM temp.losers""",
+            (status, message),
+        )
+        self.db.execute("DROP TABLE temp.losers")
+
+    def status_counts(self) -> dict[str, int]:
+        """How many files have each status."""
+        rows = self.db.execute("SELECT status, COUNT(*) FROM files GROUP BY status ORDER BY MIN(path)")
+        return {r[0]: r[1] for r in rows}
+
+    def latest_returns(self) -> dict[str, tuple[str, str]]:
+        """Each department's latest attributable return (accepted or rejected) by (sent_at, saved_at, path):
+        dept_code -> (path, status)."""
+        return {
+            r[0]: (r[1], r[2]) for r in self.db.execute(f"SELECT dept_code, path, status FROM ({LATEST})")
+        }
 
     def problems(self, path: str) -> list[Problem]:
         rows = self.db.execute(
@@ -234,6 +319,21 @@ class Ledger:
                WHERE sha256 = ? AND json_extract(result, '$.answers') IS NOT NULL
                ORDER BY (rules = ?) DESC, rowid DESC LIMIT 1""",
             (code, path, sha256, sent_at, sha256, rules),
+        )
+
+    def add_latest_submissions(self, rules: str) -> None:
+        """Record every department's latest return, when accepted, as its answer (see `add_submission`)."""
+        self.db.execute(
+            f"""INSERT INTO submissions
+                SELECT * FROM (
+                    SELECT l.dept_code, l.path, l.sha256, COALESCE(l.sent_at, ''), (
+                        SELECT json_extract(result, '$.answers') FROM readings r
+                        WHERE r.sha256 = l.sha256 AND json_extract(result, '$.answers') IS NOT NULL
+                        ORDER BY (rules = ?) DESC, rowid DESC LIMIT 1
+                    ) AS answers
+                    FROM ({LATEST}) l WHERE l.status = 'accepted' AND l.sha256 IS NOT NULL
+                ) WHERE answers IS NOT NULL""",
+            (rules,),
         )
 
     def submissions(self) -> list[tuple[str, str, str, str, dict]]:

@@ -398,9 +398,10 @@ def test_a_file_moved_away_during_the_run_is_left_pending_then_forgotten(
     real_scan = collect_module.scan
 
     def scan_then_move(inbox, *args, **kwargs):
-        arrivals = real_scan(inbox, *args, **kwargs)
-        (inbox / "moved.xlsx").rename(generated.root / "moved.xlsx")  # the promoter's colleague tidies up
-        return arrivals
+        for arrival in real_scan(inbox, *args, **kwargs):
+            if arrival.path == "moved.xlsx":  # seen by the walk; the promoter's colleague tidies up
+                (inbox / "moved.xlsx").rename(generated.root / "moved.xlsx")
+            yield arrival
 
     monkeypatch.setattr(collect_module, "scan", scan_then_move)
     collect(generated)
