@@ -33,7 +33,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 import openpyxl
-from common import peak_rss_mb, workspace
+from common import own_peak_mb, peak_rss_mb, workspace
 
 from dxsheets import forms as F
 from dxsheets.collect import collect
@@ -257,7 +257,7 @@ def collect_only(root: Path) -> None:
             {
                 "accepted": result.files["accepted"],
                 "seconds": result.seconds,
-                "parent_mb": peak_rss_mb(),
+                "parent_mb": own_peak_mb(),
                 "worker_mb": peak_rss_mb(children=True),
             }
         )
