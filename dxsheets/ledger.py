@@ -180,21 +180,6 @@ class Ledger:
             ],
         )
 
-    def set_status(self, path: str, status: str, reason: str, extra: list[Problem] | None = None) -> None:
-        self.db.execute("UPDATE files SET status = ?, reason = ? WHERE path = ?", (status, reason, path))
-        if extra is not None:
-            base = self.db.execute("SELECT COUNT(*) FROM problems WHERE path = ?", (path,)).fetchone()[0]
-            self.db.execute(
-                "DELETE FROM problems WHERE path = ? AND code IN ('superseded', 'duplicate')", (path,)
-            )
-            self.db.executemany(
-                "INSERT OR REPLACE INTO problems VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (path, base + i, p.code, p.severity, p.sheet, p.cell, p.message, p.field, p.row, p.col)
-                    for i, p in enumerate(extra)
-                ],
-            )
-
     def note_present(self, paths: list[str]) -> None:
         """Remember paths seen in the inbox during this run (in SQLite, not in memory) for `mark_absent`."""
         self.db.executemany("INSERT OR IGNORE INTO temp.present VALUES (?)", [(p,) for p in paths])
@@ -288,10 +273,6 @@ class Ledger:
         ).fetchone()
         return json.loads(r[0]) if r else None
 
-    def save_reading(self, sha256: str, rules: str, result: str) -> None:
-        """Store a reading given as JSON text (serialised by the worker that examined the file)."""
-        self.save_readings([(sha256, rules, result)])
-
     def save_readings(self, rows: list[tuple[str, str, str]]) -> None:
         """Store (sha256, rules, JSON text) readings."""
         self.db.executemany("INSERT OR REPLACE INTO readings VALUES (?, ?, ?)", rows)
@@ -310,19 +291,9 @@ class Ledger:
     def clear_submissions(self) -> None:
         self.db.execute("DELETE FROM submissions")
 
-    def add_submission(self, code: str, path: str, sha256: str, sent_at: str, rules: str) -> None:
-        """Record a department's accepted answer, copying the answers from the content's reading (under
-        `rules`, else the newest) without loading them into Python."""
-        self.db.execute(
-            """INSERT INTO submissions
-               SELECT ?, ?, ?, ?, json_extract(result, '$.answers') FROM readings
-               WHERE sha256 = ? AND json_extract(result, '$.answers') IS NOT NULL
-               ORDER BY (rules = ?) DESC, rowid DESC LIMIT 1""",
-            (code, path, sha256, sent_at, sha256, rules),
-        )
-
     def add_latest_submissions(self, rules: str) -> None:
-        """Record every department's latest return, when accepted, as its answer (see `add_submission`)."""
+        """Record every department's latest return, when accepted, as its answer. The answers are copied
+        inside SQLite from the content's reading under `rules`, else its newest, never loaded into Python."""
         self.db.execute(
             f"""INSERT INTO submissions
                 SELECT * FROM (
