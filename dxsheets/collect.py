@@ -104,9 +104,9 @@ def collect(
     when = datetime.fromtimestamp(time.time() if now is None else now, UTC).isoformat(timespec="seconds")
     # The end of the deadline day, local time: a return sent after it is marked late (a warning).
     deadline = datetime.combine(masters.round.deadline + timedelta(days=1), dt_time()).astimezone()
-    # A cheap count of the files first (one stat each, nothing kept) gives the progress a total; a mail with
-    # several workbooks adds to it as it is read.
-    expected = sum(1 for _ in walk(ws.inbox))
+    # When progress is shown, a count of the files first (one stat each, nothing kept) gives it a total; a
+    # mail with several workbooks adds to it as it is read. Unattended runs skip this second walk.
+    expected = sum(1 for _ in walk(ws.inbox)) if on_progress else 0
     result = CollectResult()
 
     with Ledger(ws.ledger_path) as ledger:
