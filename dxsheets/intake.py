@@ -440,31 +440,43 @@ _CRASHED = Problem(
 )
 
 
+def _keep(item: Item, intake: Intake) -> tuple[bytes, str, str] | None:
+    """Read, hash and archive one workbook: (content, sha256, archive path), or None if it cannot be read."""
+    try:
+        data = item.data if item.data is not None else item.path.read_bytes()  # type: ignore[union-attr]
+    except OSError:
+        return None  # seen by the walk, gone or locked when read
+    sha = hashlib.sha256(data).hexdigest()
+    return data, sha, store(intake.archive, sha, item.suffix, data=data)
+
+
+def _unreadable() -> Taken:
+    """Not taken in: the next run sees the file again (or its absence)."""
+    return Taken(
+        None,
+        None,
+        Examined(
+            PENDING,
+            [
+                Problem(
+                    "pending",
+                    "info",
+                    "ファイルを読み取れませんでした（移動・コピーの途中など）。次回の回収で確認します。",
+                )
+            ],
+        ),
+    )
+
+
 def take_in(item: Item, intake: Intake) -> Taken:
     """Read, hash, archive and (unless known) examine one workbook. Runs in a worker process.
 
     Examining is serialised here, in the worker: the parent only stores the JSON text and the fate.
     """
-    try:
-        data = item.data if item.data is not None else item.path.read_bytes()  # type: ignore[union-attr]
-    except OSError:
-        # Seen by the walk, gone or locked when read: not taken in; the next run sees it again (or its absence).
-        return Taken(
-            None,
-            None,
-            Examined(
-                PENDING,
-                [
-                    Problem(
-                        "pending",
-                        "info",
-                        "ファイルを読み取れませんでした（移動・コピーの途中など）。次回の回収で確認します。",
-                    )
-                ],
-            ),
-        )
-    sha = hashlib.sha256(data).hexdigest()
-    archived = store(intake.archive, sha, item.suffix, data=data)
+    kept = _keep(item, intake)
+    if kept is None:
+        return _unreadable()
+    data, sha, archived = kept
     if sha in intake.known:
         return Taken(sha, archived, None)
     try:
@@ -492,10 +504,12 @@ def _task(items: list[Item]) -> list[tuple[str, Taken]]:
 
 def _crashed(item: Item, intake: Intake) -> Taken:
     """The record of a file whose reading killed a worker: hashed and archived here, without parsing it."""
-    data = item.data if item.data is not None else item.path.read_bytes()  # type: ignore[union-attr]
-    sha = hashlib.sha256(data).hexdigest()
+    kept = _keep(item, intake)
+    if kept is None:
+        return _unreadable()
+    _, sha, archived = kept
     e = Examined(REJECTED, [_CRASHED])
-    return Taken(sha, store(intake.archive, sha, item.suffix, data=data), e, e.to_json())
+    return Taken(sha, archived, e, e.to_json())
 
 
 # Files go to the workers in batches: one message per batch instead of per file keeps the parent's share of
