@@ -276,17 +276,9 @@ _UNQUOTED_SHEET_RE = re.compile(r"[^\[\]:'\"!(),;{}*?/\\\s=+&<>^-][^\[\]:'\"!(),
 
 
 def parse_ref(refers_to: str) -> tuple[str, int, int, int, int]:
-    """Split a defined name's refers-to text into sheet and rectangle (see :func:`_parse_ref`).
+    """Split a defined name's refers-to text into sheet and rectangle.
 
     Every return carries the same few references, so short ones are parsed once per process.
-    """
-    if len(refers_to) <= 256:
-        return _parse_ref_cached(refers_to)
-    return _parse_ref(refers_to)
-
-
-def _parse_ref(refers_to: str) -> tuple[str, int, int, int, int]:
-    """Split a defined name's refers-to text into sheet and rectangle.
 
     Args:
         refers_to: e.g. ``"'My Sheet'!$B$3:$E$22"`` or ``"Sheet1!A1"`` (a leading ``=`` is tolerated).
@@ -298,6 +290,13 @@ def _parse_ref(refers_to: str) -> tuple[str, int, int, int, int]:
         ValueError: For ``#REF!``, external or 3-D references, unions, whole rows/columns, formulas,
             constants, references without a sheet, and references outside Excel's grid.
     """
+    if len(refers_to) <= 256:
+        return _parse_ref_cached(refers_to)
+    return _parse_ref(refers_to)
+
+
+def _parse_ref(refers_to: str) -> tuple[str, int, int, int, int]:
+    """The uncached work of :func:`parse_ref`."""
     text = refers_to.strip()
     if text.startswith("="):
         text = text[1:].lstrip()
