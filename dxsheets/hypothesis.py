@@ -25,8 +25,8 @@ from . import forms
 from .consolidate import (
     CUT_MESSAGE,
     FONT,
+    ISSUE_COLUMNS,
     WORKBOOK_OPTIONS,
-    Column,
     Cut,
     Issue,
     Row,
@@ -117,14 +117,8 @@ ITEMS: tuple[tuple[str, str, str, float], ...] = (
 )
 ITEM_NAMES = tuple(name for name, *_ in ITEMS)
 
-RELATED_COLUMNS = (
-    Column("部", 14, "wrap", trusted=True),
-    Column("課", 16, "wrap", trusted=True),
-    Column("業務名", 24, "wrap"),
-    Column("現在(Before)", 42, "wrap"),
-    Column("デジタル化後(After)", 42, "wrap"),
-    Column("ギャップ（設問3）", 42, "wrap"),
-)
+# The summary's 課題一覧 columns without those a WG's own list does not need.
+RELATED_COLUMNS = tuple(c for c in ISSUE_COLUMNS if c.header not in ("関連WG", "元ファイル", "セル"))
 
 
 def wg_code(wg: WorkingGroup) -> str:
