@@ -67,20 +67,36 @@ def _block(raw: RawWorkbook, name: str) -> tuple[list[list[Value]] | None, Probl
             f"入力欄「{label}」のあるシート「{sheet}」が見つかりません。配布したシートに入力し直して送ってください。",
             field=name,
         )
+    height, width = r2 - r1 + 1, c2 - c1 + 1
+    want_rows, want_cols = F.SHAPES[name]
+    if (want_rows is not None and height != want_rows) or width != want_cols:
+        return None, _shape_problem(
+            name,
+            sheet,
+            (r1, c1, r2, c2),
+            f"入力欄「{label}」の形が変わっています（{height}行×{width}列）。"
+            "列の挿入・削除はせず、配布したシートに入力し直して送ってください。",
+        )
+    if height > F.MAX_BLOCK_ROWS:
+        # Checked before any cell is looked at: a name stretched to the sheet's last row would otherwise
+        # cost seconds and hundreds of MB of empty rows.
+        return None, _shape_problem(
+            name,
+            sheet,
+            (r1, c1, r2, c2),
+            f"入力欄「{label}」が{height:,}行に広がっています（{F.MAX_BLOCK_ROWS:,}行まで）。"
+            "行を大量に挿入したり範囲を広げたりせず、配布したシートに入力し直して送ってください。",
+        )
     get = ws.cells.get
     rows = [[Value(get((r, c)), sheet, r, c) for c in range(c1, c2 + 1)] for r in range(r1, r2 + 1)]
-    want_rows, want_cols = F.SHAPES[name]
-    if (want_rows is not None and len(rows) != want_rows) or len(rows[0]) != want_cols:
-        return None, Problem(
-            "name-shape",
-            ERROR,
-            f"入力欄「{label}」の形が変わっています（{len(rows)}行×{len(rows[0])}列）。"
-            "列の挿入・削除はせず、配布したシートに入力し直して送ってください。",
-            sheet=sheet,
-            cell=f"{cell_name(r1, c1)}:{cell_name(r2, c2)}",
-            field=name,
-        )
     return rows, None
+
+
+def _shape_problem(name: str, sheet: str, area: tuple[int, int, int, int], message: str) -> Problem:
+    r1, c1, r2, c2 = area
+    return Problem(
+        "name-shape", ERROR, message, sheet=sheet, cell=f"{cell_name(r1, c1)}:{cell_name(r2, c2)}", field=name
+    )
 
 
 def read_form(raw: RawWorkbook) -> tuple[FormValues, list[Problem]]:

@@ -56,6 +56,10 @@ Q3_COLUMNS = ("業務名", "ギャップの内容・理由")
 Q2_NAME, Q2_BEFORE, Q2_AFTER, Q2_WG = range(4)
 Q3_NAME, Q3_GAP = range(2)
 
+# The most rows an input block may have in a returned sheet: promoters insert rows inside Q2 and Q3, never
+# this many; a name stretched further (to the sheet's last row) is refused before its cells are read.
+MAX_BLOCK_ROWS = 1_000
+
 # Shapes a reader checks: (rows, columns); None = any number of rows (promoters may insert rows).
 SHAPES: dict[str, tuple[int | None, int]] = {
     **{n: (1, 1) for n in META_NAMES},

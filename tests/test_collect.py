@@ -230,6 +230,27 @@ def test_a_deleted_name_is_reported_and_not_merged(generated: Workspace) -> None
     assert entry["status"] == "rejected"
 
 
+def test_a_name_stretched_to_the_last_row_is_refused_without_reading_a_million_rows(
+    generated: Workspace,
+) -> None:
+    m = generated.masters()
+    wb = openpyxl.load_workbook(io.BytesIO(returned(generated.distribute, m.department("0101"))))
+    sheet, area = next(iter(wb.defined_names[F.N_Q2].destinations))
+    first = area.split(":")[0]
+    wb.defined_names[F.N_Q2].attr_text = f"'{sheet}'!{first}:$E$1048576"
+    out = io.BytesIO()
+    wb.save(out)
+    drop(generated.inbox, "stretched.xlsx", out.getvalue())
+    drop(generated.inbox, "good.xlsx", returned(generated.distribute, m.department("0102")))
+    result = collect(generated)  # before the limit, this one file took 14 s and 420 MB
+    entry = file_entry(status_json(generated), "stretched.xlsx")
+    shape = next(p for p in entry["problems"] if p["code"] == "name-shape")
+    assert shape["cell"] == f"{first.replace('$', '')}:E1048576"
+    assert "1,048,547行に広がっています" in shape["message"]
+    assert entry["status"] == "rejected"
+    assert result.departments["0102"] == "answered"
+
+
 def test_a_file_posing_as_another_department_is_rejected(generated: Workspace) -> None:
     m = generated.masters()
     fake = returned(generated.distribute, m.department("0101"), Fill(extra={F.N_DEPT_CODE: "0402"}))
