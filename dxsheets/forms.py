@@ -69,6 +69,9 @@ SHAPES: dict[str, tuple[int | None, int]] = {
     N_Q3: (None, len(Q3_COLUMNS)),
 }
 
+# Every name a reader reads: all of a return's inputs live inside these ranges.
+READ_NAMES = frozenset(SHAPES)
+
 # Human labels for messages and feedback.
 LABELS = {
     N_DEPT_NAME: "所属",

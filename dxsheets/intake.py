@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from . import checks
+from . import forms as F
 from .archive import store
 from .domain import ERROR, Answers, Masters, Problem
 from .formread import read_form
@@ -34,7 +35,6 @@ from .xlsxread import (
     FORMAT_ODS,
     FORMAT_XLS,
     FORMAT_XLSX,
-    NAMED_SHEETS,
     Limits,
     RawWorkbook,
     WorkbookReadError,
@@ -357,7 +357,7 @@ def examine(data: bytes, masters: Masters, secret: bytes, limits: Limits | None 
         # The common case, a zip: read it straight away (sniffing would open the zip a second time) and
         # look closer only when it is not a workbook, to tell an OpenDocument file from a broken one.
         try:
-            raw = read_workbook(data, limits, NAMED_SHEETS)
+            raw = read_workbook(data, limits, names=F.READ_NAMES)
         except WorkbookReadError as exc:
             if sniff(data) == FORMAT_ODS:
                 code, message = _READ_MESSAGES["ods"]
@@ -375,7 +375,7 @@ def examine(data: bytes, masters: Masters, secret: bytes, limits: Limits | None 
     if kind != FORMAT_XLSX:
         return Examined(REJECTED, [Problem("file-not-workbook", ERROR, _READ_MESSAGES["not-a-workbook"][1])])
     try:
-        raw = read_workbook(data, limits, NAMED_SHEETS)
+        raw = read_workbook(data, limits, names=F.READ_NAMES)
     except WorkbookReadError as exc:
         return Examined(REJECTED, [_read_problem(exc)])
     return _examine_form(raw, masters, secret)

@@ -29,7 +29,7 @@ import zlib
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Final, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import unquote
 from xml.etree.ElementTree import Element, ParseError, TreeBuilder, XMLPullParser
 from xml.etree.ElementTree import fromstring as _c_fromstring
@@ -810,8 +810,16 @@ def _to_int(text: str) -> int | None:
 class _SheetBuilder:
     """Turns ``<row>`` elements into cells, enforcing the grid and cell-count limits as it goes."""
 
-    def __init__(self, part: str, shared: Callable[[], list[str]], limits: Limits, used_cells: int) -> None:
+    def __init__(
+        self,
+        part: str,
+        shared: Callable[[], list[str]],
+        limits: Limits,
+        used_cells: int,
+        only: frozenset[tuple[int, int]] | None = None,
+    ) -> None:
         self.part = part
+        self.only = only  # the (row, column) of the cells to keep; None keeps all
         self.shared = shared
         self.limits = limits
         self.used_cells = used_cells  # cells already taken by earlier sheets of this workbook
@@ -856,6 +864,7 @@ class _SheetBuilder:
         cells = self.cells
         local_get = _LOCAL_NAMES.get
         ref_get = _CELL_REF_CACHE.get
+        only = self.only
         col = 0
         for c_el in row_el:
             tag = c_el.tag
@@ -865,11 +874,15 @@ class _SheetBuilder:
             if ref is None:
                 col += 1  # r is optional on cells too: count columns ourselves
                 cell_row = row_num
+                at = (cell_row, col)
             else:
-                cell_row, col = ref_get(ref) or _cell_ref(ref)
+                at = ref_get(ref) or _cell_ref(ref)
+                cell_row, col = at
                 self.last_row = cell_row
             if cell_row > max_row or col > max_col:
                 raise self.too_large(f"cell {cell_name(cell_row, col)}")
+            if only is not None and at not in only:
+                continue  # outside every wanted range: labels and headings of a form
             # A styled cell with nothing in it (every blank input of a form) holds no value: skip it.
             n_children = len(c_el)
             if n_children == 0 and c_el.get("t") != "inlineStr":
@@ -884,15 +897,15 @@ class _SheetBuilder:
                     if t == "s":
                         value = self.shared_string(v_text)
                         if len(value) <= max_text:
-                            cells[(cell_row, col)] = Cell(value, "s")
+                            cells[at] = Cell(value, "s")
                             continue
                     elif t is None or t == "n":
                         try:
-                            cells[(cell_row, col)] = Cell(float(v_text), "n")
+                            cells[at] = Cell(float(v_text), "n")
                             continue
                         except ValueError:
                             pass
-            cells[(cell_row, col)] = self.cell(c_el)
+            cells[at] = self.cell(c_el)
         if len(cells) > lim.max_cells or len(cells) + self.used_cells > lim.max_total_cells:
             raise self.too_large(f"more than {len(cells)} cells")
 
@@ -1141,31 +1154,40 @@ def _application(data: bytes, part: str) -> str | None:
 _SHEET_STATES = {"visible": "visible", "hidden": "hidden", "veryhidden": "veryHidden"}
 
 
-class _NamedSheets:
-    """Type of :data:`NAMED_SHEETS`."""
-
-    def __repr__(self) -> str:
-        return "NAMED_SHEETS"
+# Cells listed one by one for a `names=` read, per sheet; ranges covering more are read whole instead.
+_MAX_LISTED_CELLS = 65_536
 
 
-NAMED_SHEETS: Final = _NamedSheets()
-"""``read_workbook(..., sheets=NAMED_SHEETS)`` parses only the sheets that a defined name refers to."""
+def _named_cells(info: _WorkbookInfo, names: Collection[str]) -> dict[str, frozenset[tuple[int, int]] | None]:
+    """For every sheet that one of `names` refers to: the (row, column) of each cell inside those ranges,
+    or None when they cover too many to list (that sheet is then read whole).
 
-
-def _named_sheets(info: _WorkbookInfo) -> set[str]:
-    """Sheets that some workbook-level or sheet-local name refers to with a plain reference."""
-    named = set()
-    for _name, local_id, text in info.names:
-        if local_id is not None and not 0 <= local_id < len(info.entries):
-            continue  # dropped from RawWorkbook.local_names too
+    A name counts whether it is workbook-level or local to a sheet; names that are not a plain single-area
+    reference (#REF!, whole rows, formulas) point at nothing.
+    """
+    areas: dict[str, list[tuple[int, int, int, int]]] = {}
+    for name, local_id, text in info.names:
+        if name not in names or (local_id is not None and not 0 <= local_id < len(info.entries)):
+            continue
         try:
-            named.add(parse_ref(text)[0])
+            sheet, r1, c1, r2, c2 = parse_ref(text)
         except ValueError:
-            continue  # #REF!, whole rows, formulas...: nothing a form reads
-    return named
+            continue
+        areas.setdefault(sheet, []).append((r1, c1, r2, c2))
+    cells: dict[str, frozenset[tuple[int, int]] | None] = {}
+    for sheet, rects in areas.items():
+        if sum((r2 - r1 + 1) * (c2 - c1 + 1) for r1, c1, r2, c2 in rects) > _MAX_LISTED_CELLS:
+            cells[sheet] = None
+        else:
+            cells[sheet] = frozenset(
+                (r, c) for r1, c1, r2, c2 in rects for r in range(r1, r2 + 1) for c in range(c1, c2 + 1)
+            )
+    return cells
 
 
-def _read(data: bytes, limits: Limits, selected: Collection[str] | _NamedSheets | None) -> RawWorkbook:
+def _read(
+    data: bytes, limits: Limits, selected: Collection[str] | None, names: Collection[str] | None
+) -> RawWorkbook:
     pkg = _Package(data, limits)
     with pkg.zf:
         fmt = _sniff_zip(pkg.zf, pkg.entries)
@@ -1179,7 +1201,8 @@ def _read(data: bytes, limits: Limits, selected: Collection[str] | _NamedSheets 
             raise WorkbookReadError("not-a-workbook", f"main part {wb_part!r} is not XML (xlsb?)")
         info = _read_workbook_xml(pkg.read(wb_part), wb_part)
         entries = info.entries
-        wanted = _named_sheets(info) if isinstance(selected, _NamedSheets) else selected
+        named = _named_cells(info, names) if names is not None else None
+        wanted = named.keys() if named is not None else selected
         wb_rels = _read_rels(pkg, wb_part)
         sst_part = _rel_of_type(wb_rels, "/sharedStrings")
         shared_cache: list[list[str]] = []
@@ -1202,7 +1225,8 @@ def _read(data: bytes, limits: Limits, selected: Collection[str] | _NamedSheets 
             sheet = RawSheet(entry.name, entry.state, {})
             # Chart-, dialog- and macro-sheets are listed for completeness but hold no cells we read.
             if (wanted is None or entry.name in wanted) and rel.type.endswith("/worksheet"):
-                builder = _SheetBuilder(rel.target, shared, limits, used_cells)
+                only = named.get(entry.name) if named is not None else None
+                builder = _SheetBuilder(rel.target, shared, limits, used_cells, only)
                 _parse_sheet(builder, pkg.read(rel.target))
                 sheet.cells = builder.cells
                 used_cells += len(builder.cells)
@@ -1285,7 +1309,10 @@ def _add_defined_name(info: _WorkbookInfo, elem: Element) -> None:
 
 
 def read_workbook(
-    data: bytes, limits: Limits = DEFAULT_LIMITS, sheets: Collection[str] | _NamedSheets | None = None
+    data: bytes,
+    limits: Limits = DEFAULT_LIMITS,
+    sheets: Collection[str] | None = None,
+    names: Collection[str] | None = None,
 ) -> RawWorkbook:
     """Check an untrusted file, then read its sheets, names and metadata.
 
@@ -1296,9 +1323,12 @@ def read_workbook(
     Args:
         data: The whole file.
         limits: Refusal thresholds.
-        sheets: Names of the sheets to parse; None parses all; :data:`NAMED_SHEETS` parses the sheets that
-            defined names refer to (all a form's inputs). Other sheets are still listed (name, state) with no
-            cells. A single str is taken as one name.
+        sheets: Names of the sheets to parse; None parses all. Other sheets are still listed (name, state)
+            with no cells. A single str is taken as one name.
+        names: Defined names (workbook-level or local): when given, only the cells inside the ranges they
+            refer to are kept, and only their sheets are parsed (instead of ``sheets``). Every cell is
+            still checked against the limits; the other cells are just not decoded. All of a form's
+            inputs live inside its names, so a return is read this way.
 
     Returns:
         The workbook's raw content.
@@ -1312,12 +1342,14 @@ def read_workbook(
         raise WorkbookReadError("too-large-file", f"{len(data)} bytes (limit {limits.max_file_bytes})")
     if isinstance(sheets, str):
         sheets = {sheets}
+    if sheets is not None and names is not None:
+        raise ValueError("give sheets or names, not both")
     if not data.startswith(_ZIP_MAGIC):
         raise WorkbookReadError(
             *_REFUSAL_BY_FORMAT[sniff(data) if data.startswith(_OLE_MAGIC) else FORMAT_OTHER]
         )
     try:
-        return _read(data, limits, sheets)
+        return _read(data, limits, sheets, names)
     except WorkbookReadError:
         raise
     except (MemoryError, RecursionError) as exc:

@@ -26,7 +26,6 @@ from dxsheets.xlsxread import (
     FORMAT_OTHER,
     FORMAT_XLS,
     FORMAT_XLSX,
-    NAMED_SHEETS,
     Cell,
     Limits,
     WorkbookReadError,
@@ -807,35 +806,81 @@ def test_the_platform_expat_is_hardened() -> None:
     assert (pyexpat.version_info >= (2, 4, 1)) == xlsxread.EXPAT_HARDENED
 
 
-def test_named_sheets_parses_exactly_the_sheets_names_refer_to() -> None:
+def _named_book() -> bytes:
     buf = io.BytesIO()
     wb = xlsxwriter.Workbook(buf, {"in_memory": True})
-    for name in ("入力", "範囲外", "参照先", "印刷", "選択肢"):
+    entry = wb.add_worksheet("入力")
+    for r in range(3):
+        for c in range(3):
+            entry.write_string(r, c, f"{r + 1},{c + 1}")
+    entry.write_number("H9", 9)
+    for name in ("範囲外", "参照先", "印刷", "選択肢"):
         wb.add_worksheet(name).write_string("A1", f"{name}の値")
+    wb.get_worksheet_by_name("参照先").write_number("B2", 2)
     wb.define_name("回答", "='入力'!$A$1:$B$2")
+    wb.define_name("ほか", "='入力'!$C$3")  # not asked for
     wb.define_name("'範囲外'!ローカル", "='参照先'!$A$1")  # local to one sheet, pointing at another
     wb.define_name("壊れた", "=#REF!")
     wb.define_name("'印刷'!Print_Titles", "='印刷'!$1:$2")  # whole rows: not a cell range
     wb.define_name("定数", "=0.08")
     wb.close()
-    data = buf.getvalue()
-    book = read_workbook(data, sheets=NAMED_SHEETS)
-    assert list(book.sheets) == ["入力", "範囲外", "参照先", "印刷", "選択肢"]
-    assert {n for n, s in book.sheets.items() if s.cells} == {"入力", "参照先"}
+    return buf.getvalue()
+
+
+def test_reading_by_names_keeps_exactly_the_cells_inside_them() -> None:
+    data = _named_book()
+    asked = {"回答", "ローカル", "壊れた", "Print_Titles", "定数", "無い名前"}
+    book = read_workbook(data, names=asked)
     everything = read_workbook(data)
-    assert book.sheets["参照先"] == everything.sheets["参照先"]
+    assert list(book.sheets) == ["入力", "範囲外", "参照先", "印刷", "選択肢"]  # every sheet still listed
+    assert book.sheets["入力"].cells == {
+        (1, 1): Cell("1,1", "s"),
+        (1, 2): Cell("1,2", "s"),
+        (2, 1): Cell("2,1", "s"),
+        (2, 2): Cell("2,2", "s"),
+    }
+    assert book.sheets["参照先"].cells == {(1, 1): Cell("参照先の値", "s")}
+    assert all(not book.sheets[n].cells for n in ("範囲外", "印刷", "選択肢"))
     assert book.defined_names == everything.defined_names and book.local_names == everything.local_names
+    with pytest.raises(ValueError):
+        read_workbook(data, sheets={"入力"}, names=asked)
 
 
-def test_a_returned_form_is_read_without_its_dropdown_lists(generated) -> None:
+def test_cells_outside_the_names_are_still_held_to_the_limits() -> None:
+    data = _named_book()
+    assert read_workbook(data, names={"回答"}, limits=Limits(max_col=8, max_row=9)).sheets["入力"].cells
+    # H9 is outside every name asked for, yet a sheet reaching past the limits is refused all the same.
+    assert refusal(data, names={"回答"}, limits=Limits(max_col=7)) == "sheet-too-large"
+    assert refusal(data, names={"回答"}, limits=Limits(max_row=8)) == "sheet-too-large"
+
+
+def test_a_name_too_wide_to_list_reads_its_sheet_whole() -> None:
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, {"in_memory": True})
+    ws = wb.add_worksheet("入力")
+    ws.write_string("A1", "見出し")
+    ws.write_number("C5000", 5)
+    wb.define_name("広い", "='入力'!$B$1:$Z$9000")  # 225,000 cells: more than are listed one by one
+    wb.close()
+    book = read_workbook(buf.getvalue(), names={"広い"})
+    assert book.sheets["入力"].cells == {(1, 1): Cell("見出し", "s"), (5000, 3): Cell(5.0, "n")}
+
+
+def test_a_returned_form_is_read_through_its_names_alone(generated) -> None:
     from promoter import returned
 
     from dxsheets import forms as F
+    from dxsheets.formread import read_form
 
     data = returned(generated.distribute, generated.masters().active_departments[0])
-    book = read_workbook(data, sheets=NAMED_SHEETS)
+    book = read_workbook(data, names=F.READ_NAMES)
+    everything = read_workbook(data)
     assert {n for n, s in book.sheets.items() if s.cells} == {F.MAIN_SHEET, F.META_SHEET}
     assert book.sheets[F.LISTS_SHEET].cells == {}  # the 選択肢 sheet: no input lives there
+    main = book.sheets[F.MAIN_SHEET].cells
+    assert 0 < len(main) < len(everything.sheets[F.MAIN_SHEET].cells)  # labels and headings are skipped
+    assert all(everything.sheets[F.MAIN_SHEET].cells[at] == cell for at, cell in main.items())
+    assert read_form(book) == read_form(everything)
 
 
 def test_remembered_structure_parts_never_leak_between_files(xw_book: bytes) -> None:
