@@ -1154,7 +1154,8 @@ def _application(data: bytes, part: str) -> str | None:
 _SHEET_STATES = {"visible": "visible", "hidden": "hidden", "veryhidden": "veryHidden"}
 
 
-# Cells listed one by one for a `names=` read, per sheet; ranges covering more are read whole instead.
+# Cells listed one by one for a `names=` read, all sheets together; sheets whose ranges would go past
+# that are read whole instead.
 _MAX_LISTED_CELLS = 65_536
 
 
@@ -1163,26 +1164,42 @@ def _named_cells(info: _WorkbookInfo, names: Collection[str]) -> dict[str, froze
     or None when they cover too many to list (that sheet is then read whole).
 
     A name counts whether it is workbook-level or local to a sheet; names that are not a plain single-area
-    reference (#REF!, whole rows, formulas) point at nothing.
+    reference (#REF!, whole rows, formulas) point at nothing. Callers must treat the result as read-only:
+    returns of one form share their references, so the answer is remembered.
     """
+    refs = tuple(
+        text
+        for name, local_id, text in info.names
+        if name in names and (local_id is None or 0 <= local_id < len(info.entries))
+    )
+    if len(refs) <= 64 and sum(map(len, refs)) <= 4096:
+        return _cells_of_refs_memo(refs)
+    return _cells_of_refs(refs)
+
+
+def _cells_of_refs(refs: tuple[str, ...]) -> dict[str, frozenset[tuple[int, int]] | None]:
     areas: dict[str, list[tuple[int, int, int, int]]] = {}
-    for name, local_id, text in info.names:
-        if name not in names or (local_id is not None and not 0 <= local_id < len(info.entries)):
-            continue
+    for text in refs:
         try:
             sheet, r1, c1, r2, c2 = parse_ref(text)
         except ValueError:
             continue
         areas.setdefault(sheet, []).append((r1, c1, r2, c2))
     cells: dict[str, frozenset[tuple[int, int]] | None] = {}
+    budget = _MAX_LISTED_CELLS  # for all sheets together: hostile files may repeat names on many sheets
     for sheet, rects in areas.items():
-        if sum((r2 - r1 + 1) * (c2 - c1 + 1) for r1, c1, r2, c2 in rects) > _MAX_LISTED_CELLS:
+        area = sum((r2 - r1 + 1) * (c2 - c1 + 1) for r1, c1, r2, c2 in rects)
+        if area > budget:
             cells[sheet] = None
-        else:
-            cells[sheet] = frozenset(
-                (r, c) for r1, c1, r2, c2 in rects for r in range(r1, r2 + 1) for c in range(c1, c2 + 1)
-            )
+            continue
+        budget -= area
+        cells[sheet] = frozenset(
+            (r, c) for r1, c1, r2, c2 in rects for r in range(r1, r2 + 1) for c in range(c1, c2 + 1)
+        )
     return cells
+
+
+_cells_of_refs_memo = functools.lru_cache(maxsize=64)(_cells_of_refs)
 
 
 def _read(
