@@ -524,7 +524,7 @@ def check_values(
 def _cross_field(ans: Answers, values: FormValues) -> list[Problem]:
     out: list[Problem] = []
     q1v = values.singles.get(F.N_Q1)
-    if ans.q1 == F.Q1_YES and not ans.q2:
+    if ans.q1 == F.Q1_YES and not ans.q2 and F.N_Q2 not in values.unread:
         first = values.q2[0][0] if values.q2 else None
         out.append(
             _problem(
@@ -550,7 +550,7 @@ def _cross_field(ans: Answers, values: FormValues) -> list[Problem]:
         )
     gap_names = {g.name for g in ans.q3 if g.name and g.gap}
     q2_names = {q.name for q in ans.q2 if q.name}
-    for q in ans.q2:
+    for q in ans.q2 if F.N_Q3 not in values.unread else []:
         if q.name and q.before and not q.after and q.name not in gap_names:
             row = values.q2[_raw_index(values.q2, q.cell)]
             out.append(
@@ -565,7 +565,7 @@ def _cross_field(ans: Answers, values: FormValues) -> list[Problem]:
                     2,
                 )
             )
-    for g in ans.q3:
+    for g in ans.q3 if F.N_Q2 not in values.unread else []:
         if g.name and g.name not in q2_names:
             row = values.q3[_raw_index(values.q3, g.cell)]
             out.append(

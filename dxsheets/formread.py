@@ -36,6 +36,9 @@ class FormValues:
     house: list[Value] = field(default_factory=list)
     q2: list[list[Value]] = field(default_factory=list)
     q3: list[list[Value]] = field(default_factory=list)
+    # Names whose block could not be read (missing, broken, misshapen): their emptiness is no answer, so
+    # rules that compare blocks must not judge it (a stretched DX_Q2 is not "Q1=はい with no Q2 row").
+    unread: set[str] = field(default_factory=set)
 
 
 def _block(raw: RawWorkbook, name: str) -> tuple[list[list[Value]] | None, Problem | None]:
@@ -119,6 +122,7 @@ def read_form(raw: RawWorkbook) -> tuple[FormValues, list[Problem]]:
         rows, problem = _block(raw, name)
         if problem is not None:
             problems.append(problem)
+            values.unread.add(name)
             continue
         assert rows is not None
         if name == F.N_HOUSE:

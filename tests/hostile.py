@@ -1119,6 +1119,38 @@ def make_dimension_bomb(dest: Path, source: bytes | None = None) -> Path:
     return _write(dest, "回答_dimension.xlsx", data)
 
 
+def make_stretched_name(dest: Path, source: bytes, name: str = "DX_Q2") -> Path:
+    """The source with the defined name ``name`` stretched down to row 1,048,576 (its end row replaced).
+
+    Only the workbook part changes; the file stays small and valid. A reader that builds the named range
+    cell by cell makes 4 million empty cells for it (14 s and 420 MB for one form before dxsheets refused
+    such names). A source without that name gets one on its first sheet, ``$A$2:$B$1048576``.
+    """
+    parts = _zip_parts(source)
+    patched = []
+    for part_name, data in parts:
+        if part_name == "xl/workbook.xml":
+            text = data.decode("utf-8")
+            pattern = re.compile(
+                rf'(<definedName\b[^>]*\bname="{re.escape(name)}"[^>]*>[^<]*?:\$?[A-Z]{{1,3}}\$?)\d+<'
+            )
+            text, count = pattern.subn(r"\g<1>1048576<", text, count=1)
+            if count == 0:
+                sheet = re.search(r'<sheet\b[^>]*\bname="([^"]+)"', text)
+                if sheet is None or "</sheets>" not in text:
+                    raise ValueError("source has no sheet to name a range on")
+                ref = f"<definedName name=\"{name}\">'{sheet.group(1)}'!$A$2:$B$1048576</definedName>"
+                if "</definedNames>" in text:
+                    text = text.replace("</definedNames>", ref + "</definedNames>", 1)
+                else:
+                    text = text.replace("</sheets>", f"</sheets><definedNames>{ref}</definedNames>", 1)
+            data = text.encode("utf-8")
+        patched.append((part_name, data))
+    path = _target(dest, "回答_stretched_name.xlsx")
+    _write_package(path, patched)
+    return path
+
+
 # --------------------------------------------------------------------------------------------------------
 # 10. XML entity attacks
 # --------------------------------------------------------------------------------------------------------
@@ -1385,6 +1417,7 @@ def build_corpus(directory: Path, source: bytes | None = None, with_bombs: bool 
         "shared_string_bomb": make_shared_string_bomb(directory, gib=sst_gib),
         "lying_sizes": make_lying_sizes(directory, src),
         "dimension_bomb": make_dimension_bomb(directory, src),
+        "stretched_name": make_stretched_name(directory, src),
         "billion_laughs": make_billion_laughs(directory, src),
         "external_entity": make_external_entity(directory, src),
         "macro_xlsm": make_macro_xlsm(directory, src),

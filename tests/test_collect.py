@@ -246,6 +246,8 @@ def test_a_name_stretched_to_the_last_row_is_refused_without_reading_a_million_r
     entry = file_entry(status_json(generated), "stretched.xlsx")
     shape = next(p for p in entry["problems"] if p["code"] == "name-shape")
     assert shape["cell"] == f"{first.replace('$', '')}:E1048576"
+    # Q2 could not be read, so it is not judged empty: no "Q1=はい with no Q2 row", no "Q3 name not in Q2".
+    assert codes(entry) == [("name-shape", "error")]
     assert "1,048,547行に広がっています" in shape["message"]
     assert entry["status"] == "rejected"
     assert result.departments["0102"] == "answered"

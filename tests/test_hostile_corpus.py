@@ -27,6 +27,7 @@ import msoffcrypto
 import olefile
 import openpyxl
 import pytest
+from openpyxl.workbook.defined_name import DefinedName
 
 try:
     import hostile as h
@@ -479,6 +480,26 @@ def test_dimension_bomb(tmp_path: Path) -> None:
     assert re.findall(r'<c r="([A-Z]+\d+)"', sheet) == ["A1", "XFD1048576"]
     ws = openpyxl.load_workbook(path, read_only=True)["回答"]
     assert (ws.max_row, ws.max_column) == (1048576, 16384)  # never iterate it
+
+
+def test_stretched_name(tmp_path: Path, source: bytes) -> None:
+    path = h.make_stretched_name(tmp_path, source)
+    assert path.stat().st_size < 10_000
+    wb = openpyxl.load_workbook(path)
+    assert wb.defined_names["DX_Q2"].attr_text == "'回答'!$A$2:$B$1048576"
+    assert wb["回答"]["B2"].value == "総務課"  # the values are untouched
+
+
+def test_stretched_name_keeps_the_start_of_an_existing_name(tmp_path: Path) -> None:
+    named = io.BytesIO()
+    wb = openpyxl.Workbook()
+    wb.active.title = "課題抽出シート"
+    wb.defined_names["DX_Q2"] = DefinedName("DX_Q2", attr_text="'課題抽出シート'!$B$30:$E$59")
+    wb.save(named)
+    path = h.make_stretched_name(tmp_path, named.getvalue())
+    assert (
+        openpyxl.load_workbook(path).defined_names["DX_Q2"].attr_text == "'課題抽出シート'!$B$30:$E$1048576"
+    )
 
 
 # ------------------------------------------------------------------------------------------- 10. XML
