@@ -524,7 +524,9 @@ def check_values(
 def _cross_field(ans: Answers, values: FormValues) -> list[Problem]:
     out: list[Problem] = []
     q1v = values.singles.get(F.N_Q1)
-    if ans.q1 == F.Q1_YES and not ans.q2 and F.N_Q2 not in values.unread:
+    # A block that could not be read is unknown, not empty: rules that compare it with another are not applied.
+    q2_known, q3_known = F.N_Q2 not in values.unread, F.N_Q3 not in values.unread
+    if ans.q1 == F.Q1_YES and not ans.q2 and q2_known:
         first = values.q2[0][0] if values.q2 else None
         out.append(
             _problem(
@@ -550,8 +552,8 @@ def _cross_field(ans: Answers, values: FormValues) -> list[Problem]:
         )
     gap_names = {g.name for g in ans.q3 if g.name and g.gap}
     q2_names = {q.name for q in ans.q2 if q.name}
-    for q in ans.q2 if F.N_Q3 not in values.unread else []:
-        if q.name and q.before and not q.after and q.name not in gap_names:
+    for q in ans.q2:
+        if q3_known and q.name and q.before and not q.after and q.name not in gap_names:
             row = values.q2[_raw_index(values.q2, q.cell)]
             out.append(
                 _problem(
@@ -565,8 +567,8 @@ def _cross_field(ans: Answers, values: FormValues) -> list[Problem]:
                     2,
                 )
             )
-    for g in ans.q3 if F.N_Q2 not in values.unread else []:
-        if g.name and g.name not in q2_names:
+    for g in ans.q3:
+        if q2_known and g.name and g.name not in q2_names:
             row = values.q3[_raw_index(values.q3, g.cell)]
             out.append(
                 _problem(

@@ -36,8 +36,8 @@ class FormValues:
     house: list[Value] = field(default_factory=list)
     q2: list[list[Value]] = field(default_factory=list)
     q3: list[list[Value]] = field(default_factory=list)
-    # Names whose block could not be read (missing, broken, misshapen): their emptiness is no answer, so
-    # rules that compare blocks must not judge it (a stretched DX_Q2 is not "Q1=はい with no Q2 row").
+    # Block names (house, Q2, Q3) that could not be read (missing, broken, misshapen): their list is empty
+    # for want of a reading, not of answers (a stretched DX_Q2 is not "Q1=はい with no Q2 row").
     unread: set[str] = field(default_factory=set)
 
 

@@ -38,7 +38,7 @@ import time
 import urllib.parse
 import zipfile
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -129,6 +129,14 @@ def _zip_parts(source: bytes) -> list[tuple[str, bytes]]:
     """All parts of a zip package, in their stored order."""
     with zipfile.ZipFile(io.BytesIO(source)) as zf:
         return [(info.filename, zf.read(info)) for info in zf.infolist()]
+
+
+def _with_part_text(source: bytes, part: str, edit: Callable[[str], str]) -> list[tuple[str, bytes]]:
+    """All parts of ``source``, with the UTF-8 text of ``part`` passed through ``edit``."""
+    return [
+        (name, edit(data.decode("utf-8")).encode("utf-8") if name == part else data)
+        for name, data in _zip_parts(source)
+    ]
 
 
 def _write_package(path: Path, parts: Sequence[tuple[str, bytes]]) -> None:
@@ -1126,26 +1134,23 @@ def make_stretched_name(dest: Path, source: bytes, name: str = "DX_Q2") -> Path:
     cell by cell makes 4 million empty cells for it (14 s and 420 MB for one form before dxsheets refused
     such names). A source without that name gets one on its first sheet, ``$A$2:$B$1048576``.
     """
-    parts = _zip_parts(source)
-    patched = []
-    for part_name, data in parts:
-        if part_name == "xl/workbook.xml":
-            text = data.decode("utf-8")
-            pattern = re.compile(
-                rf'(<definedName\b[^>]*\bname="{re.escape(name)}"[^>]*>[^<]*?:\$?[A-Z]{{1,3}}\$?)\d+<'
-            )
-            text, count = pattern.subn(r"\g<1>1048576<", text, count=1)
-            if count == 0:
-                sheet = re.search(r'<sheet\b[^>]*\bname="([^"]+)"', text)
-                if sheet is None or "</sheets>" not in text:
-                    raise ValueError("source has no sheet to name a range on")
-                ref = f"<definedName name=\"{name}\">'{sheet.group(1)}'!$A$2:$B$1048576</definedName>"
-                if "</definedNames>" in text:
-                    text = text.replace("</definedNames>", ref + "</definedNames>", 1)
-                else:
-                    text = text.replace("</sheets>", f"</sheets><definedNames>{ref}</definedNames>", 1)
-            data = text.encode("utf-8")
-        patched.append((part_name, data))
+    pattern = re.compile(
+        rf'(<definedName\b[^>]*\bname="{re.escape(name)}"[^>]*>[^<]*?:\$?[A-Z]{{1,3}}\$?)\d+<'
+    )
+
+    def stretch(text: str) -> str:
+        text, count = pattern.subn(r"\g<1>1048576<", text, count=1)
+        if count:
+            return text
+        sheet = re.search(r'<sheet\b[^>]*\bname="([^"]+)"', text)
+        if sheet is None or "</sheets>" not in text:
+            raise ValueError("source has no sheet to name a range on")
+        ref = f"<definedName name=\"{name}\">'{sheet.group(1)}'!$A$2:$B$1048576</definedName>"
+        if "</definedNames>" in text:
+            return text.replace("</definedNames>", ref + "</definedNames>", 1)
+        return text.replace("</sheets>", f"</sheets><definedNames>{ref}</definedNames>", 1)
+
+    patched = _with_part_text(source, "xl/workbook.xml", stretch)
     path = _target(dest, "回答_stretched_name.xlsx")
     _write_package(path, patched)
     return path
@@ -1157,29 +1162,24 @@ def make_stretched_name(dest: Path, source: bytes, name: str = "DX_Q2") -> Path:
 
 
 def _inject_doctype(source: bytes, doctype_body: str, reference: str, default_name: str, dest: Path) -> Path:
-    parts = _zip_parts(source)
-    names = [n for n, _ in parts]
+    names = [n for n, _ in _zip_parts(source)]
     target = "xl/sharedStrings.xml" if "xl/sharedStrings.xml" in names else _first_worksheet(names)
-    out = []
-    for name, data in parts:
-        if name == target:
-            text = data.decode("utf-8")
-            m = re.search(r"<([\w:]+)[\s>/]", re.sub(r"^<\?xml[^>]*\?>", "", text).lstrip())
-            if m is None:
-                raise ValueError(f"no root element in {name}")
-            doctype = f"<!DOCTYPE {m.group(1)} [\n{doctype_body}\n]>\n"
-            decl = re.match(r"<\?xml[^>]*\?>\s*", text)
-            pos = decl.end() if decl else 0
-            text = text[:pos] + doctype + text[pos:]
-            text, n = re.subn(
-                r"(<(?:\w+:)?[tv](?:\s[^>]*)?>)[^<]*(</)", rf"\g<1>{reference}\g<2>", text, count=1
-            )
-            if n == 0:
-                raise ValueError(f"no <t> or <v> element in {name} to carry the entity")
-            data = text.encode("utf-8")
-        out.append((name, data))
+
+    def inject(text: str) -> str:
+        m = re.search(r"<([\w:]+)[\s>/]", re.sub(r"^<\?xml[^>]*\?>", "", text).lstrip())
+        if m is None:
+            raise ValueError(f"no root element in {target}")
+        doctype = f"<!DOCTYPE {m.group(1)} [\n{doctype_body}\n]>\n"
+        decl = re.match(r"<\?xml[^>]*\?>\s*", text)
+        pos = decl.end() if decl else 0
+        text = text[:pos] + doctype + text[pos:]
+        text, n = re.subn(r"(<(?:\w+:)?[tv](?:\s[^>]*)?>)[^<]*(</)", rf"\g<1>{reference}\g<2>", text, count=1)
+        if n == 0:
+            raise ValueError(f"no <t> or <v> element in {target} to carry the entity")
+        return text
+
     path = _target(dest, default_name)
-    _write_package(path, out)
+    _write_package(path, _with_part_text(source, target, inject))
     return path
 
 

@@ -27,7 +27,7 @@ EXPECTED = {
     "shared_string_bomb": ("rejected", ["file-zip-bomb"]),
     "lying_sizes": ("rejected", ["file-truncated"]),
     "dimension_bomb": ("rejected", ["file-sheet-too-large"]),
-    "stretched_name": ("rejected|superseded", ["name-shape"]),  # 0101's too: one of its returns
+    "stretched_name": ("rejected|superseded", ["name-shape"]),  # a return of 0101, like "valid"
     "billion_laughs": ("rejected", ["file-doctype"]),
     "external_entity": ("rejected", ["file-doctype"]),
     "csv_named_xlsx": ("rejected", ["file-not-workbook"]),
