@@ -169,7 +169,6 @@ def collect(
         with ledger.transaction():  # fates across files change together, or not at all
             _decide(ledger, masters, key, result)
             ledger.mark_absent()
-    with Ledger(ws.ledger_path) as ledger:
         result.feedback = _write_feedbacks(ws, ledger, masters, secret, result)
     result.seconds = time.perf_counter() - started
     return result
@@ -297,7 +296,7 @@ def _write_feedbacks(
     written: list[Path] = []
     wanted: set[Path] = set()
     # A department needs fixing when its latest return is rejected: that return is the one to correct.
-    latest_returns = ledger.latest_returns()
+    latest_returns = ledger.latest_returns() if NEEDS_FIXING in result.departments.values() else {}
     for code, status in result.departments.items():
         if status != NEEDS_FIXING:
             continue

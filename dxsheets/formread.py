@@ -8,15 +8,19 @@ Judging the values is `checks.py`'s job.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from . import forms as F
 from .domain import ERROR, Problem
 from .xlsxread import Cell, RawWorkbook, cell_name, parse_ref
 
 
-@dataclass(frozen=True, slots=True)
-class Value:
-    """One input cell as found: what it holds and where it is in the returned file (1-based row, column)."""
+class Value(NamedTuple):
+    """One input cell as found: what it holds and where it is in the returned file (1-based row, column).
+
+    A named tuple rather than a frozen dataclass: a form has ~120 of them and each file makes them anew; a
+    frozen dataclass takes ~3x as long to build (it sets every field through `object.__setattr__`).
+    """
 
     cell: Cell | None
     sheet: str
