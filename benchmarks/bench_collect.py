@@ -22,6 +22,7 @@ import io
 import json
 import os
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -254,7 +255,7 @@ def one_size(n: int, repeat: int) -> None:
         )
         print(
             f"  run by run            {', '.join(f'{r:.1f}x' for r in paired)}"
-            f" (median {paired[len(paired) // 2]:.1f}x; within 3x in {met} of {len(paired)})"
+            f" (median {statistics.median(paired):.1f}x; within 3x in {met} of {len(paired)})"
         )
         print(f"  to the {jobs}-process floor {ours / flo_par:.1f}x slower")
         print(
