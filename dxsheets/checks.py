@@ -36,6 +36,8 @@ RULES: dict[str, str] = {
     "file-too-large": "ファイルが大きすぎる",
     "file-reader-crashed": "読み取り中に読み取り処理が異常終了した",
     "file-unsupported-type": "Excel ブック以外のファイル",
+    "file-not-regular": "通常のファイルでない（リンク・名前付きパイプなど。開かない）",
+    "folder-unreadable": "inbox 内のフォルダを読み取れない（アクセス権など）",
     "mail-no-workbook": "メールに Excel ブックの添付がない",
     # identity and structure
     "form-unknown": "課題抽出シートではない",

@@ -134,6 +134,12 @@ def echo_collect(result: CollectResult) -> None:
     click.echo("部署: " + "・".join(f"{DEPT_STATUS_JA[k]} {v}" for k, v in depts.items()))
     if result.feedback:
         click.echo(f"修正依頼のブック {len(result.feedback)} 件: {result.feedback[0].parent}")
+    if result.unreadable_folders:
+        click.echo(
+            f"警告: inbox のフォルダ {len(result.unreadable_folders)} 件の中を読み取れず、回収していません"
+            f"（アクセス権を確認してください）: {', '.join(result.unreadable_folders)}",
+            err=True,
+        )
 
 
 @cli.command()

@@ -58,6 +58,7 @@ class CollectResult:
         default_factory=dict
     )  # code -> answered / needs_fixing / not_answered
     feedback: list[Path] = field(default_factory=list)
+    unreadable_folders: list[str] = field(default_factory=list)  # inbox folders that could not be listed
     seconds: float = 0.0
 
 
@@ -133,8 +134,12 @@ def collect(
                     result.new.append(arrival.path)
                 elif prev != (arrival.size, arrival.mtime) and arrival.fate != PENDING:
                     result.changed.append(arrival.path)
-                if arrival.fate == PENDING:  # not taken in yet: no hash, no copy until it has settled
-                    record(_file_row(arrival, None, None, Examined(PENDING, arrival.problems), when))
+                if any(p.code == "folder-unreadable" for p in arrival.problems):
+                    result.unreadable_folders.append(arrival.path)
+                if arrival.fate == PENDING or not arrival.opened:
+                    # Not taken in (yet): no hash, no copy until it has settled; links and pipes never.
+                    unopened = Examined(arrival.fate or PENDING, arrival.problems)
+                    record(_file_row(arrival, None, None, unopened, when))
                     continue
                 data = (
                     attachment_bytes(arrival.source, arrival.member) if arrival.member is not None else None

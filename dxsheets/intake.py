@@ -13,6 +13,7 @@ import hashlib
 import itertools
 import json
 import os
+import stat
 import sys
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator
@@ -27,7 +28,7 @@ from typing import Any
 from . import checks
 from . import forms as F
 from .archive import store
-from .domain import ERROR, Answers, Masters, Problem
+from .domain import ERROR, WARNING, Answers, Masters, Problem
 from .formread import read_form
 from .xlsxread import (
     FORMAT_EMPTY,
@@ -65,6 +66,7 @@ class Arrival:
     member: int | None = None  # for a mail attachment: its position among the mail's attachments
     fate: str | None = None  # decided without parsing: ignored / pending / unsupported / rejected
     problems: list[Problem] = field(default_factory=list)
+    opened: bool = True  # False for what is never read, hashed or archived: links, pipes, unlisted folders
 
 
 @dataclass
@@ -134,30 +136,40 @@ def _problem(code: str, message: str, severity: str = ERROR) -> Problem:
     return Problem(code, severity, message)
 
 
-def walk(inbox: Path) -> Iterator[tuple[Path, os.stat_result, frozenset[str]]]:
-    """Every regular file below the inbox in a stable order, with its stat and the names beside it.
+def walk(inbox: Path) -> Iterator[tuple[Path, os.stat_result | None, frozenset[str]]]:
+    """Everything below the inbox that is not a folder, in a stable order, with its own stat (`lstat`) and
+    the names beside it; and every folder that cannot be listed, with None for its stat.
 
-    Links are not followed out of the inbox. One directory listing per folder serves the lock-file check
-    too, so a file costs one stat, however many checks it goes through.
+    Links are not followed (a link to a folder is an entry like a link to a file), so the walk never
+    leaves the inbox. One directory listing per folder serves the lock-file check too, so a file costs one
+    stat, however many checks it goes through.
     """
 
-    def entries(folder: str) -> list[os.DirEntry[str]]:
+    def entries(folder: str) -> list[os.DirEntry[str]] | None:
         try:
             with os.scandir(folder) as it:
                 return sorted(it, key=lambda e: e.name)
+        except FileNotFoundError:
+            return []  # vanished since it was listed: the next run sees what is there then
         except OSError:
-            return []  # a folder that vanished or cannot be listed: the next run sees it again
+            return None  # cannot be listed (access rights, a broken network share): reported, not skipped
 
     stack = [str(inbox)]
     while stack:
-        listed = entries(stack.pop())
+        folder = stack.pop()
+        listed = entries(folder)
+        if listed is None:
+            if folder == str(inbox):
+                return  # the inbox itself: the caller checked it exists; nothing below it can be told
+            yield Path(folder), None, frozenset()
+            continue
         names = frozenset(e.name for e in listed)
         subfolders = []
         for entry in listed:
             try:
                 if entry.is_dir(follow_symlinks=False):
                     subfolders.append(entry.path)
-                elif entry.is_file(follow_symlinks=False):
+                else:
                     yield Path(entry.path), entry.stat(follow_symlinks=False), names
             except OSError:
                 continue  # vanished between listing and stat
@@ -176,8 +188,17 @@ def scan(
     root = len(str(inbox)) + 1
     for path, st, siblings in walk(inbox):
         rel = str(path)[root:].replace(os.sep, "/")
+        if st is None:
+            yield _unlisted_folder(rel, path, now)
+            continue
         sent = datetime.fromtimestamp(st.st_mtime, UTC)
         arrival = Arrival(rel, path, st.st_size, st.st_mtime, sent, "file-time")
+        if not stat.S_ISREG(st.st_mode):
+            # Never opened: a link may point outside the inbox, and a pipe would block the run.
+            arrival.fate, arrival.opened = UNSUPPORTED, False
+            arrival.problems.append(_not_a_file_problem(st))
+            yield arrival
+            continue
         reason = _system_reason(path.name)
         if reason:
             arrival.fate = IGNORED
@@ -217,6 +238,33 @@ def scan(
             yield from _mail_arrivals(path, rel, st, limits)
             continue
         yield arrival
+
+
+def _unlisted_folder(rel: str, path: Path, now: float) -> Arrival:
+    """A folder whose content cannot be listed: recorded (as `<folder>/`, pending) so it is not unseen."""
+    arrival = Arrival(rel + "/", path, 0, 0.0, datetime.fromtimestamp(now, UTC), "file-time")
+    arrival.fate, arrival.opened = PENDING, False
+    arrival.problems.append(
+        _problem(
+            "folder-unreadable",
+            f"inbox のフォルダ「{rel}」の中を読み取れません（アクセス権やネットワークの切断など）。"
+            "中のファイルは回収されていません。読み取れるようにすると、次回の回収で確認します。",
+            WARNING,
+        )
+    )
+    return arrival
+
+
+def _not_a_file_problem(st: os.stat_result) -> Problem:
+    if stat.S_ISLNK(st.st_mode):
+        return _problem(
+            "file-not-regular",
+            "リンク（シンボリックリンク）です。リンク先は読みに行きません。ファイルそのものを inbox に置いてください。",
+        )
+    return _problem(
+        "file-not-regular",
+        "通常のファイルではありません（名前付きパイプ・デバイスなど）。読み取りません。返送されたファイルを置いてください。",
+    )
 
 
 def attachment_bytes(mail: Path, member: int) -> bytes:

@@ -99,6 +99,7 @@ def _write_log(ws: Workspace, started: datetime, result: RunResult) -> Path:
         "new": c.new,
         "changed": c.changed,
         "feedback": [str(p.relative_to(ws.outbox)) for p in c.feedback],
+        "unreadable_folders": c.unreadable_folders,
         "summary": str(result.summary.relative_to(ws.outbox)) if result.summary else None,
         "hypothesis": [str(p.relative_to(ws.outbox)) for p in result.hypothesis],
         "durations_seconds": {k: round(v, 3) for k, v in result.durations.items()},

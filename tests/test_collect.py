@@ -455,3 +455,79 @@ def test_a_return_after_the_deadline_is_merged_and_marked_late(generated: Worksp
     assert entry["status"] == "accepted" and codes(entry) == [("returned-late", "warning")]
     assert "2026/12/18" in entry["problems"][0]["message"]
     assert result.departments["0401"] == "answered"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="links and named pipes as on Linux and macOS shares")
+def test_links_and_pipes_are_recorded_and_never_opened(generated: Workspace, tmp_path: Path) -> None:
+    import signal
+
+    m = generated.masters()
+    data = returned(generated.distribute, m.department("0101"))
+    drop(generated.inbox, "0101_未来政策課.xlsx", data)
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "0201_総務課.xlsx").write_bytes(returned(generated.distribute, m.department("0201")))
+    links = {
+        "link_in_inbox.xlsx": generated.inbox / "0101_未来政策課.xlsx",
+        "link_out.xlsx": outside / "0201_総務課.xlsx",
+        "link_to_folder": outside,  # a link to a folder is not walked into
+    }
+    for name, target in links.items():
+        (generated.inbox / name).symlink_to(target)
+    os.mkfifo(generated.inbox / "pipe.xlsx")  # opening it would wait for a writer forever
+    old = time.time() - 3600
+    os.utime(generated.inbox / "pipe.xlsx", (old, old))
+
+    def hung(*_: object) -> None:
+        raise TimeoutError("collect opened the named pipe")
+
+    signal.signal(signal.SIGALRM, hung)
+    signal.alarm(120)
+    try:
+        result = collect(generated)
+    finally:
+        signal.alarm(0)
+    report = status_json(generated)
+    for name in (*links, "pipe.xlsx"):
+        entry = file_entry(report, name)
+        assert entry["status"] == "unsupported" and entry["sha256"] is None, entry
+        assert codes(entry) == [("file-not-regular", "error")]
+    assert "ファイルそのものを inbox に置いてください" in file_entry(report, "link_out.xlsx")["reason"]
+    assert file_entry(report, "0101_未来政策課.xlsx")["status"] == "accepted"
+    assert result.departments["0201"] == "not_answered"  # the return behind the link was not read
+    assert not any(f["path"].startswith("link_to_folder/") for f in report["files"])
+    archived = [p for p in generated.archive.rglob("*") if p.is_file()]
+    assert [p.read_bytes() for p in archived] == [data]  # only the real file was copied
+
+
+def test_a_folder_that_cannot_be_listed_is_reported_then_read(
+    generated: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dxsheets import intake
+
+    m = generated.masters()
+    drop(generated.inbox, "市民部/0401_市民課.xlsx", returned(generated.distribute, m.department("0401")))
+    drop(generated.inbox, "総務部/0201_総務課.xlsx", returned(generated.distribute, m.department("0201")))
+    locked = str(generated.inbox / "市民部")
+    real_scandir = os.scandir
+
+    def scandir(path):  # root reads any folder whatever its mode: the refusal of a share is staged here
+        if str(path) == locked:
+            raise PermissionError(13, "Permission denied", path)
+        return real_scandir(path)
+
+    monkeypatch.setattr(intake.os, "scandir", scandir)
+    result = CliRunner().invoke(cli, ["collect", "-w", str(generated.root)])
+    assert result.exit_code == 0, result.output
+    assert "警告: inbox のフォルダ 1 件の中を読み取れず" in result.stderr and "市民部/" in result.stderr
+    report = status_json(generated)
+    folder = file_entry(report, "市民部/")
+    assert folder["status"] == "pending" and codes(folder) == [("folder-unreadable", "warning")]
+    assert "市民部" in folder["reason"] and "次回" in folder["reason"]
+    assert file_entry(report, "総務部/0201_総務課.xlsx")["status"] == "accepted"
+    # Access is given back: the next night reads the folder, and its row is no longer present.
+    monkeypatch.setattr(intake.os, "scandir", real_scandir)
+    collect(generated)
+    report = status_json(generated)
+    assert file_entry(report, "市民部/0401_市民課.xlsx")["status"] == "accepted"
+    assert file_entry(report, "市民部/")["present"] is False
