@@ -36,6 +36,7 @@ from .intake import (
     iso_utc,
     scan,
     take_in_all,
+    unread,
     walk,
 )
 from .ledger import FileRow, Ledger
@@ -141,13 +142,23 @@ def collect(
                     unopened = Examined(arrival.fate or PENDING, arrival.problems)
                     record(_file_row(arrival, None, None, unopened, when))
                     continue
-                data = (
-                    attachment_bytes(arrival.source, arrival.member) if arrival.member is not None else None
-                )
+                try:
+                    data = (
+                        attachment_bytes(arrival.source, arrival.member)
+                        if arrival.member is not None
+                        else None
+                    )
+                except (OSError, IndexError):  # the mail is gone, locked or rewritten since the walk
+                    record(_file_row(arrival, None, None, unread(), when))
+                    continue
                 if arrival.fate is not None:  # decided from the name or size: archived without parsing
-                    sha = hashlib.sha256(data).hexdigest() if data is not None else _hash_file(arrival.source)
-                    archived = store(ws.archive, sha, Path(arrival.path).suffix, data, arrival.source)
-                    record(_file_row(arrival, sha, archived, Examined(arrival.fate, arrival.problems), when))
+                    kept = _keep_here(ws.archive, arrival, data)
+                    if kept is None:
+                        record(_file_row(arrival, None, None, unread(), when))
+                    else:
+                        sha, archived = kept
+                        decided = Examined(arrival.fate, arrival.problems)
+                        record(_file_row(arrival, sha, archived, decided, when))
                     continue
                 waiting[arrival.path] = arrival
                 yield Item(
@@ -177,6 +188,24 @@ def collect(
         result.feedback = _write_feedbacks(ws, ledger, masters, secret, result)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _keep_here(archive: Path, arrival: Arrival, data: bytes | None) -> tuple[str, str] | None:
+    """Hash and archive, in the parent, a file whose fate needs no parsing: (sha256, archive path), or None
+    when it cannot be read any more (gone or locked since the walk: an Excel owner file as Excel closes).
+
+    A failure to write the archive is the run's, not the file's: it is raised.
+    """
+    try:
+        sha = hashlib.sha256(data).hexdigest() if data is not None else _hash_file(arrival.source)
+    except OSError:
+        return None
+    try:
+        return sha, store(archive, sha, Path(arrival.path).suffix, data, arrival.source)
+    except FileNotFoundError:
+        if data is None and not arrival.source.exists():
+            return None  # gone between hashing and copying
+        raise
 
 
 def _hash_file(path: Path) -> str:

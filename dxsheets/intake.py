@@ -187,7 +187,7 @@ def scan(
     now = time.time() if now is None else now
     root = len(str(inbox)) + 1
     for path, st, siblings in walk(inbox):
-        rel = str(path)[root:].replace(os.sep, "/")
+        rel = recordable(str(path)[root:].replace(os.sep, "/"))
         if st is None:
             yield _unlisted_folder(rel, path, now)
             continue
@@ -238,6 +238,24 @@ def scan(
             yield from _mail_arrivals(path, rel, st, limits)
             continue
         yield arrival
+
+
+def recordable(name: str) -> str:
+    """A name as the ledger, status and logs can store it (UTF-8).
+
+    A name that is not UTF-8 on disk (a share mounted with another code page, a zip unpacked from Japanese
+    Windows) reaches Python with its undecodable bytes as lone surrogates, which no UTF-8 writer takes:
+    they are kept as ``\\xNN`` escapes, so the file is still read and recorded, and the name shows which
+    bytes it has.
+    """
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        try:
+            return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        except UnicodeEncodeError:  # surrogates that are not escaped bytes (a mail header's, say)
+            return name.encode("utf-8", "backslashreplace").decode("utf-8")
+    return name
 
 
 def _unlisted_folder(rel: str, path: Path, now: float) -> Arrival:
@@ -302,8 +320,8 @@ def _mail_arrivals(path: Path, rel: str, st: os.stat_result, limits: Limits) -> 
     out: list[Arrival] = []
     seen: dict[str, int] = {}
     for index, part in enumerate(attachments):
-        name = part.get_filename() or "無題"
-        name = name.replace("/", "_").replace("\\", "_")
+        # (the mail parser has already turned undecodable bytes of a raw 8-bit name into U+FFFD)
+        name = (part.get_filename() or "無題").replace("/", "_").replace("\\", "_")
         seen[name] = seen.get(name, 0) + 1
         if seen[name] > 1:
             name = f"{seen[name]}_{name}"
@@ -499,22 +517,23 @@ def _keep(item: Item, intake: Intake) -> tuple[bytes, str, str] | None:
     return data, sha, store(intake.archive, sha, item.suffix, data=data)
 
 
-def _unreadable() -> Taken:
-    """Not taken in: the next run sees the file again (or its absence)."""
-    return Taken(
-        None,
-        None,
-        Examined(
-            PENDING,
-            [
-                Problem(
-                    "pending",
-                    "info",
-                    "ファイルを読み取れませんでした（移動・コピーの途中など）。次回の回収で確認します。",
-                )
-            ],
-        ),
+def unread() -> Examined:
+    """A file seen by the walk but gone, locked or changed when it was to be read: the next run sees it
+    again (or its absence)."""
+    return Examined(
+        PENDING,
+        [
+            Problem(
+                "pending",
+                "info",
+                "ファイルを読み取れませんでした（移動・コピーの途中など）。次回の回収で確認します。",
+            )
+        ],
     )
+
+
+def _unreadable() -> Taken:
+    return Taken(None, None, unread())
 
 
 def take_in(item: Item, intake: Intake) -> Taken:

@@ -531,3 +531,61 @@ def test_a_folder_that_cannot_be_listed_is_reported_then_read(
     report = status_json(generated)
     assert file_entry(report, "市民部/0401_市民課.xlsx")["status"] == "accepted"
     assert file_entry(report, "市民部/")["present"] is False
+
+
+def test_a_file_name_that_is_not_utf8_is_read_and_recorded_with_its_bytes_escaped(
+    generated: Workspace,
+) -> None:
+    m = generated.masters()
+    data = returned(generated.distribute, m.department("0401"))
+    # As a share mounted with another code page, or a zip unpacked from Japanese Windows, shows it.
+    raw = os.fsencode(generated.inbox / "市民部") + b"/" + "0401_市民課.xlsx".encode("cp932")
+    os.makedirs(os.path.dirname(raw), exist_ok=True)
+    try:
+        with open(raw, "wb") as fh:
+            fh.write(data)
+    except OSError:
+        pytest.skip("this file system takes UTF-8 names only")
+    old = time.time() - 3600
+    os.utime(raw, (old, old))
+    drop(generated.inbox, "総務部/0201_総務課.xlsx", returned(generated.distribute, m.department("0201")))
+    result = CliRunner().invoke(cli, ["collect", "-w", str(generated.root)])
+    assert result.exit_code == 0, result.output
+    escaped = "市民部/0401_\\x8es\\x96\\xaf\\x89\\xdb.xlsx"  # 市民課 in cp932, byte by byte
+    entry = file_entry(status_json(generated), escaped)
+    assert entry["status"] == "accepted" and entry["department"] == "0401"
+    assert file_entry(status_json(generated), "総務部/0201_総務課.xlsx")["status"] == "accepted"
+    again = collect(generated)  # the escaped name is the same every night: nothing is new
+    assert again.new == [] and again.examined == 0
+
+
+def test_a_lock_file_or_mail_gone_before_it_is_copied_costs_only_itself(
+    generated: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hostile
+
+    from dxsheets import collect as collect_module
+
+    m = generated.masters()
+    data = returned(generated.distribute, m.department("0101"))
+    drop(generated.inbox, "~$0101.xlsx", b"\x08yamada  " + b"\x00" * 153)  # Excel closes the book now
+    hostile.make_eml(
+        generated.inbox / "mail/返信.eml", [("0101.xlsx", data)], datetime(2026, 11, 25, tzinfo=JST)
+    )
+    hostile.age(generated.inbox / "mail/返信.eml", 3600)  # tidied away by a colleague during the run
+    drop(generated.inbox, "stays.xlsx", returned(generated.distribute, m.department("0201")))
+    real_scan = collect_module.scan
+
+    def scan_then_remove(inbox, *args, **kwargs):
+        for arrival in real_scan(inbox, *args, **kwargs):
+            if arrival.path in ("~$0101.xlsx", "mail/返信.eml/0101.xlsx"):
+                arrival.source.unlink()  # seen by the walk, gone before it is hashed and copied
+            yield arrival
+
+    monkeypatch.setattr(collect_module, "scan", scan_then_remove)
+    collect(generated)
+    report = status_json(generated)
+    for path in ("~$0101.xlsx", "mail/返信.eml/0101.xlsx"):
+        entry = file_entry(report, path)
+        assert entry["status"] == "pending" and "次回" in entry["reason"], entry
+    assert file_entry(report, "stays.xlsx")["status"] == "accepted"
