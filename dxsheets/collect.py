@@ -127,7 +127,11 @@ def collect(
         def to_take_in() -> Iterator[Item]:
             # The inbox is walked as the workers take files in: no list of every arrival is built.
             for arrival in scan(
-                ws.inbox, limits, now=now, **({"settle": settle} if settle is not None else {})
+                ws.inbox,
+                limits,
+                now=now,
+                seen_before=ledger.sighting,
+                **({"settle": settle} if settle is not None else {}),
             ):
                 result.seen += 1
                 prev = ledger.sighting(arrival.path)

@@ -20,7 +20,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,7 @@ from .xlsxread import (
 
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".xlsb"}
 SETTLE_SECONDS = 60.0
+MAIL_CLOCK_SLACK = timedelta(hours=1)  # how far a mail's Date may run ahead of the time the mail was saved
 WORKER_MEMORY_BYTES = 2 * 1024**3
 
 # Fates a file can have in the ledger.
@@ -177,12 +178,19 @@ def walk(inbox: Path) -> Iterator[tuple[Path, os.stat_result | None, frozenset[s
 
 
 def scan(
-    inbox: Path, limits: Limits, now: float | None = None, settle: float = SETTLE_SECONDS
+    inbox: Path,
+    limits: Limits,
+    now: float | None = None,
+    settle: float = SETTLE_SECONDS,
+    seen_before: Callable[[str], tuple[int, float] | None] | None = None,
 ) -> Iterator[Arrival]:
     """Every arrival in the inbox, one at a time as the walk finds it: files, and the workbooks attached to
     .eml files. None is kept here, so memory does not grow with the number of files.
 
     Lock and system files are `ignored`; files changed within `settle` seconds or open in Excel are `pending`.
+    A file time in the future (a clock ahead on the sender's PC or the file server) tells nothing about
+    writing: such a file is `pending` when first seen and taken in once `seen_before(path)` (the ledger's
+    last (size, mtime)) shows it unchanged.
     """
     now = time.time() if now is None else now
     root = len(str(inbox)) + 1
@@ -206,12 +214,28 @@ def scan(
             yield arrival
             continue
         if now - st.st_mtime < settle:
-            arrival.fate = PENDING
-            arrival.problems.append(
-                _problem("pending", "コピー中または保存直後のファイルです。次回の回収で確認します。", "info")
-            )
-            yield arrival
-            continue
+            ahead = st.st_mtime - now > settle
+            if not ahead:
+                arrival.fate = PENDING
+                arrival.problems.append(
+                    _problem(
+                        "pending", "コピー中または保存直後のファイルです。次回の回収で確認します。", "info"
+                    )
+                )
+                yield arrival
+                continue
+            if seen_before is None or seen_before(rel) != (st.st_size, st.st_mtime):
+                arrival.fate = PENDING
+                arrival.problems.append(
+                    _problem(
+                        "pending",
+                        f"ファイルの更新日時が未来（{sent.astimezone():%Y/%m/%d %H:%M}）です（PC やサーバーの時計のずれ）。"
+                        "次回の回収で変わっていなければ取り込みます。",
+                        "info",
+                    )
+                )
+                yield arrival
+                continue
         if _is_open_elsewhere(path.name, siblings):
             arrival.fate = PENDING
             arrival.problems.append(
@@ -310,6 +334,8 @@ def _mail_arrivals(path: Path, rel: str, st: os.stat_result, limits: Limits) -> 
         sent = parsedate_to_datetime(str(date_header)) if date_header else None
         if sent is not None and sent.tzinfo is None:
             sent = sent.replace(tzinfo=UTC)
+        if sent is not None and sent > file_time + MAIL_CLOCK_SLACK:
+            sent = None  # "sent" after the mail was saved here: the sender's clock or the header is wrong
         attachments = list(msg.iter_attachments())
     except Exception as exc:  # a mail file can be damaged in more ways than the parser names
         container.fate = REJECTED

@@ -449,8 +449,9 @@ def test_a_return_after_the_deadline_is_merged_and_marked_late(generated: Worksp
     hostile.make_eml(
         generated.inbox / "late.eml", [("0401_市民課.xlsx", data)], datetime(2026, 12, 21, 9, 0, tzinfo=JST)
     )
-    hostile.age(generated.inbox / "late.eml", 3600)
-    result = collect(generated)
+    saved = datetime(2026, 12, 21, 10, 0, tzinfo=JST).timestamp()  # saved here an hour after it was sent
+    os.utime(generated.inbox / "late.eml", (saved, saved))
+    result = collect(generated, now=saved + 86400)  # the night after
     entry = file_entry(status_json(generated), "late.eml/0401_市民課.xlsx")
     assert entry["status"] == "accepted" and codes(entry) == [("returned-late", "warning")]
     assert "2026/12/18" in entry["problems"][0]["message"]
@@ -589,3 +590,38 @@ def test_a_lock_file_or_mail_gone_before_it_is_copied_costs_only_itself(
         entry = file_entry(report, path)
         assert entry["status"] == "pending" and "次回" in entry["reason"], entry
     assert file_entry(report, "stays.xlsx")["status"] == "accepted"
+
+
+def test_a_file_time_in_the_future_is_taken_in_on_the_next_night_if_unchanged(generated: Workspace) -> None:
+    m = generated.masters()
+    drop(generated.inbox, "0401_市民課.xlsx", returned(generated.distribute, m.department("0401")))
+    ahead = time.time() + 3 * 86400  # the sender's PC clock is three days ahead; the copy kept its time
+    os.utime(generated.inbox / "0401_市民課.xlsx", (ahead, ahead))
+    collect(generated)
+    entry = file_entry(status_json(generated), "0401_市民課.xlsx")
+    assert entry["status"] == "pending" and "未来" in entry["reason"] and "次回" in entry["reason"]
+    collect(generated)  # unchanged since: not being written, whatever its time says
+    assert file_entry(status_json(generated), "0401_市民課.xlsx")["status"] == "accepted"
+
+
+def test_a_mail_dated_after_it_was_saved_is_timed_by_its_file(generated: Workspace) -> None:
+    import hostile
+
+    m = generated.masters()
+    dept = m.department("0401")
+    # The mail's Date says 2031 (a wrong clock, or a forged header), yet the mail was saved here weeks ago:
+    # it must not outrank the department's later return for years.
+    mail = hostile.make_eml(
+        generated.inbox / "返信.eml",
+        [("0401_市民課.xlsx", returned(generated.distribute, dept, Fill(respondent="最初")))],
+        datetime(2031, 1, 1, 9, 0, tzinfo=JST),
+    )
+    os.utime(mail, (datetime(2026, 11, 20, tzinfo=JST).timestamp(),) * 2)
+    drop(generated.inbox, "0401_再送.xlsx", returned(generated.distribute, dept, Fill(respondent="再送")))
+    os.utime(generated.inbox / "0401_再送.xlsx", (datetime(2026, 11, 24, tzinfo=JST).timestamp(),) * 2)
+    collect(generated)
+    report = status_json(generated)
+    first = file_entry(report, "返信.eml/0401_市民課.xlsx")
+    assert first["evidence"] == "file-time" and first["sent_at"].startswith("2026-11-19T15:00")
+    assert first["status"] == "superseded"
+    assert file_entry(report, "0401_再送.xlsx")["status"] == "accepted"
