@@ -33,6 +33,7 @@ from .formread import read_form
 from .xlsxread import (
     FORMAT_EMPTY,
     FORMAT_ENCRYPTED,
+    FORMAT_MSG,
     FORMAT_ODS,
     FORMAT_XLS,
     FORMAT_XLSX,
@@ -405,6 +406,10 @@ _READ_MESSAGES = {
         "file-legacy-xls",
         "古い Excel 形式（.xls）です。配布したシートを「Excel ブック（*.xlsx）」形式で保存して送ってください。",
     ),
+    "outlook-msg": (
+        "file-outlook-msg",
+        "Outlook のメール（.msg）のままでは読み取れません。添付の課題抽出シート（Excel ブック）を保存して inbox に置いてください。",
+    ),
     "ods": (
         "file-ods",
         "OpenDocument 形式（.ods）です。LibreOffice の「名前を付けて保存」で「Excel 2007-365 (.xlsx)」を選んで保存し、送ってください。",
@@ -459,8 +464,8 @@ def examine(data: bytes, masters: Masters, secret: bytes, limits: Limits | None 
     kind = sniff(data)
     if kind == FORMAT_EMPTY:
         return Examined(REJECTED, [Problem("file-empty", ERROR, _READ_MESSAGES["empty-file"][1])])
-    if kind in (FORMAT_XLS, FORMAT_ODS):
-        code, message = _READ_MESSAGES["legacy-xls" if kind == FORMAT_XLS else "ods"]
+    if kind in (FORMAT_XLS, FORMAT_ODS, FORMAT_MSG):
+        code, message = _READ_MESSAGES[{FORMAT_XLS: "legacy-xls", FORMAT_ODS: "ods"}.get(kind, "outlook-msg")]
         return Examined(UNSUPPORTED, [Problem(code, ERROR, message)])
     if kind == FORMAT_ENCRYPTED:
         return Examined(REJECTED, [Problem("file-encrypted", ERROR, _READ_MESSAGES["encrypted"][1])])

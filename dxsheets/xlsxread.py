@@ -72,6 +72,7 @@ FORMAT_XLS = "xls"
 FORMAT_ODS = "ods"
 FORMAT_EMPTY = "empty"
 FORMAT_OTHER = "other"
+FORMAT_MSG = "msg"  # an Outlook message saved by drag and drop (OLE2, like .xls)
 
 ERROR_CODES = frozenset(
     {
@@ -357,7 +358,8 @@ def sniff(data: bytes) -> str:
     """Decide a file's format from its content (magic bytes and zip directory), never from its name.
 
     An OLE2 compound file is ``encrypted`` (password-protected OOXML, or an .xls with a FILEPASS record),
-    ``xls`` (a BIFF workbook, or an OLE2 file too damaged to inspect) or ``other`` (e.g. a .doc). A zip is
+    ``xls`` (a BIFF workbook, or an OLE2 file too damaged to inspect), ``msg`` (an Outlook message) or
+    ``other`` (e.g. a .doc). A zip is
     ``ods`` (OpenDocument spreadsheet mimetype), ``xlsx`` (has ``[Content_Types].xml``; also any zip whose
     directory is unreadable, typically a half-copied workbook) or ``other``.
 
@@ -424,6 +426,8 @@ def _sniff_ole(data: bytes) -> str:
                 return FORMAT_ENCRYPTED
             if ole.exists("Book"):  # BIFF5 (Excel 95): msoffcrypto cannot inspect it
                 return FORMAT_XLS
+            if ole.exists("__properties_version1.0"):  # every Outlook message storage has one (MS-OXMSG)
+                return FORMAT_MSG
             if not ole.exists("Workbook"):
                 return FORMAT_OTHER
     except Exception:  # a damaged compound file is most likely an old .xls
@@ -440,6 +444,7 @@ _REFUSAL_BY_FORMAT = {
     FORMAT_XLS: ("legacy-xls", "legacy binary .xls workbook (OLE2 compound file)"),
     FORMAT_ODS: ("ods", "OpenDocument spreadsheet, not an Office Open XML workbook"),
     FORMAT_OTHER: ("not-a-workbook", "content is not an xlsx workbook"),
+    FORMAT_MSG: ("outlook-msg", "Outlook message (.msg), not a workbook"),
 }
 
 

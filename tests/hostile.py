@@ -258,6 +258,23 @@ def make_thumbs_db(dest: Path) -> Path:
     return _write(dest, "Thumbs.db", _ole2_bytes([("Catalog", catalog), ("1", thumb)]))
 
 
+def make_outlook_msg(dest: Path, subject: str = "【回答】DX推進アンケート（総務課）") -> Path:
+    """A mail dragged out of Outlook into the folder: an Outlook ``.msg``, an OLE2 compound file like a
+    legacy ``.xls``, with the ``__properties_version1.0`` stream every message storage has (MS-OXMSG) and
+    its subject as ``PidTagSubject`` (``__substg1.0_0037001F``, UTF-16LE).
+
+    The attachment storages a real one has are left out: the collector must tell it apart from a workbook
+    and ask for the attachment, not read it.
+    """
+    header = b"\x00" * 32  # the top-level message's property stream header (reserved, counts)
+    streams = [
+        ("__properties_version1.0", header),
+        ("__substg1.0_0037001F", subject.encode("utf-16-le")),
+        ("__substg1.0_001A001F", "IPM.Note".encode("utf-16-le")),  # PidTagMessageClass
+    ]
+    return _write(dest, "回答メール.msg", _ole2_bytes(streams))
+
+
 def make_desktop_ini(dest: Path) -> Path:
     """Windows folder settings ``desktop.ini`` (UTF-16LE with BOM, CRLF), hidden+system on the share.
 
@@ -1402,6 +1419,7 @@ def build_corpus(directory: Path, source: bytes | None = None, with_bombs: bool 
         "appledouble": make_appledouble(directory),
         "excel_temp": make_excel_temp(directory, src),
         "thumbs_db": make_thumbs_db(directory),
+        "outlook_msg": make_outlook_msg(directory),
         "desktop_ini": make_desktop_ini(directory),
         "zero_bytes": make_zero_bytes(directory),
         "csv_named_xlsx": make_csv_named_xlsx(directory),

@@ -23,6 +23,7 @@ EXPECTED = {
     "ods": ("unsupported", ["file-ods"]),
     "ods_named_xlsx": ("unsupported|duplicate", ["file-ods"]),
     "xls_renamed_xlsx": ("unsupported", ["file-legacy-xls"]),
+    "outlook_msg": ("unsupported", ["file-outlook-msg"]),
     "zip_bomb": ("rejected", ["file-zip-bomb"]),
     "shared_string_bomb": ("rejected", ["file-zip-bomb"]),
     "lying_sizes": ("rejected", ["file-truncated"]),

@@ -136,6 +136,15 @@ def test_thumbs_db_is_ole2_but_not_office(tmp_path: Path) -> None:
         msoffcrypto.OfficeFile(f)
 
 
+def test_outlook_msg_is_ole2_with_a_message_property_stream(tmp_path: Path) -> None:
+    path = h.make_outlook_msg(tmp_path)
+    data = path.read_bytes()
+    assert data.startswith(bytes.fromhex("D0CF11E0A1B11AE1"))  # the same magic as a legacy .xls
+    with olefile.OleFileIO(path) as ole:
+        assert ole.exists("__properties_version1.0") and not ole.exists("Workbook")
+        assert ole.openstream("__substg1.0_0037001F").read().decode("utf-16-le").startswith("【回答】")
+
+
 def test_desktop_ini(tmp_path: Path) -> None:
     path = h.make_desktop_ini(tmp_path)
     data = path.read_bytes()
