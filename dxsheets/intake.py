@@ -6,16 +6,19 @@ and parsed in worker processes with a memory cap, so a hostile file can cost a w
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.policy
 import gc
 import hashlib
+import io
 import itertools
 import json
 import os
 import stat
 import sys
 import time
+import zipfile
 from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -456,6 +459,8 @@ def examine(data: bytes, masters: Masters, secret: bytes, limits: Limits | None 
         try:
             raw = read_workbook(data, limits, names=F.READ_NAMES)
         except WorkbookReadError as exc:
+            if exc.code == "zip-archive":
+                return Examined(UNSUPPORTED, [_zip_archive_problem(data)])
             if sniff(data) == FORMAT_ODS:
                 code, message = _READ_MESSAGES["ods"]
                 return Examined(UNSUPPORTED, [Problem(code, ERROR, message)])
@@ -476,6 +481,33 @@ def examine(data: bytes, masters: Masters, secret: bytes, limits: Limits | None 
     except WorkbookReadError as exc:
         return Examined(REJECTED, [_read_problem(exc)])
     return _examine_form(raw, masters, secret)
+
+
+def _zip_archive_problem(data: bytes) -> Problem:
+    """Ask for a zip archive to be unpacked, naming what it holds (names only: nothing is extracted)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            infos = [i for i in zf.infolist() if not i.is_dir()]
+    except (zipfile.BadZipFile, OSError, ValueError, RuntimeError, NotImplementedError):
+        infos = []
+    names = [_zip_member_name(i) for i in infos[:3]]
+    held = f"（中身: {'、'.join(names)}{' ほか' if len(infos) > 3 else ''}）" if names else ""
+    locked = any(i.flag_bits & 0x1 for i in infos)
+    return Problem(
+        "file-zip-archive",
+        ERROR,
+        ("パスワード付きの " if locked else "")
+        + f"ZIP 圧縮ファイルです{held}。展開して、中の課題抽出シート（Excel ブック）を inbox に置いてください。",
+    )
+
+
+def _zip_member_name(info: zipfile.ZipInfo) -> str:
+    """A member's name as its sender saw it: Japanese Windows writes names in cp932 without saying so."""
+    name = info.filename
+    if not info.flag_bits & 0x800:
+        with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
+            name = name.encode("cp437").decode("cp932")
+    return recordable(name.rsplit("/", 1)[-1])[:60]
 
 
 def _examine_form(raw: RawWorkbook, masters: Masters, secret: bytes) -> Examined:

@@ -73,6 +73,7 @@ FORMAT_ODS = "ods"
 FORMAT_EMPTY = "empty"
 FORMAT_OTHER = "other"
 FORMAT_MSG = "msg"  # an Outlook message saved by drag and drop (OLE2, like .xls)
+FORMAT_ZIP = "zip"  # a zip archive holding files (workbooks, perhaps), not a workbook itself
 
 ERROR_CODES = frozenset(
     {
@@ -81,6 +82,8 @@ ERROR_CODES = frozenset(
         "encrypted",
         "legacy-xls",
         "ods",
+        "outlook-msg",
+        "zip-archive",
         "truncated",
         "zip-bomb",
         "doctype",
@@ -361,7 +364,8 @@ def sniff(data: bytes) -> str:
     ``xls`` (a BIFF workbook, or an OLE2 file too damaged to inspect), ``msg`` (an Outlook message) or
     ``other`` (e.g. a .doc). A zip is
     ``ods`` (OpenDocument spreadsheet mimetype), ``xlsx`` (has ``[Content_Types].xml``; also any zip whose
-    directory is unreadable, typically a half-copied workbook) or ``other``.
+    directory is unreadable, typically a half-copied workbook), ``other`` (a workbook's parts without
+    their content types) or ``zip`` (an archive of files: returns zipped for mail, perhaps with a password).
 
     Args:
         data: The whole file.
@@ -398,7 +402,11 @@ def _sniff_zip(zf: zipfile.ZipFile, infos: dict[str, zipfile.ZipInfo]) -> str:
                     return FORMAT_ODS
         except Exception:  # a damaged mimetype entry just means "not ODS"
             pass
-    return FORMAT_XLSX if "[content_types].xml" in infos else FORMAT_OTHER
+    if "[content_types].xml" in infos:
+        return FORMAT_XLSX
+    if any(name.startswith(("xl/", "_rels/", "docprops/")) for name in infos):
+        return FORMAT_OTHER  # the parts of a workbook without its content types: a damaged one
+    return FORMAT_ZIP
 
 
 def _first_zip_entry_is_ods_mimetype(data: bytes) -> bool:
@@ -445,6 +453,7 @@ _REFUSAL_BY_FORMAT = {
     FORMAT_ODS: ("ods", "OpenDocument spreadsheet, not an Office Open XML workbook"),
     FORMAT_OTHER: ("not-a-workbook", "content is not an xlsx workbook"),
     FORMAT_MSG: ("outlook-msg", "Outlook message (.msg), not a workbook"),
+    FORMAT_ZIP: ("zip-archive", "a zip archive of files, not a workbook"),
 }
 
 

@@ -828,6 +828,8 @@ class _RawEntry:
     file_size: int
     declared_size: int | None = None
     lie_in_local_header: bool = True
+    raw_name: bytes | None = None  # the name's bytes as written, with no UTF-8 flag (cp932 from Windows)
+    encrypted: bool = False  # chunks are ZipCrypto-encrypted (general purpose flag bit 0)
 
     @property
     def compress_size(self) -> int:
@@ -841,6 +843,53 @@ def _deflate_raw(data: bytes, level: int = 9) -> bytes:
 
 def _small_entry(name: str, data: bytes) -> _RawEntry:
     return _RawEntry(name, [_deflate_raw(data)], zipfile.ZIP_DEFLATED, zlib.crc32(data), len(data))
+
+
+def _zipcrypto(data: bytes, password: bytes, crc: int, seed: int = 0) -> bytes:
+    """Traditional PKWARE encryption ("ZipCrypto", APPNOTE 6.1) of an entry's compressed bytes, with its
+    12-byte header: what Windows and most zip tools write for a password-protected zip (PPAP)."""
+
+    def crc_byte(value: int, byte: int) -> int:
+        return zlib.crc32(bytes([byte]), value ^ 0xFFFFFFFF) ^ 0xFFFFFFFF
+
+    keys = [0x12345678, 0x23456789, 0x34567890]
+
+    def update(byte: int) -> None:
+        keys[0] = crc_byte(keys[0], byte)
+        keys[1] = ((keys[1] + (keys[0] & 0xFF)) * 134775813 + 1) & 0xFFFFFFFF
+        keys[2] = crc_byte(keys[2], keys[1] >> 24)
+
+    for byte in password:
+        update(byte)
+    header = random.Random(seed).randbytes(11) + bytes([crc >> 24])
+    out = bytearray()
+    for byte in header + data:
+        temp = (keys[2] | 2) & 0xFFFF
+        out.append(byte ^ (((temp * (temp ^ 1)) >> 8) & 0xFF))
+        update(byte)
+    return bytes(out)
+
+
+def make_zip_archive(
+    dest: Path,
+    members: Sequence[tuple[str, bytes]],
+    password: bytes | None = None,
+    name: str = "回答.zip",
+) -> Path:
+    """Returns zipped for mail as Japanese Windows' "compressed folder" does: member names in cp932 without
+    the UTF-8 flag; with ``password``, ZipCrypto-encrypted (a PPAP attachment whose password comes by a
+    second mail).  A zip of files, not a workbook: the collector must ask for it to be unpacked."""
+    entries = []
+    for member, data in members:
+        entry = _small_entry(member, data)
+        entry.raw_name = member.encode("cp932")
+        if password is not None:
+            entry.chunks = [_zipcrypto(b"".join(entry.chunks), password, entry.crc)]
+            entry.encrypted = True
+        entries.append(entry)
+    path = _target(dest, name)
+    _write_raw_zip(path, entries)
+    return path
 
 
 def _dos_time(when: dt.datetime = FIXED_TIME) -> tuple[int, int]:
@@ -866,8 +915,8 @@ def _write_raw_zip(path: Path, entries: Sequence[_RawEntry], zip64: bool | None 
             csize = e.compress_size
             big = bool(zip64) or max(size, local_size, csize) >= limit
             far = bool(zip64) or offset >= limit
-            name = e.name.encode("utf-8")
-            flags = 0 if e.name.isascii() else 0x0800
+            name = e.raw_name if e.raw_name is not None else e.name.encode("utf-8")
+            flags = (0 if e.raw_name is not None or e.name.isascii() else 0x0800) | int(e.encrypted)
             version = 45 if (big or far) else 20
             local_extra = struct.pack("<HHQQ", 1, 16, local_size, csize) if big else b""
             f.write(
@@ -1420,6 +1469,13 @@ def build_corpus(directory: Path, source: bytes | None = None, with_bombs: bool 
         "excel_temp": make_excel_temp(directory, src),
         "thumbs_db": make_thumbs_db(directory),
         "outlook_msg": make_outlook_msg(directory),
+        "zip_archive": make_zip_archive(directory, [("0401_市民課.xlsx", src)], name="回答.zip"),
+        "zip_archive_password": make_zip_archive(
+            directory,
+            [("0401_市民課.xlsx", src), ("説明.txt", b"")],
+            b"secret",
+            name="回答_パスワード付き.zip",
+        ),
         "desktop_ini": make_desktop_ini(directory),
         "zero_bytes": make_zero_bytes(directory),
         "csv_named_xlsx": make_csv_named_xlsx(directory),

@@ -24,6 +24,8 @@ EXPECTED = {
     "ods_named_xlsx": ("unsupported|duplicate", ["file-ods"]),
     "xls_renamed_xlsx": ("unsupported", ["file-legacy-xls"]),
     "outlook_msg": ("unsupported", ["file-outlook-msg"]),
+    "zip_archive": ("unsupported", ["file-zip-archive"]),
+    "zip_archive_password": ("unsupported", ["file-zip-archive"]),
     "zip_bomb": ("rejected", ["file-zip-bomb"]),
     "shared_string_bomb": ("rejected", ["file-zip-bomb"]),
     "lying_sizes": ("rejected", ["file-truncated"]),
@@ -74,6 +76,11 @@ def test_hostile_inbox_is_fully_accounted_for(generated: Workspace) -> None:
         assert entry["status"] in statuses.split("|"), (key, entry)
         assert [p["code"] for p in entry["problems"]] == problem_codes, (key, entry)
         assert entry["reason"], key  # every fate has a reason a person can read
+    # A zip is named with what it holds, as its sender wrote the names, and a password is said.
+    assert by_path["hostile/回答.zip"]["reason"].startswith("ZIP 圧縮ファイルです（中身: 0401_市民課.xlsx）")
+    assert by_path["hostile/回答_パスワード付き.zip"]["reason"].startswith(
+        "パスワード付きの ZIP 圧縮ファイルです（中身: 0401_市民課.xlsx、説明.txt）"
+    )
     # Mail attachments are accounted for under the mail's path.
     assert by_path["hostile/回答.eml/回答_総務課.xlsx"]["status"] in ("accepted", "superseded", "duplicate")
     assert by_path["hostile/回答_ロック.eml/~$回答.xlsx"]["status"] == "ignored"

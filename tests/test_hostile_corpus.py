@@ -145,6 +145,26 @@ def test_outlook_msg_is_ole2_with_a_message_property_stream(tmp_path: Path) -> N
         assert ole.openstream("__substg1.0_0037001F").read().decode("utf-16-le").startswith("【回答】")
 
 
+def test_zip_archive_has_cp932_names_and_a_real_password(tmp_path: Path, source: bytes) -> None:
+    plain = h.make_zip_archive(tmp_path, [("0401_市民課.xlsx", source)], name="a.zip")
+    locked = h.make_zip_archive(tmp_path, [("0401_市民課.xlsx", source)], b"secret", name="b.zip")
+    for path in (plain, locked):
+        with zipfile.ZipFile(path) as zf:
+            (info,) = zf.infolist()
+            assert not info.flag_bits & 0x800  # no UTF-8 flag: the name is cp932, read by zipfile as cp437
+            assert info.filename.encode("cp437").decode("cp932") == "0401_市民課.xlsx"
+            assert "[Content_Types].xml" not in zf.namelist()  # a zip of a workbook, not a workbook
+            if path is plain:
+                assert zf.read(info) == source
+            else:
+                assert info.flag_bits & 0x1
+                with pytest.raises(RuntimeError, match="password required"):
+                    zf.read(info)
+                with pytest.raises(RuntimeError, match="Bad password"):
+                    zf.read(info, pwd=b"wrong")
+                assert zf.read(info, pwd=b"secret") == source  # real ZipCrypto, as Windows writes
+
+
 def test_desktop_ini(tmp_path: Path) -> None:
     path = h.make_desktop_ini(tmp_path)
     data = path.read_bytes()
