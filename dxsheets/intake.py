@@ -40,6 +40,7 @@ from .xlsxread import (
     FORMAT_ODS,
     FORMAT_XLS,
     FORMAT_XLSX,
+    FORMAT_ZIP,
     Limits,
     RawWorkbook,
     WorkbookReadError,
@@ -363,6 +364,7 @@ def _mail_arrivals(path: Path, rel: str, st: os.stat_result, limits: Limits) -> 
             FORMAT_XLS,
             FORMAT_ENCRYPTED,
             FORMAT_ODS,
+            FORMAT_ZIP,  # a zipped return (with its password in another mail): recorded, to be unpacked
         ):
             continue  # signature images, PDFs: not a return, and the mail itself is in the ledger below
         # The content is not kept: it is read again from the mail when it is taken in, so memory does not

@@ -892,6 +892,12 @@ def make_zip_archive(
     return path
 
 
+def zip_archive_bytes(members: Sequence[tuple[str, bytes]], password: bytes | None = None) -> bytes:
+    """The bytes of :func:`make_zip_archive` (to attach to a mail), written nowhere that stays."""
+    with tempfile.TemporaryDirectory() as tmp:
+        return make_zip_archive(Path(tmp), members, password).read_bytes()
+
+
 def _dos_time(when: dt.datetime = FIXED_TIME) -> tuple[int, int]:
     time_ = (when.hour << 11) | (when.minute << 5) | (when.second // 2)
     date_ = ((when.year - 1980) << 9) | (when.month << 5) | when.day
@@ -1498,6 +1504,11 @@ def build_corpus(directory: Path, source: bytes | None = None, with_bombs: bool 
         "half_written": make_half_written(directory, src),
         "eml": make_eml(directory / "回答.eml", [("回答_総務課.xlsx", src)], when),
         "eml_no_attachment": make_eml(directory / "回答_添付なし.eml", [], when),
+        "eml_zip_attachment": make_eml(
+            directory / "回答_zip添付.eml",
+            [("回答.zip", zip_archive_bytes([("回答.xlsx", src)], b"pw"))],
+            when,
+        ),
         "eml_lock_attachment": make_eml(
             directory / "回答_ロック.eml",
             [("~$回答.xlsx", make_excel_owner_file(directory).read_bytes())],

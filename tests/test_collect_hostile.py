@@ -81,6 +81,8 @@ def test_hostile_inbox_is_fully_accounted_for(generated: Workspace) -> None:
     assert by_path["hostile/回答_パスワード付き.zip"]["reason"].startswith(
         "パスワード付きの ZIP 圧縮ファイルです（中身: 0401_市民課.xlsx、説明.txt）"
     )
+    zipped = by_path["hostile/回答_zip添付.eml/回答.zip"]  # a PPAP mail: the zip is recorded, not skipped
+    assert zipped["status"] == "unsupported" and zipped["reason"].startswith("パスワード付きの ZIP")
     # Mail attachments are accounted for under the mail's path.
     assert by_path["hostile/回答.eml/回答_総務課.xlsx"]["status"] in ("accepted", "superseded", "duplicate")
     assert by_path["hostile/回答_ロック.eml/~$回答.xlsx"]["status"] == "ignored"
