@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import email
+import email.message
 import email.policy
 import gc
 import hashlib
@@ -317,8 +318,37 @@ def _not_a_file_problem(st: os.stat_result) -> Problem:
 def attachment_bytes(mail: Path, member: int) -> bytes:
     """The content of a mail's `member`-th attachment (as numbered by the inbox walk)."""
     msg = email.message_from_bytes(mail.read_bytes(), policy=email.policy.default)
-    part = list(msg.iter_attachments())[member]
+    part, _ = list(_attachments(msg))[member]
     return _payload(part)
+
+
+_MAX_FORWARD_DEPTH = 3  # mails forwarded as attachments are opened this many levels deep
+
+
+def _attachments(msg: Any, depth: int = 0) -> Iterator[tuple[Any, Any]]:
+    """Every attachment as (part, the message it is attached to). A mail forwarded as an attachment
+    (message/rfc822) is opened, so the workbook it carries is found with its own message's date."""
+    for part in msg.iter_attachments():
+        if part.get_content_type() == "message/rfc822" and depth < _MAX_FORWARD_DEPTH:
+            inner = part.get_content()
+            if isinstance(inner, email.message.Message):
+                yield from _attachments(inner, depth + 1)
+                continue
+        yield part, msg
+
+
+def _mail_date(msg: Any, file_time: datetime) -> datetime | None:
+    """A message's Date, or None when it is missing, unreadable, or later than the mail was saved here."""
+    try:
+        header = msg.get("Date")
+        sent = parsedate_to_datetime(str(header)) if header else None
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None  # only evidence: a garbled date leaves the file time, not an unreadable mail
+    if sent is not None and sent.tzinfo is None:
+        sent = sent.replace(tzinfo=UTC)
+    if sent is not None and sent > file_time + MAIL_CLOCK_SLACK:
+        return None  # "sent" after the mail was saved here: the sender's clock or the header is wrong
+    return sent
 
 
 def _payload(part: Any) -> bytes:
@@ -335,13 +365,7 @@ def _mail_arrivals(path: Path, rel: str, st: os.stat_result, limits: Limits) -> 
     container = Arrival(rel, path, st.st_size, st.st_mtime, file_time, "file-time")
     try:
         msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-        date_header = msg.get("Date")
-        sent = parsedate_to_datetime(str(date_header)) if date_header else None
-        if sent is not None and sent.tzinfo is None:
-            sent = sent.replace(tzinfo=UTC)
-        if sent is not None and sent > file_time + MAIL_CLOCK_SLACK:
-            sent = None  # "sent" after the mail was saved here: the sender's clock or the header is wrong
-        attachments = list(msg.iter_attachments())
+        attachments = list(_attachments(msg))
     except Exception as exc:  # a mail file can be damaged in more ways than the parser names
         container.fate = REJECTED
         container.problems.append(
@@ -350,7 +374,8 @@ def _mail_arrivals(path: Path, rel: str, st: os.stat_result, limits: Limits) -> 
         return [container]
     out: list[Arrival] = []
     seen: dict[str, int] = {}
-    for index, part in enumerate(attachments):
+    mail_sent = _mail_date(msg, file_time)
+    for index, (part, carrier) in enumerate(attachments):
         # (the mail parser has already turned undecodable bytes of a raw 8-bit name into U+FFFD)
         name = (part.get_filename() or "無題").replace("/", "_").replace("\\", "_")
         seen[name] = seen.get(name, 0) + 1
@@ -367,6 +392,8 @@ def _mail_arrivals(path: Path, rel: str, st: os.stat_result, limits: Limits) -> 
             FORMAT_ZIP,  # a zipped return (with its password in another mail): recorded, to be unpacked
         ):
             continue  # signature images, PDFs: not a return, and the mail itself is in the ledger below
+        # A workbook in a forwarded mail was sent when that mail was, not when it was forwarded.
+        sent = (_mail_date(carrier, file_time) if carrier is not msg else None) or mail_sent
         # The content is not kept: it is read again from the mail when it is taken in, so memory does not
         # grow with the number of mails in the inbox.
         a = Arrival(

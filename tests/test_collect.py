@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import time
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -625,3 +626,54 @@ def test_a_mail_dated_after_it_was_saved_is_timed_by_its_file(generated: Workspa
     assert first["evidence"] == "file-time" and first["sent_at"].startswith("2026-11-19T15:00")
     assert first["status"] == "superseded"
     assert file_entry(report, "0401_再送.xlsx")["status"] == "accepted"
+
+
+def test_a_mail_forwarded_as_an_attachment_is_opened_and_dated_by_the_original(
+    generated: Workspace,
+) -> None:
+    import email
+    import email.policy
+    from email.message import EmailMessage
+
+    import hostile
+
+    m = generated.masters()
+    dept = m.department("0401")
+    original = hostile.make_eml(
+        generated.root / "original.eml",
+        [("0401_市民課.xlsx", returned(generated.distribute, dept, Fill(respondent="転送された回答")))],
+        datetime(2026, 11, 20, 9, 0, tzinfo=JST),
+    )
+    # A colleague forwards the department's mail to the DX office as an attachment, days later.
+    outer = EmailMessage(policy=email.policy.default)
+    outer["From"], outer["To"], outer["Subject"] = "a@city.example.jp", "dx@city.example.jp", "Fwd: 回答"
+    outer["Date"] = "Thu, 26 Nov 2026 10:00:00 +0900"
+    outer.set_content("転送します。")
+    outer.add_attachment(email.message_from_bytes(original.read_bytes(), policy=email.policy.default))
+    drop(generated.inbox, "転送.eml", bytes(outer))
+    # Meanwhile the department sent a corrected answer directly, after the original but before the forward.
+    drop(generated.inbox, "0401_再送.xlsx", returned(generated.distribute, dept, Fill(respondent="再送")))
+    os.utime(generated.inbox / "0401_再送.xlsx", (datetime(2026, 11, 23, tzinfo=JST).timestamp(),) * 2)
+    collect(generated)
+    report = status_json(generated)
+    forwarded = file_entry(report, "転送.eml/0401_市民課.xlsx")
+    assert forwarded["evidence"] == "mail-date" and forwarded["sent_at"].startswith("2026-11-20T00:00")
+    assert forwarded["status"] == "superseded"
+    assert file_entry(report, "0401_再送.xlsx")["status"] == "accepted"
+
+
+def test_a_mail_with_a_garbled_date_is_read_and_timed_by_its_file(generated: Workspace) -> None:
+    import hostile
+
+    m = generated.masters()
+    mail = hostile.make_eml(
+        generated.inbox / "返信.eml",
+        [("0401_市民課.xlsx", returned(generated.distribute, m.department("0401")))],
+        datetime(2026, 11, 20, 9, 0, tzinfo=JST),
+    )
+    text = mail.read_bytes()
+    mail.write_bytes(re.sub(rb"(?m)^Date: .*$", b"Date: 2026/11/20 (Fri) 9:00 JST", text, count=1))
+    hostile.age(mail, 3600)
+    collect(generated)
+    entry = file_entry(status_json(generated), "返信.eml/0401_市民課.xlsx")
+    assert entry["status"] == "accepted" and entry["evidence"] == "file-time"
