@@ -219,29 +219,12 @@ def scan(
             arrival.problems.append(_problem("ignored", reason, "info"))
             yield arrival
             continue
-        if now - st.st_mtime < settle:
-            ahead = st.st_mtime - now > settle
-            if not ahead:
-                arrival.fate = PENDING
-                arrival.problems.append(
-                    _problem(
-                        "pending", "コピー中または保存直後のファイルです。次回の回収で確認します。", "info"
-                    )
-                )
-                yield arrival
-                continue
-            if seen_before is None or seen_before(rel) != (st.st_size, st.st_mtime):
-                arrival.fate = PENDING
-                arrival.problems.append(
-                    _problem(
-                        "pending",
-                        f"ファイルの更新日時が未来（{sent.astimezone():%Y/%m/%d %H:%M}）です（PC やサーバーの時計のずれ）。"
-                        "次回の回収で変わっていなければ取り込みます。",
-                        "info",
-                    )
-                )
-                yield arrival
-                continue
+        unsettled = _unsettled(rel, st, now, settle, seen_before)
+        if unsettled:
+            arrival.fate = PENDING
+            arrival.problems.append(_problem("pending", unsettled, "info"))
+            yield arrival
+            continue
         if _is_open_elsewhere(path.name, siblings):
             arrival.fate = PENDING
             arrival.problems.append(
@@ -270,6 +253,27 @@ def scan(
         yield arrival
 
 
+def _unsettled(
+    rel: str,
+    st: os.stat_result,
+    now: float,
+    settle: float,
+    seen_before: Callable[[str], tuple[int, float] | None] | None,
+) -> str | None:
+    """Why a file may still be being written (its reason for `pending`), or None when it has settled."""
+    if now - st.st_mtime >= settle:
+        return None
+    if st.st_mtime - now <= settle:
+        return "コピー中または保存直後のファイルです。次回の回収で確認します。"
+    if seen_before is not None and seen_before(rel) == (st.st_size, st.st_mtime):
+        return None  # a time in the future, but unchanged since the last run: not being written
+    when = datetime.fromtimestamp(st.st_mtime).astimezone()
+    return (
+        f"ファイルの更新日時が未来（{when:%Y/%m/%d %H:%M}）です（PC やサーバーの時計のずれ）。"
+        "次回の回収で変わっていなければ取り込みます。"
+    )
+
+
 def recordable(name: str) -> str:
     """A name as the ledger, status and logs can store it (UTF-8).
 
@@ -283,7 +287,7 @@ def recordable(name: str) -> str:
     except UnicodeEncodeError:
         try:
             return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-        except UnicodeEncodeError:  # surrogates that are not escaped bytes (a mail header's, say)
+        except UnicodeEncodeError:  # a lone UTF-16 surrogate, which Windows file names may hold
             return name.encode("utf-8", "backslashreplace").decode("utf-8")
     return name
 
