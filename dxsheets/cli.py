@@ -16,6 +16,7 @@ from . import __version__
 from .collect import CollectResult
 from .collect import collect as collect_inbox
 from .errors import DxsheetsError
+from .fsio import is_aside
 from .generate import generate_forms
 from .ledger import Ledger
 from .pipeline import RunResult
@@ -134,6 +135,7 @@ def echo_collect(result: CollectResult) -> None:
     click.echo("部署: " + "・".join(f"{DEPT_STATUS_JA[k]} {v}" for k, v in depts.items()))
     if result.feedback:
         click.echo(f"修正依頼のブック {len(result.feedback)} 件: {result.feedback[0].parent}")
+    echo_aside(result.feedback)
     if result.unreadable_folders:
         click.echo(
             f"警告: inbox のフォルダ {len(result.unreadable_folders)} 件の中を読み取れず、回収していません"
@@ -213,12 +215,25 @@ def consolidate(workspace: Path) -> None:
     summary, books = consolidate_outputs(ws)
     click.echo(f"集計: {summary}")
     click.echo(f"仮説検証シート {len(books)} 件: {ws.hypothesis}")
+    echo_aside([summary, *books])
+
+
+def echo_aside(written: list[Path]) -> None:
+    """Warn about outputs published beside their usual name because that file was open in Excel."""
+    aside = [p for p in written if is_aside(p)]
+    if aside:
+        click.echo(
+            f"警告: Excel などで開かれていて上書きできなかったため、{len(aside)} 件を別名で保存しました"
+            f"（閉じれば次回から元の名前で更新します）: {', '.join(p.name for p in aside)}",
+            err=True,
+        )
 
 
 def echo_run(ws: Any, result: RunResult) -> None:
     echo_collect(result.collect)
     click.echo(f"集計: {result.summary}")
     click.echo(f"仮説検証シート {len(result.hypothesis)} 件: {ws.hypothesis}")
+    echo_aside([result.summary, *result.hypothesis] if result.summary else result.hypothesis)
     click.echo(f"実行ログ: {result.log}")
 
 

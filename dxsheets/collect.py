@@ -6,6 +6,7 @@ outbox/archive/. Unchanged contents are not examined again unless the rules or m
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 from collections.abc import Callable, Iterator
@@ -17,7 +18,7 @@ from pathlib import Path
 from . import checks
 from .archive import store
 from .domain import ERROR, WARNING, Masters, Problem
-from .feedback import write_feedback
+from .feedback import feedback_path, write_feedback
 from .intake import (
     ACCEPTED,
     DUPLICATE,
@@ -350,9 +351,11 @@ def _write_feedbacks(
             ws.feedback, masters, dept, secret, e.answers, ledger.problems(latest.path), latest.path
         )
         written.append(path)
-        wanted.add(path)
+        wanted.update((path, feedback_path(ws.feedback, dept)))  # the usual one too, when open in Excel
     if ws.feedback.exists():
         for old in ws.feedback.glob("*.xlsx"):
             if old not in wanted:
-                old.unlink()
+                # One still open in Excel cannot go (Windows); it goes on a later night.
+                with contextlib.suppress(PermissionError):
+                    old.unlink()
     return written

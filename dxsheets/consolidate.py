@@ -39,7 +39,7 @@ from xlsxwriter.worksheet import Worksheet
 from . import checks
 from .collect import ANSWERED, NEEDS_FIXING, NOT_ANSWERED, department_statuses
 from .domain import ERROR, WARNING, Answers, Department, GapRow, IssueRow, Masters
-from .fsio import atomic_path, safe_filename
+from .fsio import atomic_output, atomic_path, safe_filename
 from .ledger import FileRow, Ledger
 from .status import DEPT_STATUS_JA, FILE_STATUS_JA
 from .text import EXCEL_MAX_TEXT, excel_text
@@ -400,12 +400,14 @@ def write_summary(ws: Workspace, masters: Masters, ledger: Ledger, now: datetime
     local_now = _local(now).replace(microsecond=0)
     main = summary_path(ws, masters)
     history = main.parent / "history" / f"{main.stem}_{local_now:%Y%m%d-%H%M%S}.xlsx"
-    with atomic_path(main) as tmp:
-        _write_workbook(tmp, masters, data, local_now, ARCHIVE_LINK)
+    # The dated copy is written first: when the current summary is open in Excel, the new one still
+    # lands (beside it, see `atomic_output`) and history has it under its usual name.
+    with atomic_output(main, aside_if_open=True) as out:
+        _write_workbook(out.tmp, masters, data, local_now, ARCHIVE_LINK)
         # The dated copy is the same workbook with its links to the originals one folder deeper.
         with atomic_path(history) as tmp_history:
-            _copy_relinked(tmp, tmp_history)
-    return main
+            _copy_relinked(out.tmp, tmp_history)
+    return out.path
 
 
 ARCHIVE_LINK = "../"  # from outbox/summary/ to outbox/ (archive paths in the ledger are relative to outbox)

@@ -114,6 +114,4 @@ def write_feedback(
         problems=shown,
         cover=cover,
     )
-    path = feedback_path(feedback, dept)
-    atomic_write_bytes(path, data)
-    return path
+    return atomic_write_bytes(feedback_path(feedback, dept), data, aside_if_open=True)

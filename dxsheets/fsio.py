@@ -8,6 +8,8 @@ import re
 import tempfile
 import unicodedata
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 _FORBIDDEN = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
@@ -38,29 +40,77 @@ def safe_filename(text: str, max_length: int = 60) -> str:
     return name
 
 
+# Written into the name of an output that could not replace its predecessor because that one is open.
+ASIDE_MARK = "使用中のため別名"
+
+
+@dataclass
+class Output:
+    """An output being written: the temporary file to write, and where its content went once published."""
+
+    tmp: Path
+    path: Path  # the final path, or a name beside it when the final file was open (see `atomic_output`)
+
+
 @contextlib.contextmanager
-def atomic_path(final: Path) -> Iterator[Path]:
-    """Yield a temporary path beside `final`; on success it replaces `final` in one step.
+def atomic_output(final: Path, aside_if_open: bool = False) -> Iterator[Output]:
+    """Yield an `Output` whose `tmp` is written; on success it replaces `final` in one step.
 
     A crash or an exception while writing leaves the previous `final` whole and no temporary file behind.
+    With `aside_if_open`, when `final` cannot be replaced because it is open (Windows refuses to replace a
+    workbook that Excel has open, on a share too), the content is published beside it as
+    `<stem>_使用中のため別名_<YYYYmmdd-HHMMSS><suffix>` and `path` says so, instead of failing the run.
     """
     final.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(
         prefix=f".{final.stem[:40]}.", suffix=".tmp" + final.suffix, dir=final.parent
     )
     os.close(fd)
-    tmp = Path(tmp_name)
+    out = Output(Path(tmp_name), final)
     try:
-        yield tmp
-        with open(tmp, "rb+") as fh:
+        yield out
+        with open(out.tmp, "rb+") as fh:
             os.fsync(fh.fileno())
-        os.replace(tmp, final)
+        try:
+            os.replace(out.tmp, final)
+        except PermissionError:
+            if not (aside_if_open and final.exists()):
+                raise  # not an open file: the folder itself refuses, which a name beside it cannot fix
+            out.path = _aside_path(final)
+            os.replace(out.tmp, out.path)
     finally:
         with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+            out.tmp.unlink()
 
 
-def atomic_write_bytes(final: Path, data: bytes) -> None:
-    """Write `data` to `final` atomically (temp file, fsync, rename)."""
-    with atomic_path(final) as tmp:
-        tmp.write_bytes(data)
+def _aside_path(final: Path) -> Path:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    candidate = final.with_name(f"{final.stem}_{ASIDE_MARK}_{stamp}{final.suffix}")
+    n = 1
+    while candidate.exists():
+        n += 1
+        candidate = final.with_name(f"{final.stem}_{ASIDE_MARK}_{stamp}-{n}{final.suffix}")
+    return candidate
+
+
+def is_aside(path: Path) -> bool:
+    """True for an output published beside its usual name because that file was open."""
+    return f"_{ASIDE_MARK}_" in path.name
+
+
+@contextlib.contextmanager
+def atomic_path(final: Path) -> Iterator[Path]:
+    """Yield a temporary path beside `final`; on success it replaces `final` in one step.
+
+    A crash or an exception while writing leaves the previous `final` whole and no temporary file behind.
+    """
+    with atomic_output(final) as out:
+        yield out.tmp
+
+
+def atomic_write_bytes(final: Path, data: bytes, aside_if_open: bool = False) -> Path:
+    """Write `data` to `final` atomically (temp file, fsync, rename); return where it went (see
+    `atomic_output` for `aside_if_open`)."""
+    with atomic_output(final, aside_if_open) as out:
+        out.tmp.write_bytes(data)
+    return out.path

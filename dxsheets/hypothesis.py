@@ -37,7 +37,7 @@ from .consolidate import (
     write_text,
 )
 from .domain import Masters, WorkingGroup
-from .fsio import atomic_path, safe_filename
+from .fsio import atomic_output, safe_filename
 from .ledger import Ledger
 from .workspace import Workspace
 
@@ -155,8 +155,9 @@ def write_hypothesis_books(
         if _edited_since_written(ledger, ws, path):
             # WG members have typed into this copy: never overwrite their work. The fresh book goes beside it.
             path = path.with_name(f"{path.stem}_最新.xlsx")
-        with atomic_path(path) as tmp:
-            _write_book(tmp, masters, wg, by_wg.get(wg.name, []), secret, at)
+        with atomic_output(path, aside_if_open=True) as out:
+            _write_book(out.tmp, masters, wg, by_wg.get(wg.name, []), secret, at)
+        path = out.path  # beside its usual name when that book is open in Excel
         with ledger.transaction():
             ledger.set_meta(_written_key(ws, path), _sha256(path))
         written.append(path)

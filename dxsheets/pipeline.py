@@ -18,7 +18,7 @@ from filelock import FileLock, Timeout
 
 from .collect import CollectResult, collect
 from .errors import AlreadyRunning
-from .fsio import atomic_write_bytes
+from .fsio import atomic_write_bytes, is_aside
 from .ledger import Ledger
 from .workspace import Workspace
 
@@ -100,6 +100,11 @@ def _write_log(ws: Workspace, started: datetime, result: RunResult) -> Path:
         "changed": c.changed,
         "feedback": [str(p.relative_to(ws.outbox)) for p in c.feedback],
         "unreadable_folders": c.unreadable_folders,
+        "written_aside": [  # outputs open in Excel at the time, published beside their usual name
+            str(p.relative_to(ws.outbox))
+            for p in (*c.feedback, *([result.summary] if result.summary else []), *result.hypothesis)
+            if is_aside(p)
+        ],
         "summary": str(result.summary.relative_to(ws.outbox)) if result.summary else None,
         "hypothesis": [str(p.relative_to(ws.outbox)) for p in result.hypothesis],
         "durations_seconds": {k: round(v, 3) for k, v in result.durations.items()},

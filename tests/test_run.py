@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import openpyxl
+import pytest
 from click.testing import CliRunner
 from promoter import Fill, drop, returned
 
@@ -103,3 +104,50 @@ def test_no_command_changes_moves_or_deletes_anything_in_the_inbox(generated: Wo
         result = CliRunner().invoke(cli, [*args, "-w", str(generated.root)])
         assert result.exit_code == 0, (args, result.output)
         assert snapshot() == before, args
+
+
+def test_outputs_open_in_excel_are_published_beside_and_the_night_goes_on(
+    generated: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from dxsheets import fsio
+
+    m = generated.masters()
+    drop(generated.inbox, "a.xlsx", returned(generated.distribute, m.department("0101")))
+    drop(generated.inbox, "b.xlsx", returned(generated.distribute, m.department("0102"), Fill(q1="多分")))
+    assert CliRunner().invoke(cli, ["run", "-w", str(generated.root)]).exit_code == 0
+    (summary,) = generated.summary.glob("*.xlsx")  # history/ holds the dated copies
+    feedback = next(generated.feedback.glob("*.xlsx"))
+    book = next(generated.hypothesis.glob("*.xlsx"))
+    before = {p: p.read_bytes() for p in (summary, feedback, book)}
+    # The next morning they are open in Excel on the DX office's PCs: Windows refuses to replace an open
+    # file (PermissionError), on a share too. This machine does not, so the refusal is staged.
+    real_replace = os.replace
+
+    def replace(src, dst):
+        if Path(dst) in before:
+            raise PermissionError(13, "The process cannot access the file (it is open)", str(dst))
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(fsio.os, "replace", replace)
+    drop(generated.inbox, "c.xlsx", returned(generated.distribute, m.department("0103")))
+    result = CliRunner().invoke(cli, ["run", "-w", str(generated.root)])
+    assert result.exit_code == 0, result.output
+    assert "別名で保存しました" in result.stderr and "閉じれば次回から元の名前で更新します" in result.stderr
+    assert all(p.read_bytes() == data for p, data in before.items())  # the open files are untouched
+    aside = sorted(p for p in generated.outbox.rglob("*使用中のため別名*.xlsx"))
+    assert {p.parent for p in aside} == {summary.parent, feedback.parent, book.parent}
+    new_summary = next(p for p in aside if p.parent == summary.parent)
+    assert new_summary.name.startswith(summary.stem + "_使用中のため別名_")
+    wb = openpyxl.load_workbook(new_summary, read_only=True)  # the new summary is whole, with c.xlsx in it
+    assert "回答状況" in wb.sheetnames
+    wb.close()
+    (log_path,) = sorted(generated.logs.glob("run-*.json"), key=lambda p: p.stat().st_mtime_ns)[-1:]
+    log = json.loads(log_path.read_text(encoding="utf-8"))
+    assert sorted(log["written_aside"]) == sorted(str(p.relative_to(generated.outbox)) for p in aside)
+    assert not list(generated.outbox.rglob(".*.tmp*")), "no temporary file is left behind"
+    # Closed again: the next night writes them under their usual names.
+    monkeypatch.setattr(fsio.os, "replace", real_replace)
+    assert CliRunner().invoke(cli, ["run", "-w", str(generated.root)]).exit_code == 0
+    assert summary.read_bytes() != before[summary]
