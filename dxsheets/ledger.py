@@ -1,6 +1,9 @@
 """The ledger: an SQLite database in outbox/ of every file ever seen, its fate, and the accepted answers.
 
-One writer at a time (the run lock); WAL so a status reader never blocks the nightly run.
+One writer at a time (the run lock). The rollback journal, not WAL: the workspace is often a shared-drive
+folder, and WAL needs every process that opens the database on one machine (its index is shared memory),
+which a DX staffer's `status` on their own PC against the nightly server's share would break. The writer
+commits in batches, so a reader waits at most a moment.
 """
 
 from __future__ import annotations
@@ -123,7 +126,8 @@ class Ledger:
         self.path = path
         self.db = sqlite3.connect(path, timeout=30)
         self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
+        # DELETE (the default) is set explicitly: it turns a ledger written in WAL by an earlier version back.
+        self.db.execute("PRAGMA journal_mode=DELETE")
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.executescript(SCHEMA)
         self.db.execute("CREATE TEMP TABLE IF NOT EXISTS present (path TEXT PRIMARY KEY)")

@@ -677,3 +677,22 @@ def test_a_mail_with_a_garbled_date_is_read_and_timed_by_its_file(generated: Wor
     collect(generated)
     entry = file_entry(status_json(generated), "返信.eml/0401_市民課.xlsx")
     assert entry["status"] == "accepted" and entry["evidence"] == "file-time"
+
+
+def test_the_ledger_is_one_plain_file_fit_for_a_shared_drive(generated: Workspace) -> None:
+    import sqlite3
+
+    m = generated.masters()
+    drop(generated.inbox, "a.xlsx", returned(generated.distribute, m.department("0101")))
+    # A ledger written by an earlier version in WAL mode (which needs every reader on one machine).
+    generated.ledger_path.parent.mkdir(parents=True, exist_ok=True)
+    old = sqlite3.connect(generated.ledger_path)
+    assert old.execute("PRAGMA journal_mode=WAL").fetchone()[0] == "wal"
+    old.close()
+    collect(generated)
+    beside = sorted(p.name for p in generated.ledger_path.parent.glob(generated.ledger_path.name + "*"))
+    assert beside == [generated.ledger_path.name]  # no -wal or -shm file beside it
+    db = sqlite3.connect(generated.ledger_path)
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    db.close()
+    assert file_entry(status_json(generated), "a.xlsx")["status"] == "accepted"
