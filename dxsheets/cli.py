@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import sys
@@ -49,8 +50,24 @@ def reports_errors(fn: F) -> F:
         except DxsheetsError as exc:
             click.echo(f"Error: {exc}", err=True)
             sys.exit(exc.exit_code)
+        except OSError as exc:  # the file system refused: say which file and what to do, not a traceback
+            click.echo(f"Error: {os_error_message(exc)}", err=True)
+            sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
+
+
+def os_error_message(exc: OSError) -> str:
+    """One line for a refusal of the file system (Japanese, for the DX staffer)."""
+    where = f"{exc.filename}: " if exc.filename else ""
+    if isinstance(exc, PermissionError):
+        return (
+            f"{where}書き込めません（Excel などで開かれているか、アクセス権がありません）。"
+            "閉じるか権限を確認して、やり直してください。"
+        )
+    if exc.errno == errno.ENOSPC:
+        return f"{where}ディスクの空きがありません。空きを作ってやり直してください。"
+    return f"{where}ファイル操作に失敗しました（{exc.strerror or type(exc).__name__}）。"
 
 
 @click.group()
@@ -258,6 +275,11 @@ def run_cmd(workspace: Path, jobs: int | None, verbose: bool) -> None:
         result = run_pipeline(ws, jobs=jobs, on_progress=_progress("読取"))
     except DxsheetsError:
         raise
+    except OSError as exc:
+        if verbose:
+            raise
+        click.echo(f"Error: {os_error_message(exc)}", err=True)
+        sys.exit(1)
     except Exception as exc:  # an unexpected fault: one clear line, the traceback only when asked
         if verbose:
             raise

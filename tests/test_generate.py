@@ -263,3 +263,27 @@ def test_every_generated_workbook_carries_its_own_identity(generated: Workspace)
         sheet, (c1, r1, _, _) = names[F.N_DEPT_NAME]
         assert wb[sheet].cell(r1, c1).value == dept.name
         assert wb[F.MAIN_SHEET].protection.sheet is True
+
+
+def test_a_sheet_open_in_excel_is_named_in_one_line_not_a_traceback(
+    generated: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from dxsheets import fsio
+
+    m = generated.masters()
+    open_one = form_path(generated.distribute, m.department("0101"))
+    assert open_one.exists()
+    real_replace = os.replace
+
+    def replace(src, dst):  # Windows refuses to replace a workbook open in Excel; staged here
+        if Path(dst) == open_one:
+            raise PermissionError(13, "The process cannot access the file", str(dst))
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(fsio.os, "replace", replace)
+    code, out, err = run("generate", "-w", str(generated.root))
+    assert code == 1
+    assert err.count("\n") == 1 and err.startswith(f"Error: {open_one}: 書き込めません")
+    assert "閉じるか権限を確認して" in err and "Traceback" not in out + err

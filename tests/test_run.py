@@ -151,3 +151,20 @@ def test_outputs_open_in_excel_are_published_beside_and_the_night_goes_on(
     monkeypatch.setattr(fsio.os, "replace", real_replace)
     assert CliRunner().invoke(cli, ["run", "-w", str(generated.root)]).exit_code == 0
     assert summary.read_bytes() != before[summary]
+
+
+def test_a_full_disk_fails_the_run_with_one_line(
+    generated: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from dxsheets import pipeline
+
+    def full(ws, *_args):
+        raise OSError(errno.ENOSPC, "No space left on device", str(ws.logs / "run.json"))
+
+    monkeypatch.setattr(pipeline, "_write_log", full)
+    result = CliRunner().invoke(cli, ["run", "-w", str(generated.root)])
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1 and "ディスクの空きがありません" in result.stderr
+    assert "run.json" in result.stderr and "Traceback" not in result.output
