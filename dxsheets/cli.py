@@ -250,7 +250,7 @@ def echo_run(ws: Any, result: RunResult) -> None:
     echo_collect(result.collect)
     click.echo(f"集計: {result.summary}")
     click.echo(f"仮説検証シート {len(result.hypothesis)} 件: {ws.hypothesis}")
-    echo_aside([result.summary, *result.hypothesis] if result.summary else result.hypothesis)
+    echo_aside(result.consolidated)
     click.echo(f"実行ログ: {result.log}")
 
 
@@ -275,18 +275,15 @@ def run_cmd(workspace: Path, jobs: int | None, verbose: bool) -> None:
         result = run_pipeline(ws, jobs=jobs, on_progress=_progress("読取"))
     except DxsheetsError:
         raise
-    except OSError as exc:
-        if verbose:
-            raise
-        click.echo(f"Error: {os_error_message(exc)}", err=True)
-        sys.exit(1)
     except Exception as exc:  # an unexpected fault: one clear line, the traceback only when asked
         if verbose:
             raise
-        click.echo(
-            f"Error: 実行に失敗しました（{type(exc).__name__}: {exc}）。--verbose で詳細を表示します。",
-            err=True,
+        message = (
+            os_error_message(exc)
+            if isinstance(exc, OSError)
+            else f"実行に失敗しました（{type(exc).__name__}: {exc}）。--verbose で詳細を表示します。"
         )
+        click.echo(f"Error: {message}", err=True)
         sys.exit(1)
     echo_run(ws, result)
 

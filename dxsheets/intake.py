@@ -483,6 +483,10 @@ def _read_problem(exc: WorkbookReadError) -> Problem:
     return Problem(code, ERROR, message)
 
 
+# Formats that are not read but answered with what to send instead (fate `unsupported`), by message key.
+_UNSUPPORTED_FORMATS = {FORMAT_XLS: "legacy-xls", FORMAT_ODS: "ods", FORMAT_MSG: "outlook-msg"}
+
+
 def examine(data: bytes, masters: Masters, secret: bytes, limits: Limits | None = None) -> Examined:
     """Everything dxsheets checks about one returned workbook, from bytes to answers and problems."""
     limits = limits or Limits()
@@ -502,8 +506,8 @@ def examine(data: bytes, masters: Masters, secret: bytes, limits: Limits | None 
     kind = sniff(data)
     if kind == FORMAT_EMPTY:
         return Examined(REJECTED, [Problem("file-empty", ERROR, _READ_MESSAGES["empty-file"][1])])
-    if kind in (FORMAT_XLS, FORMAT_ODS, FORMAT_MSG):
-        code, message = _READ_MESSAGES[{FORMAT_XLS: "legacy-xls", FORMAT_ODS: "ods"}.get(kind, "outlook-msg")]
+    if kind in _UNSUPPORTED_FORMATS:
+        code, message = _READ_MESSAGES[_UNSUPPORTED_FORMATS[kind]]
         return Examined(UNSUPPORTED, [Problem(code, ERROR, message)])
     if kind == FORMAT_ENCRYPTED:
         return Examined(REJECTED, [Problem("file-encrypted", ERROR, _READ_MESSAGES["encrypted"][1])])
@@ -540,7 +544,7 @@ def _zip_member_name(info: zipfile.ZipInfo) -> str:
     if not info.flag_bits & 0x800:
         with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
             name = name.encode("cp437").decode("cp932")
-    return recordable(name.rsplit("/", 1)[-1])[:60]
+    return name.rsplit("/", 1)[-1][:60]
 
 
 def _examine_form(raw: RawWorkbook, masters: Masters, secret: bytes) -> Examined:

@@ -31,6 +31,11 @@ class RunResult:
     log: Path | None = None
     durations: dict[str, float] = field(default_factory=dict)
 
+    @property
+    def consolidated(self) -> list[Path]:
+        """The workbooks consolidate wrote: the summary, then the hypothesis books."""
+        return [*([self.summary] if self.summary else []), *self.hypothesis]
+
 
 def workspace_lock(ws: Workspace) -> FileLock:
     """The lock one run holds; portable (Windows too) through the filelock package."""
@@ -101,9 +106,7 @@ def _write_log(ws: Workspace, started: datetime, result: RunResult) -> Path:
         "feedback": [str(p.relative_to(ws.outbox)) for p in c.feedback],
         "unreadable_folders": c.unreadable_folders,
         "written_aside": [  # outputs open in Excel at the time, published beside their usual name
-            str(p.relative_to(ws.outbox))
-            for p in (*c.feedback, *([result.summary] if result.summary else []), *result.hypothesis)
-            if is_aside(p)
+            str(p.relative_to(ws.outbox)) for p in (*c.feedback, *result.consolidated) if is_aside(p)
         ],
         "summary": str(result.summary.relative_to(ws.outbox)) if result.summary else None,
         "hypothesis": [str(p.relative_to(ws.outbox)) for p in result.hypothesis],

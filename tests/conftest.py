@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,25 @@ def ws(tmp_path: Path) -> Workspace:
 @pytest.fixture
 def masters(ws: Workspace) -> Masters:
     return ws.masters()
+
+
+@pytest.fixture
+def open_in_excel(monkeypatch: pytest.MonkeyPatch) -> set[Path]:
+    """The outputs someone has open in Excel: add paths to the returned set, clear it to close them.
+
+    Windows refuses to replace an open workbook (PermissionError), on a share too; this machine does not,
+    so the refusal is staged on `os.replace`, which every atomic write ends with.
+    """
+    real_replace = os.replace
+    open_paths: set[Path] = set()
+
+    def replace(src: str | Path, dst: str | Path) -> None:
+        if Path(dst) in open_paths:
+            raise PermissionError(13, "The process cannot access the file (it is open)", str(dst))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    return open_paths
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import json
 import os
 import re
 import time
+from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from dxsheets.cli import cli
 from dxsheets.collect import collect
 from dxsheets.feedback import feedback_path
 from dxsheets.generate import build_form
+from dxsheets.intake import Arrival
 from dxsheets.ledger import Ledger
 from dxsheets.workspace import Workspace
 
@@ -415,29 +417,39 @@ def test_a_bug_in_a_rule_costs_only_its_file_not_its_batch(
     assert file_entry(report, "b_good.xlsx")["status"] == "accepted"
 
 
+def during_scan(monkeypatch: pytest.MonkeyPatch, act: Callable[[Arrival], None]) -> None:
+    """Do `act` to each arrival as the inbox walk yields it, before collect takes it in: what someone
+    else does to the inbox while the run goes."""
+    from dxsheets import collect as collect_module
+
+    real_scan = collect_module.scan
+
+    def scan(inbox, *args, **kwargs):
+        for arrival in real_scan(inbox, *args, **kwargs):
+            act(arrival)
+            yield arrival
+
+    monkeypatch.setattr(collect_module, "scan", scan)
+
+
 def test_a_file_moved_away_during_the_run_is_left_pending_then_forgotten(
     generated: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from dxsheets import collect as collect_module
-
     m = generated.masters()
     drop(generated.inbox, "moved.xlsx", returned(generated.distribute, m.department("0101")))
     drop(generated.inbox, "stays.xlsx", returned(generated.distribute, m.department("0201")))
-    real_scan = collect_module.scan
 
-    def scan_then_move(inbox, *args, **kwargs):
-        for arrival in real_scan(inbox, *args, **kwargs):
-            if arrival.path == "moved.xlsx":  # seen by the walk; the promoter's colleague tidies up
-                (inbox / "moved.xlsx").rename(generated.root / "moved.xlsx")
-            yield arrival
+    def move(arrival: Arrival) -> None:
+        if arrival.path == "moved.xlsx":  # seen by the walk; the promoter's colleague tidies up
+            arrival.source.rename(generated.root / "moved.xlsx")
 
-    monkeypatch.setattr(collect_module, "scan", scan_then_move)
+    during_scan(monkeypatch, move)
     collect(generated)
     report = status_json(generated)
     moved = file_entry(report, "moved.xlsx")
     assert moved["status"] == "pending" and "次回" in moved["reason"]
     assert file_entry(report, "stays.xlsx")["status"] == "accepted"
-    monkeypatch.setattr(collect_module, "scan", real_scan)
+    monkeypatch.undo()
     collect(generated)  # the next night it is gone: the ledger keeps the sighting, marked not present
     assert file_entry(status_json(generated), "moved.xlsx")["present"] is False
 
@@ -566,8 +578,6 @@ def test_a_lock_file_or_mail_gone_before_it_is_copied_costs_only_itself(
 ) -> None:
     import hostile
 
-    from dxsheets import collect as collect_module
-
     m = generated.masters()
     data = returned(generated.distribute, m.department("0101"))
     drop(generated.inbox, "~$0101.xlsx", b"\x08yamada  " + b"\x00" * 153)  # Excel closes the book now
@@ -576,15 +586,12 @@ def test_a_lock_file_or_mail_gone_before_it_is_copied_costs_only_itself(
     )
     hostile.age(generated.inbox / "mail/返信.eml", 3600)  # tidied away by a colleague during the run
     drop(generated.inbox, "stays.xlsx", returned(generated.distribute, m.department("0201")))
-    real_scan = collect_module.scan
 
-    def scan_then_remove(inbox, *args, **kwargs):
-        for arrival in real_scan(inbox, *args, **kwargs):
-            if arrival.path in ("~$0101.xlsx", "mail/返信.eml/0101.xlsx"):
-                arrival.source.unlink()  # seen by the walk, gone before it is hashed and copied
-            yield arrival
+    def remove(arrival: Arrival) -> None:
+        if arrival.path in ("~$0101.xlsx", "mail/返信.eml/0101.xlsx"):
+            arrival.source.unlink()  # seen by the walk, gone before it is hashed and copied
 
-    monkeypatch.setattr(collect_module, "scan", scan_then_remove)
+    during_scan(monkeypatch, remove)
     collect(generated)
     report = status_json(generated)
     for path in ("~$0101.xlsx", "mail/返信.eml/0101.xlsx"):
