@@ -33,6 +33,7 @@ from . import checks
 from . import forms as F
 from .archive import store
 from .domain import ERROR, WARNING, Answers, Masters, Problem
+from .errors import WorkspaceError
 from .formread import read_form
 from .xlsxread import (
     FORMAT_EMPTY,
@@ -158,7 +159,12 @@ def walk(inbox: Path) -> Iterator[tuple[Path, os.stat_result | None, frozenset[s
                 return sorted(it, key=lambda e: e.name)
         except FileNotFoundError:
             return []  # vanished since it was listed: the next run sees what is there then
-        except OSError:
+        except OSError as exc:
+            if folder == str(inbox):  # nothing at all can be told: the run fails, it does not see 0 files
+                raise WorkspaceError(
+                    f"inbox（{inbox}）の中を読み取れません（{exc.strerror or type(exc).__name__}）。"
+                    "アクセス権や共有フォルダの接続を確認してください。"
+                ) from None
             return None  # cannot be listed (access rights, a broken network share): reported, not skipped
 
     stack = [str(inbox)]
@@ -166,8 +172,6 @@ def walk(inbox: Path) -> Iterator[tuple[Path, os.stat_result | None, frozenset[s
         folder = stack.pop()
         listed = entries(folder)
         if listed is None:
-            if folder == str(inbox):
-                return  # the inbox itself: the caller checked it exists; nothing below it can be told
             yield Path(folder), None, frozenset()
             continue
         names = frozenset(e.name for e in listed)

@@ -514,23 +514,26 @@ def test_links_and_pipes_are_recorded_and_never_opened(generated: Workspace, tmp
     assert [p.read_bytes() for p in archived] == [data]  # only the real file was copied
 
 
+def refuse_listing(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
+    """`folder` cannot be listed (access rights, a share that dropped). Root reads any folder whatever its
+    mode, so the refusal is staged on `os.scandir`."""
+    real_scandir = os.scandir
+
+    def scandir(path):
+        if str(path) == str(folder):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+
+
 def test_a_folder_that_cannot_be_listed_is_reported_then_read(
     generated: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from dxsheets import intake
-
     m = generated.masters()
     drop(generated.inbox, "市民部/0401_市民課.xlsx", returned(generated.distribute, m.department("0401")))
     drop(generated.inbox, "総務部/0201_総務課.xlsx", returned(generated.distribute, m.department("0201")))
-    locked = str(generated.inbox / "市民部")
-    real_scandir = os.scandir
-
-    def scandir(path):  # root reads any folder whatever its mode: the refusal of a share is staged here
-        if str(path) == locked:
-            raise PermissionError(13, "Permission denied", path)
-        return real_scandir(path)
-
-    monkeypatch.setattr(intake.os, "scandir", scandir)
+    refuse_listing(monkeypatch, generated.inbox / "市民部")
     result = CliRunner().invoke(cli, ["collect", "-w", str(generated.root)])
     assert result.exit_code == 0, result.output
     assert "警告: inbox のフォルダ 1 件の中を読み取れず" in result.stderr and "市民部/" in result.stderr
@@ -540,7 +543,7 @@ def test_a_folder_that_cannot_be_listed_is_reported_then_read(
     assert "市民部" in folder["reason"] and "次回" in folder["reason"]
     assert file_entry(report, "総務部/0201_総務課.xlsx")["status"] == "accepted"
     # Access is given back: the next night reads the folder, and its row is no longer present.
-    monkeypatch.setattr(intake.os, "scandir", real_scandir)
+    monkeypatch.undo()
     collect(generated)
     report = status_json(generated)
     assert file_entry(report, "市民部/0401_市民課.xlsx")["status"] == "accepted"
@@ -703,3 +706,15 @@ def test_the_ledger_is_one_plain_file_fit_for_a_shared_drive(generated: Workspac
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
     db.close()
     assert file_entry(status_json(generated), "a.xlsx")["status"] == "accepted"
+
+
+def test_an_inbox_that_cannot_be_listed_fails_the_run_instead_of_seeing_nothing(
+    generated: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    m = generated.masters()
+    drop(generated.inbox, "a.xlsx", returned(generated.distribute, m.department("0101")))
+    refuse_listing(monkeypatch, generated.inbox)
+    result = CliRunner().invoke(cli, ["run", "-w", str(generated.root)])
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("Error: inbox（")
+    assert "読み取れません" in result.stderr and "アクセス権" in result.stderr
