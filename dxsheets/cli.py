@@ -23,7 +23,7 @@ from .ledger import Ledger
 from .pipeline import RunResult
 from .pipeline import consolidate as consolidate_outputs
 from .pipeline import run as run_pipeline
-from .status import DEPT_STATUS_JA, FILE_STATUS_JA, status_report
+from .status import DEPT_STATUS_JA, FILE_STATUS_JA, status_lines, status_report
 from .workspace import init_workspace, open_workspace
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -199,23 +199,7 @@ def status(workspace: Path, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False, indent=2))
         return
-    counts: dict[str, int] = {}
-    for d in report["departments"]:
-        counts[d["status"]] = counts.get(d["status"], 0) + 1
-    click.echo("部署: " + "・".join(f"{DEPT_STATUS_JA[k]} {counts.get(k, 0)}" for k in DEPT_STATUS_JA))
-    for d in report["departments"]:
-        if d["status"] != "answered":
-            click.echo(f"  {DEPT_STATUS_JA[d['status']]:　<4} {d['code']} {d['name']}")
-    click.echo(f"ファイル: {len(report['files'])} 件")
-    for f in report["files"]:
-        click.echo(
-            f"  [{FILE_STATUS_JA.get(f['status'], f['status'])}] {f['path']}"
-            + (f"  部署 {f['department']}" if f["department"] else "")
-            + (f"  送信 {f['sent_at']} ({f['evidence']})" if f["sent_at"] else "")
-        )
-        for p in f["problems"]:
-            place = f"{p['sheet']}!{p['cell']}" if p["cell"] else "ファイル"
-            click.echo(f"      {p['severity']:7} {p['code']:22} {place}: {p['message']}")
+    click.echo("\n".join(status_lines(report)))
 
 
 @cli.command()

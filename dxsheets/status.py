@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from .collect import ANSWERED, NEEDS_FIXING, NOT_ANSWERED, department_statuses
@@ -21,6 +22,8 @@ FILE_STATUS_JA = {
     "ignored": "対象外（一時ファイル等）",
     "pending": "保留（コピー中等）",
 }
+EVIDENCE_JA = {"mail-date": "メールの日付", "file-time": "ファイルの時刻"}
+SEVERITY_JA = {"error": "エラー", "warning": "注意"}
 
 
 def status_report(ledger: Ledger, masters: Masters) -> dict[str, Any]:
@@ -49,3 +52,47 @@ def status_report(ledger: Ledger, masters: Masters) -> dict[str, Any]:
             for r in ledger.files()
         ],
     }
+
+
+def status_lines(report: dict[str, Any]) -> list[str]:
+    """The report as DX staff read it at their desk: Japanese labels, local times, and the reason for every
+    fate that is not plain (which file replaced this one, what this one duplicates, why it waits)."""
+    counts: dict[str, int] = {}
+    for d in report["departments"]:
+        counts[d["status"]] = counts.get(d["status"], 0) + 1
+    lines = ["部署: " + "・".join(f"{DEPT_STATUS_JA[k]} {counts.get(k, 0)}" for k in DEPT_STATUS_JA)]
+    lines += [
+        f"  {DEPT_STATUS_JA[d['status']]:　<4} {d['code']} {d['name']}"
+        for d in report["departments"]
+        if d["status"] != ANSWERED
+    ]
+    lines.append(f"ファイル: {len(report['files'])} 件")
+    for f in report["files"]:
+        head = f"  [{FILE_STATUS_JA.get(f['status'], f['status'])}] {f['path']}"
+        if f["department"]:
+            head += f"  部署 {f['department']}"
+        if f["sent_at"]:
+            head += f"  送信 {_local_time(f['sent_at'])}（{EVIDENCE_JA.get(f['evidence'], f['evidence'])}）"
+        if f["saved_at"]:
+            head += f"  ブック保存 {_local_time(f['saved_at'])}"
+        if not f["present"]:
+            head += "  （inbox から削除済み）"
+        lines.append(head)
+        # An accepted file's reason only counts its warnings, and a rejected file's repeats its first error:
+        # the problems below say both. Every other fate is explained by its reason alone.
+        if f["reason"] and not (f["status"] == "accepted" or (f["status"] == "rejected" and f["problems"])):
+            lines.append(f"      {f['reason']}")
+        for p in f["problems"]:
+            place = f"{p['sheet']}!{p['cell']}" if p["cell"] else "ファイル"
+            lines.append(
+                f"      {SEVERITY_JA.get(p['severity'], p['severity'])} {p['code']} {place}: {p['message']}"
+            )
+    return lines
+
+
+def _local_time(iso: str) -> str:
+    """An ISO time from the ledger (UTC) as this computer's local time, to the minute."""
+    try:
+        return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return iso

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,16 @@ def ws(tmp_path: Path) -> Workspace:
 @pytest.fixture
 def masters(ws: Workspace) -> Masters:
     return ws.masters()
+
+
+@pytest.fixture
+def in_japan(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """This process runs on a computer set to Japan time (JST, UTC+9), like the city's PCs."""
+    monkeypatch.setenv("TZ", "JST-9")  # POSIX form: needs no time zone database
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
 
 
 @pytest.fixture

@@ -314,6 +314,48 @@ def test_latest_return_wins_and_mail_date_is_the_evidence(generated: Workspace, 
     assert ans["respondent"] == "二回目" and path == "mail/返信.eml/0401_市民課.xlsx"
 
 
+def test_status_tells_staff_in_local_time_which_return_counts_and_why(
+    generated: Workspace, in_japan: None
+) -> None:
+    m = generated.masters()
+    dept = m.department("0401")
+    first = returned(generated.distribute, dept, Fill(respondent="最初"))
+    drop(generated.inbox, "共有/0401_市民課.xlsx", first)
+    os.utime(
+        generated.inbox / "共有/0401_市民課.xlsx",
+        (datetime(2026, 11, 24, 9, 30, tzinfo=JST).timestamp(),) * 2,
+    )
+    drop(generated.inbox, "共有/コピー.xlsx", first)
+    os.utime(
+        generated.inbox / "共有/コピー.xlsx", (datetime(2026, 11, 24, 10, 0, tzinfo=JST).timestamp(),) * 2
+    )
+    drop(
+        generated.inbox,
+        "再送/0401_市民課.xlsx",
+        returned(generated.distribute, dept, Fill(respondent="二回目")),
+    )
+    os.utime(
+        generated.inbox / "再送/0401_市民課.xlsx",
+        (datetime(2026, 11, 25, 17, 45, tzinfo=JST).timestamp(),) * 2,
+    )
+    collect(generated)
+
+    result = CliRunner().invoke(cli, ["status", "-w", str(generated.root)])
+
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    # Times as the staffer's clock shows them, with what they rest on; then why each file has its fate.
+    old = next(i for i, x in enumerate(lines) if x.startswith("  [差し替え済み] 共有/0401_市民課.xlsx"))
+    assert "  部署 0401  送信 2026-11-24 09:30（ファイルの時刻）  ブック保存 " in lines[old]
+    assert lines[old + 1] == "      後から送られた 再送/0401_市民課.xlsx を採用しました。"
+    copy = next(i for i, x in enumerate(lines) if x.startswith("  [重複] 共有/コピー.xlsx"))
+    assert "送信 2026-11-24 10:00（ファイルの時刻）" in lines[copy]
+    assert lines[copy + 1] == "      共有/0401_市民課.xlsx と同じ内容です（重複）。"
+    new = next(x for x in lines if x.startswith("  [受理] 再送/0401_市民課.xlsx"))
+    assert "送信 2026-11-25 17:45（ファイルの時刻）" in new
+    assert "+00:00" not in result.stdout and "file-time" not in result.stdout
+
+
 def test_files_still_being_copied_or_open_are_pending(generated: Workspace) -> None:
     m = generated.masters()
     data = returned(generated.distribute, m.department("0101"))
