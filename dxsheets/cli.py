@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import functools
 import json
+import sqlite3
 import sys
 import tempfile
 from collections.abc import Callable
@@ -19,12 +20,12 @@ from .collect import collect as collect_inbox
 from .errors import DxsheetsError
 from .fsio import is_aside
 from .generate import generate_forms
-from .ledger import Ledger
-from .pipeline import RunResult
+from .ledger import Ledger, ledger_fault
+from .pipeline import RunResult, exclusive
 from .pipeline import consolidate as consolidate_outputs
 from .pipeline import run as run_pipeline
 from .status import DEPT_STATUS_JA, FILE_STATUS_JA, status_lines, status_report
-from .workspace import init_workspace, open_workspace
+from .workspace import Workspace, init_workspace, open_workspace
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -52,6 +53,10 @@ def reports_errors(fn: F) -> F:
             sys.exit(exc.exit_code)
         except OSError as exc:  # the file system refused: say which file and what to do, not a traceback
             click.echo(f"Error: {os_error_message(exc)}", err=True)
+            sys.exit(1)
+        except sqlite3.Error as exc:  # the ledger failed mid-command (a full disk, a lock held too long)
+            ledger = Workspace(kwargs.get("workspace") or Path(".")).ledger_path
+            click.echo(f"Error: {ledger_fault(ledger, exc)}", err=True)
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
@@ -178,7 +183,9 @@ def collect(workspace: Path, jobs: int | None) -> None:
         dxsheets collect
     """
     ws = open_workspace(workspace)
-    echo_collect(collect_inbox(ws, jobs=jobs, on_progress=_progress("読取")))
+    with exclusive(ws):
+        result = collect_inbox(ws, jobs=jobs, on_progress=_progress("読取"))
+    echo_collect(result)
 
 
 @cli.command()
@@ -213,7 +220,8 @@ def consolidate(workspace: Path) -> None:
         dxsheets consolidate
     """
     ws = open_workspace(workspace)
-    summary, books = consolidate_outputs(ws)
+    with exclusive(ws):
+        summary, books = consolidate_outputs(ws)
     click.echo(f"集計: {summary}")
     click.echo(f"仮説検証シート {len(books)} 件: {ws.hypothesis}")
     echo_aside([summary, *books])
@@ -259,6 +267,8 @@ def run_cmd(workspace: Path, jobs: int | None, verbose: bool) -> None:
         result = run_pipeline(ws, jobs=jobs, on_progress=_progress("読取"))
     except DxsheetsError:
         raise
+    except sqlite3.Error as exc:
+        raise ledger_fault(ws.ledger_path, exc) from None
     except Exception as exc:  # an unexpected fault: one clear line, the traceback only when asked
         if verbose:
             raise

@@ -113,6 +113,7 @@ def collect(
     result = CollectResult()
 
     with Ledger(ws.ledger_path) as ledger:
+        ledger.back_up()  # before anything changes: a night that breaks the ledger costs only that night
         intake = Intake(masters, secret, ws.archive, ledger.known_contents(key), limits)
         out = _Rows(ledger)
         waiting: dict[str, Arrival] = {}  # handed to the workers, not yet recorded

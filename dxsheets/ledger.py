@@ -1,18 +1,23 @@
 """The ledger: an SQLite database in outbox/ of every file ever seen, its fate, and the accepted answers.
 
-One writer at a time (the run lock). The rollback journal, not WAL: the workspace is often a shared-drive
-folder, and WAL needs every process that opens the database on one machine (its index is shared memory),
-which a DX staffer's `status` on their own PC against the nightly server's share would break. The writer
-commits in batches, so a reader waits at most a moment.
+One writer at a time (the workspace lock that run, collect and consolidate hold). The rollback journal,
+not WAL: the workspace is often a shared-drive folder, and WAL needs every process that opens the database
+on one machine (its index is shared memory), which a DX staffer's `status` on their own PC against the
+nightly server's share would break. The writer commits in batches, so a reader waits at most a moment.
+Collect copies the ledger to backup/ before it changes anything; a damaged ledger is told with the copy to
+restore (`ledger_fault`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from .domain import Problem
@@ -20,6 +25,8 @@ from .errors import WorkspaceError
 
 SCHEMA_VERSION = 1
 MIN_SQLITE = (3, 33, 0)
+BACKUP_FOLDER = "backup"  # beside the ledger: outbox/backup/ledger-<YYYYmmdd-HHMMSS-micro>.sqlite3
+BACKUPS_KEPT = 7  # a week of nights
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -112,6 +119,47 @@ RETURNS = """
 LATEST = f"SELECT * FROM ({RETURNS}) WHERE rank = 1"
 
 
+def backups(ledger: Path) -> list[Path]:
+    """The ledger's backup copies, oldest first."""
+    return sorted((ledger.parent / BACKUP_FOLDER).glob("ledger-*.sqlite3"))
+
+
+class LedgerError(WorkspaceError):
+    """The ledger cannot be used: damaged, held by another program, or refused by the disk."""
+
+
+def ledger_fault(path: Path, exc: sqlite3.Error) -> LedgerError:
+    """One line for the DX staffer (Japanese): what is wrong with the ledger and what to do."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    exc = type(exc)(" ".join(str(exc).split())[:200])  # one line: quick_check reports on several
+    if name in ("SQLITE_CORRUPT", "SQLITE_NOTADB") or type(exc) is sqlite3.DatabaseError:
+        copies = backups(path)
+        if copies:
+            todo = (
+                f"このファイルを別名に移し、最新の写し {copies[-1]} を {path.name} としてコピーしてから"
+                "やり直してください。写しの後に届いたファイルは inbox/ から読み直します。"
+            )
+        else:
+            todo = (
+                "このファイルを別名に移してからやり直すと、inbox/ にあるファイルから作り直します"
+                "（inbox/ からなくなったファイルの記録は戻りません）。"
+            )
+        return LedgerError(f"{path}: 台帳が壊れています（{exc}）。{todo}")
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        return LedgerError(
+            f"{path}: 台帳を他のプログラムが使用中です（{exc}）。台帳を開いているプログラムを閉じて、やり直してください。"
+        )
+    if name.startswith("SQLITE_FULL"):
+        return LedgerError(
+            f"{path}: ディスクの空きがないため台帳に書き込めません。空きを作ってやり直してください。"
+        )
+    if name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH")):
+        return LedgerError(
+            f"{path}: 台帳を開けないか書き込めません（{exc}）。フォルダのアクセス権を確認してください。"
+        )
+    return LedgerError(f"{path}: 台帳を使えません（{exc}）。")
+
+
 class Ledger:
     """A thin layer over the SQLite file; every method is one statement or one transaction."""
 
@@ -124,15 +172,50 @@ class Ledger:
             )
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self.db = sqlite3.connect(path, timeout=30)
-        self.db.row_factory = sqlite3.Row
-        # DELETE (the default) is set explicitly: it turns a ledger written in WAL by an earlier version back.
-        self.db.execute("PRAGMA journal_mode=DELETE")
-        self.db.execute("PRAGMA foreign_keys=ON")
-        self.db.executescript(SCHEMA)
-        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS present (path TEXT PRIMARY KEY)")
-        self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-        self.db.commit()
+        try:
+            self.db = sqlite3.connect(path, timeout=30)
+            self.db.row_factory = sqlite3.Row
+            # Damage is told before any work, with what to do; found later, it would stop a night half done.
+            ((verdict,), *_) = self.db.execute("PRAGMA quick_check(1)").fetchall()
+            if verdict != "ok":
+                raise sqlite3.DatabaseError(verdict.splitlines()[-1])  # "Page 4: btreeInitPage() returns ..."
+            # DELETE (the default) is set explicitly: it turns a ledger written in WAL by an earlier version back.
+            self.db.execute("PRAGMA journal_mode=DELETE")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self.db.executescript(SCHEMA)
+            self.db.execute("CREATE TEMP TABLE IF NOT EXISTS present (path TEXT PRIMARY KEY)")
+            self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            self.db.commit()
+        except sqlite3.Error as exc:
+            with contextlib.suppress(AttributeError):
+                self.db.close()
+            raise ledger_fault(path, exc) from None
+
+    def back_up(self, keep: int = BACKUPS_KEPT) -> Path | None:
+        """Copy the ledger as it is now to `backup/ledger-<local time>.sqlite3` beside it, keeping the newest
+        `keep` copies; nothing when it records no file yet. Returns the copy.
+
+        Collect calls this before it changes anything: a night that ends with a damaged ledger (a crash, a
+        full disk, a share that dropped mid-write) loses no more than that night, which the next collect
+        redoes from the inbox.
+        """
+        if self.db.execute("SELECT 1 FROM files LIMIT 1").fetchone() is None:
+            return None
+        folder = self.path.parent / BACKUP_FOLDER
+        folder.mkdir(exist_ok=True)
+        # Microseconds keep the names unique and in time order, which is how the oldest are found.
+        dest = folder / f"ledger-{datetime.now():%Y%m%d-%H%M%S-%f}.sqlite3"
+        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+        copy = sqlite3.connect(tmp)
+        try:
+            self.db.backup(copy)
+        finally:
+            copy.close()
+        os.replace(tmp, dest)
+        for old in backups(self.path)[:-keep]:
+            with contextlib.suppress(OSError):  # open elsewhere (Windows): removed on a later night
+                old.unlink()
+        return dest
 
     def close(self) -> None:
         self.db.close()

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -43,6 +44,27 @@ def workspace_lock(ws: Workspace) -> FileLock:
     return FileLock(str(ws.lock_path), timeout=0)
 
 
+@contextmanager
+def exclusive(ws: Workspace) -> Iterator[None]:
+    """Hold the workspace lock for one command that writes the ledger or the outputs (run, collect,
+    consolidate): a staffer's `collect` while the nightly run is going exits at once instead of interleaving.
+
+    Raises:
+        AlreadyRunning: another command holds the lock.
+    """
+    lock = workspace_lock(ws)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise AlreadyRunning(
+            f"別の dxsheets が実行中です（{ws.lock_path}）。終わってから実行してください。"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 def consolidate(ws: Workspace, now: datetime | None = None) -> tuple[Path, list[Path]]:
     """Write the summary workbook and the per-WG hypothesis workbooks from the ledger."""
     from .consolidate import write_summary
@@ -67,14 +89,7 @@ def run(
     Raises:
         AlreadyRunning: another run holds the lock.
     """
-    lock = workspace_lock(ws)
-    try:
-        lock.acquire()
-    except Timeout:
-        raise AlreadyRunning(
-            f"別の dxsheets が実行中です（{ws.lock_path}）。終わってから実行してください。"
-        ) from None
-    try:
+    with exclusive(ws):
         started = datetime.now()
         t0 = time.perf_counter()
         collected = collect(ws, jobs=jobs, settle=settle, on_progress=on_progress)
@@ -84,8 +99,6 @@ def run(
         result = RunResult(collected, summary, books, durations={"collect": t1 - t0, "consolidate": t2 - t1})
         result.log = _write_log(ws, started, result)
         return result
-    finally:
-        lock.release()
 
 
 def _write_log(ws: Workspace, started: datetime, result: RunResult) -> Path:

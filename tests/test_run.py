@@ -39,12 +39,19 @@ def test_run_collects_consolidates_and_logs(generated: Workspace) -> None:
 
 
 def test_a_second_run_while_one_is_going_exits_at_once(generated: Workspace) -> None:
+    m = generated.masters()
+    drop(generated.inbox, "a.xlsx", returned(generated.distribute, m.department("0101")))
     lock = workspace_lock(generated)
     with lock:
-        result = CliRunner().invoke(cli, ["run", "-w", str(generated.root)])
-    assert result.exit_code == 3
-    assert result.stderr.startswith("Error: 別の dxsheets が実行中です")
+        # A staffer's own collect or consolidate during the nightly run waits its turn too.
+        for args in (["run"], ["collect"], ["consolidate"]):
+            result = CliRunner().invoke(cli, [*args, "-w", str(generated.root)])
+            assert result.exit_code == 3, (args, result.output)
+            assert result.stderr.startswith("Error: 別の dxsheets が実行中です")
+        # Reading is not writing: status answers while a run is going.
+        assert CliRunner().invoke(cli, ["status", "-w", str(generated.root)]).exit_code == 0
     assert not generated.summary.exists()
+    assert not generated.archive.exists(), "the refused collect took nothing in"
 
 
 def test_a_broken_master_fails_the_run_with_one_line(generated: Workspace) -> None:
@@ -155,3 +162,57 @@ def test_a_full_disk_fails_the_run_with_one_line(
     assert result.exit_code == 1
     assert result.stderr.count("\n") == 1 and "ディスクの空きがありません" in result.stderr
     assert "run.json" in result.stderr and "Traceback" not in result.output
+
+
+def test_a_damaged_ledger_is_told_with_the_backup_to_restore_and_restoring_it_works(
+    generated: Workspace,
+) -> None:
+    m = generated.masters()
+    drop(generated.inbox, "a.xlsx", returned(generated.distribute, m.department("0101")))
+    assert CliRunner().invoke(cli, ["run", "-w", str(generated.root)]).exit_code == 0
+    # The next night backs the ledger up before changing it.
+    drop(generated.inbox, "b.xlsx", returned(generated.distribute, m.department("0102")))
+    assert CliRunner().invoke(cli, ["run", "-w", str(generated.root)]).exit_code == 0
+    (backup,) = (generated.outbox / "backup").glob("ledger-*.sqlite3")
+    # Then the ledger is damaged (a crash mid-write, a share that dropped): every command says so in one line.
+    generated.ledger_path.write_bytes(b"\x00garbage" * 500)
+    for args in (["status"], ["collect"], ["consolidate"], ["run"]):
+        result = CliRunner().invoke(cli, [*args, "-w", str(generated.root)])
+        assert result.exit_code == 1, (args, result.output)
+        assert result.stderr.count("\n") == 1 and "Traceback" not in result.output
+        assert "台帳が壊れています" in result.stderr and str(backup) in result.stderr
+    # Done as the message says: the backup put back, and the next run reads what came after it again.
+    generated.ledger_path.write_bytes(backup.read_bytes())
+    assert CliRunner().invoke(cli, ["run", "-w", str(generated.root)]).exit_code == 0
+    report = json.loads(CliRunner().invoke(cli, ["status", "--json", "-w", str(generated.root)]).stdout)
+    assert {f["path"]: f["status"] for f in report["files"]} == {"a.xlsx": "accepted", "b.xlsx": "accepted"}
+
+
+def test_without_a_backup_a_damaged_ledger_is_rebuilt_from_the_inbox(generated: Workspace) -> None:
+    m = generated.masters()
+    drop(generated.inbox, "a.xlsx", returned(generated.distribute, m.department("0101")))
+    assert CliRunner().invoke(cli, ["collect", "-w", str(generated.root)]).exit_code == 0
+    ledger = generated.ledger_path
+    data = bytearray(ledger.read_bytes())
+    data[4096:] = b"\xff" * (len(data) - 4096)  # pages overwritten; the first one, the header, is intact
+    ledger.write_bytes(bytes(data))
+    result = CliRunner().invoke(cli, ["status", "-w", str(generated.root)])
+    assert result.exit_code == 1 and "台帳が壊れています" in result.stderr
+    assert "inbox/ にあるファイルから作り直します" in result.stderr and result.stderr.count("\n") == 1
+    ledger.rename(ledger.with_name("ledger-壊れた.sqlite3"))
+    assert CliRunner().invoke(cli, ["collect", "-w", str(generated.root)]).exit_code == 0
+    report = json.loads(CliRunner().invoke(cli, ["status", "--json", "-w", str(generated.root)]).stdout)
+    assert [(f["path"], f["status"]) for f in report["files"]] == [("a.xlsx", "accepted")]
+
+
+def test_a_week_of_ledger_backups_is_kept(generated: Workspace) -> None:
+    from dxsheets.ledger import BACKUPS_KEPT, Ledger, backups
+
+    m = generated.masters()
+    drop(generated.inbox, "a.xlsx", returned(generated.distribute, m.department("0101")))
+    CliRunner().invoke(cli, ["collect", "-w", str(generated.root)])
+    with Ledger(generated.ledger_path) as ledger:
+        made = [ledger.back_up() for _ in range(BACKUPS_KEPT + 3)]
+    assert backups(generated.ledger_path) == made[-BACKUPS_KEPT:]
+    with Ledger(made[-1]) as copy:
+        assert [r.path for r in copy.files()] == ["a.xlsx"]
