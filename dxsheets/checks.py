@@ -75,6 +75,7 @@ RULES: dict[str, str] = {
     "superseded": "同じ部署から後に送られたファイルがある",
     "duplicate": "同じ内容のファイルが既にある",
     "pending": "コピー中または Excel で開いている",
+    "pending-previous-used": "取り込み済みのファイルが開かれている・保存し直し中：落ち着くまで前回の内容を使う",
 }
 
 _HOUSE_MARKS = {"○", "〇", "◯"}

@@ -10,7 +10,7 @@ import contextlib
 import hashlib
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from datetime import time as dt_time
 from pathlib import Path
@@ -143,6 +143,11 @@ def collect(
                     result.changed.append(arrival.path)
                 if any(p.code == "folder-unreadable" for p in arrival.problems):
                     result.unreadable_folders.append(arrival.path)
+                if arrival.fate == PENDING and (
+                    previous := _previous_content(ledger, arrival, key, when, deadline)
+                ):
+                    record(previous)
+                    continue
                 if arrival.fate == PENDING or not arrival.opened:
                     # Not taken in (yet): no hash, no copy until it has settled; links and pipes never.
                     unopened = Examined(arrival.fate or PENDING, arrival.problems)
@@ -194,6 +199,38 @@ def collect(
         result.feedback = _write_feedbacks(ws, ledger, masters, secret, result)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _previous_content(
+    ledger: Ledger, arrival: Arrival, key: str, when: str, deadline: datetime
+) -> tuple[FileRow, list[Problem]] | None:
+    """The row of a file that is pending (open in Excel, being saved again) at a path whose earlier content
+    was taken in for a department: that content keeps its fate, with a warning, until the new one settles.
+
+    Without this, a promoter who leaves their return open in Excel on the shared drive, or saves it again
+    as the run starts, turns their department 未回答 and drops its answers from the summary for the night.
+    The row takes the file's new size and time (so the next run sees whether it has settled) and the
+    earlier content's hash, archive copy, sending time and reading. None when there is no such content.
+    """
+    prev = ledger.file(arrival.path)
+    if prev is None or prev.sha256 is None or not prev.dept_code:
+        return None
+    found = ledger.reading(prev.sha256, key) or ledger.latest_reading(prev.sha256)
+    if found is None:
+        return None
+    e = Examined.from_json(found, answers=False)
+    why = " ".join(p.message for p in arrival.problems)
+    sent = datetime.fromisoformat(prev.sent_at) if prev.sent_at else arrival.sent_at
+    e.problems = [
+        *e.problems,
+        Problem(
+            "pending-previous-used",
+            WARNING,
+            f"{why}それまでは前回取り込んだ内容（{sent.astimezone():%Y/%m/%d %H:%M} 送信）を使っています。",
+        ),
+    ]
+    earlier = replace(arrival, sent_at=sent, evidence=prev.evidence or arrival.evidence, problems=[])
+    return _file_row(earlier, prev.sha256, prev.archive, e, when, deadline)
 
 
 def _keep_here(archive: Path, arrival: Arrival, data: bytes | None) -> tuple[str, str] | None:

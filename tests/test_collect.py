@@ -375,6 +375,40 @@ def test_files_still_being_copied_or_open_are_pending(generated: Workspace) -> N
     assert "new.xlsx" in result.changed or result.examined >= 1
 
 
+def test_a_return_open_in_excel_or_saved_again_keeps_its_department_answered_until_it_settles(
+    generated: Workspace,
+) -> None:
+    m = generated.masters()
+    dept = m.department("0101")
+    drop(generated.inbox, "未来創造部/0101_未来政策課.xlsx", returned(generated.distribute, dept))
+    collect(generated)
+    # The promoter opens their return on the shared drive and leaves Excel open overnight.
+    drop(generated.inbox, "未来創造部/~$0101_未来政策課.xlsx", b"\x08yamada  " + b"\x00" * 153)
+    result = collect(generated)
+    assert result.departments["0101"] == "answered"
+    entry = file_entry(status_json(generated), "未来創造部/0101_未来政策課.xlsx")
+    assert entry["status"] == "accepted"
+    (warning,) = [p for p in entry["problems"] if p["code"] == "pending-previous-used"]
+    assert "Excel 等で開かれています" in warning["message"] and "前回取り込んだ内容" in warning["message"]
+    with Ledger(generated.ledger_path) as ledger:
+        ((code, _, _, _, answers),) = ledger.submissions()
+    assert code == "0101" and answers["respondent"] == Fill().respondent
+    # They correct a name, save and close: the file is mid-save as the run starts, then settles.
+    (generated.inbox / "未来創造部/~$0101_未来政策課.xlsx").unlink()
+    corrected = returned(generated.distribute, dept, Fill(respondent="訂正 花子"))
+    (generated.inbox / "未来創造部/0101_未来政策課.xlsx").write_bytes(corrected)  # just now
+    assert collect(generated).departments["0101"] == "answered"
+    with Ledger(generated.ledger_path) as ledger:
+        assert ledger.submissions()[0][4]["respondent"] == Fill().respondent, "the earlier answer, still"
+    settled = time.time() - 3600
+    os.utime(generated.inbox / "未来創造部/0101_未来政策課.xlsx", (settled, settled))
+    collect(generated)
+    entry = file_entry(status_json(generated), "未来創造部/0101_未来政策課.xlsx")
+    assert entry["status"] == "accepted" and entry["problems"] == []
+    with Ledger(generated.ledger_path) as ledger:
+        assert ledger.submissions()[0][4]["respondent"] == "訂正 花子"
+
+
 def test_feedback_is_a_fresh_sheet_with_marks_and_fixed_it_is_valid(generated: Workspace) -> None:
     m = generated.masters()
     dept = m.department("0402")
