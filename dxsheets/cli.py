@@ -317,7 +317,21 @@ def demo(directory: Path | None) -> None:
 
 
 def main() -> None:
+    _never_fail_on_output()
     cli(prog_name="dxsheets")
+
+
+def _never_fail_on_output() -> None:
+    """Print what the console's encoding cannot hold as escapes instead of failing.
+
+    On Windows, output redirected to a file (Task Scheduler's `>> task.txt`, `status > 状況.txt`) is in the
+    ANSI code page, cp932, which lacks characters that Japanese names use (𠮷田) and emoji: one such file
+    name in the inbox made `status` end in a traceback. It prints as `\\U00020bb7田` instead.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)  # absent when a test or a tool replaced it
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import openpyxl
@@ -216,3 +219,20 @@ def test_a_week_of_ledger_backups_is_kept(generated: Workspace) -> None:
     assert backups(generated.ledger_path) == made[-BACKUPS_KEPT:]
     with Ledger(made[-1]) as copy:
         assert [r.path for r in copy.files()] == ["a.xlsx"]
+
+
+def test_output_redirected_in_a_code_page_without_a_name_still_prints(generated: Workspace) -> None:
+    """Windows writes redirected output (Task Scheduler's log, `status > 状況.txt`) in cp932, which has no 𠮷."""
+    m = generated.masters()
+    drop(generated.inbox, "𠮷田_0101.xlsx", returned(generated.distribute, m.department("0101")))
+    env = {**os.environ, "PYTHONIOENCODING": "cp932"}
+    for args in (["run"], ["status"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "dxsheets", *args, "-w", str(generated.root)],
+            env=env,
+            capture_output=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr.decode("cp932", "replace")
+    out = done.stdout.decode("cp932")
+    assert "[受理] \\U00020bb7田_0101.xlsx  部署 0101" in out
