@@ -35,6 +35,7 @@ from .archive import store
 from .domain import ERROR, WARNING, Answers, Masters, Problem
 from .errors import WorkspaceError
 from .formread import read_form
+from .mailnames import attachment_name
 from .xlsxread import (
     FORMAT_EMPTY,
     FORMAT_ENCRYPTED,
@@ -384,8 +385,7 @@ def _mail_arrivals(path: Path, rel: str, st: os.stat_result, limits: Limits) -> 
     seen: dict[str, int] = {}
     mail_sent = _mail_date(msg, file_time)
     for index, (part, carrier) in enumerate(attachments):
-        # (the mail parser has already turned undecodable bytes of a raw 8-bit name into U+FFFD)
-        name = (part.get_filename() or "無題").replace("/", "_").replace("\\", "_")
+        name = (attachment_name(part) or "無題").replace("/", "_").replace("\\", "_")
         seen[name] = seen.get(name, 0) + 1
         if seen[name] > 1:
             name = f"{seen[name]}_{name}"
