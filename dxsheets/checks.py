@@ -41,6 +41,7 @@ RULES: dict[str, str] = {
     "file-not-regular": "通常のファイルでない（リンク・名前付きパイプなど。開かない）",
     "folder-unreadable": "inbox 内のフォルダを読み取れない（アクセス権など）",
     "mail-no-workbook": "メールに Excel ブックの添付がない",
+    "mail-winmail-dat": "添付が winmail.dat（Outlook のリッチテキスト形式）で取り出せない",
     # identity and structure
     "form-unknown": "課題抽出シートではない",
     "form-version-unknown": "知らない様式の版",

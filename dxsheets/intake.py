@@ -360,6 +360,21 @@ def _mail_date(msg: Any, file_time: datetime) -> datetime | None:
     return sent
 
 
+# What a mail attachment is recorded as, whatever its name: a zipped return (with its password in another mail)
+# too, to be told to unpack it.
+_MAILED_RETURN_FORMATS = (FORMAT_XLSX, FORMAT_XLS, FORMAT_ENCRYPTED, FORMAT_ODS, FORMAT_ZIP)
+_TNEF_MAGIC = b"\x78\x9f\x3e\x22"  # 0x223E9F78, little-endian: a TNEF stream (winmail.dat)
+
+
+def _is_winmail_dat(part: Any, name: str, data: bytes) -> bool:
+    """Outlook's TNEF attachment, by its type, its name or its signature."""
+    return (
+        part.get_content_type() in ("application/ms-tnef", "application/vnd.ms-tnef")
+        or name.lower() == "winmail.dat"
+        or data.startswith(_TNEF_MAGIC)
+    )
+
+
 def _payload(part: Any) -> bytes:
     """An attachment's decoded bytes (b"" when it cannot be decoded)."""
     try:
@@ -392,13 +407,8 @@ def _mail_arrivals(path: Path, rel: str, st: os.stat_result, limits: Limits) -> 
         data = _payload(part)
         suffix = Path(name).suffix.lower()
         kind = sniff(data)
-        if suffix not in WORKBOOK_SUFFIXES and kind not in (
-            FORMAT_XLSX,
-            FORMAT_XLS,
-            FORMAT_ENCRYPTED,
-            FORMAT_ODS,
-            FORMAT_ZIP,  # a zipped return (with its password in another mail): recorded, to be unpacked
-        ):
+        winmail = _is_winmail_dat(part, name, data)
+        if not (winmail or suffix in WORKBOOK_SUFFIXES or kind in _MAILED_RETURN_FORMATS):
             continue  # signature images, PDFs: not a return, and the mail itself is in the ledger below
         # A workbook in a forwarded mail was sent when that mail was, not when it was forwarded.
         sent = (_mail_date(carrier, file_time) if carrier is not msg else None) or mail_sent
@@ -414,7 +424,18 @@ def _mail_arrivals(path: Path, rel: str, st: os.stat_result, limits: Limits) -> 
             member=index,
         )
         reason = _system_reason(name)
-        if reason:
+        if winmail:
+            # Outlook's rich text: the files travel inside winmail.dat, not as attachments. Recorded (and
+            # archived) so the return is not taken for a mail sent without one.
+            a.fate = UNSUPPORTED
+            a.problems.append(
+                _problem(
+                    "mail-winmail-dat",
+                    "添付が winmail.dat になっていて、課題抽出シートを取り出せません（Outlook のリッチテキスト形式で"
+                    "送られたメール）。メールの形式を HTML かテキストにして、シートを添付し直して送ってください。",
+                )
+            )
+        elif reason:
             a.fate = IGNORED
             a.problems.append(_problem("ignored", reason, "info"))
         out.append(a)

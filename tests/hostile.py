@@ -1323,6 +1323,8 @@ def _attachment_part(name: str, data: bytes, style: Literal["rfc2231", "rfc2047"
     mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
     if name.lower().endswith(".xlsx"):
         mime = MIME_XLSX
+    elif name.lower() == "winmail.dat":
+        mime = "application/ms-tnef"
     quoted_words = '"' + "\r\n ".join(_encoded_words(name)) + '"'
     if style == "rfc2231":
         disposition = ";\r\n ".join(["attachment", *_rfc2231_params("filename", name)])
@@ -1338,6 +1340,27 @@ def _attachment_part(name: str, data: bytes, style: Literal["rfc2231", "rfc2047"
     part = email.parser.BytesParser(policy=_MAIL_POLICY).parsebytes(raw.encode("ascii"))
     assert isinstance(part, EmailMessage)
     return part
+
+
+TNEF_SIGNATURE = 0x223E9F78
+
+
+def winmail_dat_bytes(attachments: Sequence[tuple[str, bytes]]) -> bytes:
+    """A TNEF stream (winmail.dat), as Outlook sends a rich-text mail outside Exchange: the files are inside
+    it (attAttachTitle + attAttachData per file), not attachments of the mail.  Attribute layout per
+    MS-OXTNEF: level (1 byte), id (4), length (4), data, checksum (2, sum of the data bytes)."""
+
+    def attr(level: int, attr_id: int, data: bytes) -> bytes:
+        return struct.pack("<BII", level, attr_id, len(data)) + data + struct.pack("<H", sum(data) & 0xFFFF)
+
+    out = struct.pack("<IH", TNEF_SIGNATURE, 0x0001)
+    out += attr(1, 0x00089006, struct.pack("<I", 0x00010000))  # attTnefVersion
+    out += attr(1, 0x00069007, struct.pack("<II", 932, 0))  # attOemCodepage: Japanese Windows
+    for name, data in attachments:
+        out += attr(2, 0x00069002, struct.pack("<HIIIH", 1, 0xFFFFFFFF, 0, 0, 0)[:14])  # attAttachRendData
+        out += attr(2, 0x00018010, name.encode("cp932") + b"\0")  # attAttachTitle
+        out += attr(2, 0x0006800F, data)  # attAttachData
+    return out
 
 
 def make_eml(
@@ -1507,6 +1530,11 @@ def build_corpus(directory: Path, source: bytes | None = None, with_bombs: bool 
         "eml_zip_attachment": make_eml(
             directory / "回答_zip添付.eml",
             [("回答.zip", zip_archive_bytes([("回答.xlsx", src)], b"pw"))],
+            when,
+        ),
+        "eml_winmail_dat": make_eml(
+            directory / "回答_リッチテキスト.eml",
+            [("winmail.dat", winmail_dat_bytes([("回答_総務課.xlsx", src)]))],
             when,
         ),
         "eml_lock_attachment": make_eml(

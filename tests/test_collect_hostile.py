@@ -83,6 +83,11 @@ def test_hostile_inbox_is_fully_accounted_for(generated: Workspace) -> None:
     )
     zipped = by_path["hostile/回答_zip添付.eml/回答.zip"]  # a PPAP mail: the zip is recorded, not skipped
     assert zipped["status"] == "unsupported" and zipped["reason"].startswith("パスワード付きの ZIP")
+    # A rich-text mail from Outlook: the return is inside winmail.dat, recorded with what to do.
+    winmail = by_path["hostile/回答_リッチテキスト.eml/winmail.dat"]
+    assert winmail["status"] == "unsupported" and [p["code"] for p in winmail["problems"]] == [
+        "mail-winmail-dat"
+    ]
     # Mail attachments are accounted for under the mail's path.
     assert by_path["hostile/回答.eml/回答_総務課.xlsx"]["status"] in ("accepted", "superseded", "duplicate")
     assert by_path["hostile/回答_ロック.eml/~$回答.xlsx"]["status"] == "ignored"
