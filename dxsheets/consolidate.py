@@ -39,7 +39,7 @@ from xlsxwriter.worksheet import Worksheet
 from . import checks
 from .collect import ANSWERED, NEEDS_FIXING, NOT_ANSWERED, department_statuses
 from .domain import ERROR, WARNING, Answers, Department, GapRow, IssueRow, Masters
-from .fsio import atomic_output, atomic_path, safe_filename
+from .fsio import atomic_output, atomic_path, remove_stale_asides, safe_filename
 from .ledger import FileRow, Ledger
 from .status import DEPT_STATUS_JA, FILE_STATUS_JA
 from .text import EXCEL_MAX_TEXT, excel_text
@@ -407,6 +407,7 @@ def write_summary(ws: Workspace, masters: Masters, ledger: Ledger, now: datetime
         # The dated copy is the same workbook with its links to the originals one folder deeper.
         with atomic_path(history) as tmp_history:
             _copy_relinked(out.tmp, tmp_history)
+    remove_stale_asides(main, out.path)  # each is also in history/ under its own date
     return out.path
 
 

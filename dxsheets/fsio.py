@@ -7,7 +7,7 @@ import os
 import re
 import tempfile
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -91,6 +91,31 @@ def _aside_path(final: Path) -> Path:
         n += 1
         candidate = final.with_name(f"{final.stem}_{ASIDE_MARK}_{stamp}-{n}{final.suffix}")
     return candidate
+
+
+def aside_copies(final: Path) -> list[Path]:
+    """The copies published beside `final` on earlier nights because it was open, oldest first."""
+    if not final.parent.is_dir():
+        return []
+    return sorted(final.parent.glob(f"{glob_escape(final.stem)}_{ASIDE_MARK}_*{final.suffix}"))
+
+
+def remove_stale_asides(final: Path, published: Path, keep: Callable[[Path], bool] = lambda _: False) -> None:
+    """Remove the aside copies of `final` other than `published` (this run's), except those `keep` says.
+
+    Run after publishing: the newest content is in `published`, so an earlier aside copy only clutters the
+    folder (one a night while someone leaves the usual file open). One that is open itself stays; it goes on
+    a later night.
+    """
+    for old in aside_copies(final):
+        if old != published and not keep(old):
+            with contextlib.suppress(OSError):
+                old.unlink()
+
+
+def glob_escape(text: str) -> str:
+    """`text` matched literally by Path.glob ([, ], * and ? in a department or WG name)."""
+    return re.sub(r"([\[\]*?])", r"[\1]", text)
 
 
 def is_aside(path: Path) -> bool:

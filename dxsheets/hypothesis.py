@@ -37,7 +37,7 @@ from .consolidate import (
     write_text,
 )
 from .domain import Masters, WorkingGroup
-from .fsio import atomic_output, safe_filename
+from .fsio import atomic_output, remove_stale_asides, safe_filename
 from .ledger import Ledger
 from .workspace import Workspace
 
@@ -151,15 +151,17 @@ def write_hypothesis_books(
     at = (now.astimezone().replace(tzinfo=None) if now.tzinfo else now).replace(microsecond=0)
     written = []
     for wg in sorted(masters.working_groups, key=lambda w: w.number):
-        path = hypothesis_path(ws, wg)
-        if _edited_since_written(ledger, ws, path):
+        target = hypothesis_path(ws, wg)
+        if _edited_since_written(ledger, ws, target):
             # WG members have typed into this copy: never overwrite their work. The fresh book goes beside it.
-            path = path.with_name(f"{path.stem}_最新.xlsx")
-        with atomic_output(path, aside_if_open=True) as out:
+            target = target.with_name(f"{target.stem}_最新.xlsx")
+        with atomic_output(target, aside_if_open=True) as out:
             _write_book(out.tmp, masters, wg, by_wg.get(wg.name, []), secret, at)
         path = out.path  # beside its usual name when that book is open in Excel
         with ledger.transaction():
             ledger.set_meta(_written_key(ws, path), _sha256(path))
+        # Earlier aside copies go, unless WG members have typed into one.
+        remove_stale_asides(target, path, keep=lambda old: _edited_since_written(ledger, ws, old))
         written.append(path)
     return written
 

@@ -41,15 +41,24 @@ def open_in_excel(monkeypatch: pytest.MonkeyPatch) -> set[Path]:
     Windows refuses to replace an open workbook (PermissionError), on a share too; this machine does not,
     so the refusal is staged on `os.replace`, which every atomic write ends with.
     """
-    real_replace = os.replace
+    real_replace, real_unlink = os.replace, os.unlink
     open_paths: set[Path] = set()
 
+    def refuse_if_open(path: str | Path) -> None:
+        if Path(path) in open_paths:
+            raise PermissionError(13, "The process cannot access the file (it is open)", str(path))
+
     def replace(src: str | Path, dst: str | Path) -> None:
-        if Path(dst) in open_paths:
-            raise PermissionError(13, "The process cannot access the file (it is open)", str(dst))
+        refuse_if_open(dst)
         real_replace(src, dst)
 
+    def unlink(path: str | Path, *args: object, **kwargs: object) -> None:
+        refuse_if_open(path)  # Windows cannot delete an open file either
+        real_unlink(path, *args, **kwargs)  # type: ignore[arg-type]
+
     monkeypatch.setattr(os, "replace", replace)
+    monkeypatch.setattr(os, "unlink", unlink)
+    monkeypatch.setattr(os, "remove", unlink)
     return open_paths
 
 

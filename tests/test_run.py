@@ -150,6 +150,39 @@ def test_outputs_open_in_excel_are_published_beside_and_the_night_goes_on(
     assert summary.read_bytes() != before[summary]
 
 
+def test_aside_copies_do_not_pile_up_night_after_night(
+    generated: Workspace, open_in_excel: set[Path]
+) -> None:
+    m = generated.masters()
+    drop(generated.inbox, "a.xlsx", returned(generated.distribute, m.department("0101")))
+    run = ["run", "-w", str(generated.root)]
+    assert CliRunner().invoke(cli, run).exit_code == 0
+    (summary,) = generated.summary.glob("*.xlsx")
+    book = sorted(generated.hypothesis.glob("*.xlsx"))[0]
+    open_in_excel.update((summary, book))  # left open on a PC, night after night
+
+    def asides(usual: Path) -> list[Path]:
+        return sorted(usual.parent.glob(f"{usual.stem}_使用中のため別名_*.xlsx"))
+
+    assert CliRunner().invoke(cli, run).exit_code == 0
+    (first_summary,) = asides(summary)
+    (first_book,) = asides(book)
+    open_in_excel.add(first_summary)  # someone opened last night's copy too
+    assert CliRunner().invoke(cli, run).exit_code == 0
+    # The new copies replace the old ones; a copy that is itself open stays until it is closed.
+    assert len(asides(summary)) == 2 and first_summary in asides(summary)
+    (second_book,) = asides(book)
+    assert second_book != first_book
+    # A WG member types into tonight's copy of the hypothesis book: their work is never removed.
+    wb = openpyxl.load_workbook(second_book)
+    wb.worksheets[0]["B5"] = "講座を3回開く"
+    wb.save(second_book)
+    open_in_excel.clear()
+    assert CliRunner().invoke(cli, run).exit_code == 0
+    assert asides(summary) == [], "closed: the usual name is written and the copies go (history/ has each)"
+    assert asides(book) == [second_book]
+
+
 def test_a_full_disk_fails_the_run_with_one_line(
     generated: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
