@@ -158,6 +158,11 @@ def echo_collect(result: CollectResult) -> None:
     if result.feedback:
         click.echo(f"修正依頼のブック {len(result.feedback)} 件: {result.feedback[0].parent}")
     echo_aside(result.feedback)
+    if result.kept_previous:
+        click.echo(
+            f"開かれているか保存中のため、前回取り込んだ内容を使ったファイル {len(result.kept_previous)} 件"
+            f"（次回読み直します）: {', '.join(result.kept_previous)}"
+        )
     if result.unreadable_folders:
         click.echo(
             f"警告: inbox のフォルダ {len(result.unreadable_folders)} 件の中を読み取れず、回収していません"

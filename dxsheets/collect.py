@@ -61,6 +61,7 @@ class CollectResult:
     )  # code -> answered / needs_fixing / not_answered
     feedback: list[Path] = field(default_factory=list)
     unreadable_folders: list[str] = field(default_factory=list)  # inbox folders that could not be listed
+    kept_previous: list[str] = field(default_factory=list)  # open or being saved: earlier content used
     seconds: float = 0.0
 
 
@@ -146,6 +147,7 @@ def collect(
                 if arrival.fate == PENDING and (
                     previous := _previous_content(ledger, arrival, key, when, deadline)
                 ):
+                    result.kept_previous.append(arrival.path)
                     record(previous)
                     continue
                 if arrival.fate == PENDING or not arrival.opened:

@@ -386,6 +386,7 @@ def test_a_return_open_in_excel_or_saved_again_keeps_its_department_answered_unt
     drop(generated.inbox, "未来創造部/~$0101_未来政策課.xlsx", b"\x08yamada  " + b"\x00" * 153)
     result = collect(generated)
     assert result.departments["0101"] == "answered"
+    assert result.kept_previous == ["未来創造部/0101_未来政策課.xlsx"]
     entry = file_entry(status_json(generated), "未来創造部/0101_未来政策課.xlsx")
     assert entry["status"] == "accepted"
     (warning,) = [p for p in entry["problems"] if p["code"] == "pending-previous-used"]
