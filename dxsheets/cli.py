@@ -62,6 +62,12 @@ def reports_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _some(paths: list[str], shown: int = 5) -> str:
+    """A few paths for one line of output; the run log has them all."""
+    more = f" ほか {len(paths) - shown} 件" if len(paths) > shown else ""
+    return ", ".join(paths[:shown]) + more
+
+
 def os_error_message(exc: OSError) -> str:
     """One line for a refusal of the file system (Japanese, for the DX staffer)."""
     where = f"{exc.filename}: " if exc.filename else ""
@@ -161,7 +167,7 @@ def echo_collect(result: CollectResult) -> None:
     if result.kept_previous:
         click.echo(
             f"開かれているか保存中のため、前回取り込んだ内容を使ったファイル {len(result.kept_previous)} 件"
-            f"（次回読み直します）: {', '.join(result.kept_previous)}"
+            f"（次回読み直します）: {_some(result.kept_previous)}"
         )
     if result.unreadable_folders:
         click.echo(

@@ -398,7 +398,12 @@ def test_a_return_open_in_excel_or_saved_again_keeps_its_department_answered_unt
     (generated.inbox / "未来創造部/~$0101_未来政策課.xlsx").unlink()
     corrected = returned(generated.distribute, dept, Fill(respondent="訂正 花子"))
     (generated.inbox / "未来創造部/0101_未来政策課.xlsx").write_bytes(corrected)  # just now
-    assert collect(generated).departments["0101"] == "answered"
+    night = CliRunner().invoke(cli, ["collect", "-w", str(generated.root)])
+    assert "回答済み 1" in night.stdout
+    assert (
+        "前回取り込んだ内容を使ったファイル 1 件（次回読み直します）: 未来創造部/0101_未来政策課.xlsx"
+        in night.stdout
+    )
     with Ledger(generated.ledger_path) as ledger:
         assert ledger.submissions()[0][4]["respondent"] == Fill().respondent, "the earlier answer, still"
     settled = time.time() - 3600
