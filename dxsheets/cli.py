@@ -169,6 +169,12 @@ def echo_collect(result: CollectResult) -> None:
             f"開かれているか保存中のため、前回取り込んだ内容を使ったファイル {len(result.kept_previous)} 件"
             f"（次回読み直します）: {_some(result.kept_previous)}"
         )
+    if result.vanished:
+        click.echo(
+            f"警告: inbox が空です。前回の回収では {result.vanished} 件ありました。共有フォルダの接続を確認してください"
+            "（記録と回答はそのまま残しています）。",
+            err=True,
+        )
     if result.unreadable_folders:
         click.echo(
             f"警告: inbox のフォルダ {len(result.unreadable_folders)} 件の中を読み取れず、回収していません"

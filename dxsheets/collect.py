@@ -18,6 +18,7 @@ from pathlib import Path
 from . import checks
 from .archive import store
 from .domain import ERROR, WARNING, Masters, Problem
+from .errors import WorkspaceError
 from .feedback import feedback_path, write_feedback
 from .intake import (
     ACCEPTED,
@@ -62,6 +63,7 @@ class CollectResult:
     feedback: list[Path] = field(default_factory=list)
     unreadable_folders: list[str] = field(default_factory=list)  # inbox folders that could not be listed
     kept_previous: list[str] = field(default_factory=list)  # open or being saved: earlier content used
+    vanished: int = 0  # files the last collect saw, when the inbox is now empty (a share dropped?)
     seconds: float = 0.0
 
 
@@ -110,10 +112,12 @@ def collect(
     deadline = datetime.combine(masters.round.deadline + timedelta(days=1), dt_time()).astimezone()
     # When progress is shown, a count of the files first (one stat each, nothing kept) gives it a total; a
     # mail with several workbooks adds to it as it is read. Unattended runs skip this second walk.
-    expected = sum(1 for _ in walk(ws.inbox)) if on_progress else 0
     result = CollectResult()
 
     with Ledger(ws.ledger_path) as ledger:
+        seen_last_time = ledger.present_count()
+        _inbox_ready(ws, seen_last_time)
+        expected = sum(1 for _ in walk(ws.inbox)) if on_progress else 0
         ledger.back_up()  # before anything changes: a night that breaks the ledger costs only that night
         intake = Intake(masters, secret, ws.archive, ledger.known_contents(key), limits)
         out = _Rows(ledger)
@@ -194,6 +198,8 @@ def collect(
             record(_file_row(waiting.pop(path), t.sha256, t.archive, e, when, deadline))
 
         take_in_all(to_take_in(), intake, jobs=jobs, on_result=on_result)
+        if result.seen == 0:
+            result.vanished = seen_last_time  # their rows and answers stay; said, so it is not missed
         out.flush()
         with ledger.transaction():  # fates across files change together, or not at all
             _decide(ledger, masters, key, result)
@@ -233,6 +239,28 @@ def _previous_content(
     ]
     earlier = replace(arrival, sent_at=sent, evidence=prev.evidence or arrival.evidence, problems=[])
     return _file_row(earlier, prev.sha256, prev.archive, e, when, deadline)
+
+
+def _inbox_ready(ws: Workspace, seen_last_time: int) -> None:
+    """Make the inbox of a new workspace; refuse to go on when a used workspace's inbox has gone.
+
+    An inbox that is not there is most often a shared folder that did not connect, or was renamed. Made
+    anew and collected empty, the night would say "0 files" and nothing about why.
+
+    Raises:
+        WorkspaceError: the inbox is missing and files were collected from it before.
+    """
+    if ws.inbox.is_dir():
+        return
+    if seen_last_time and not ws.inbox.exists():
+        raise WorkspaceError(
+            f"inbox（{ws.inbox}）がありません。前回の回収では {seen_last_time} 件ありました。"
+            "共有フォルダの接続やフォルダ名を確認してください。"
+        )
+    try:
+        ws.inbox.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file in its place, or a folder that cannot be made: said in one line
+        raise WorkspaceError(f"inbox（{ws.inbox}）を作成できません（{exc.strerror or exc}）。") from None
 
 
 def _keep_here(archive: Path, arrival: Arrival, data: bytes | None) -> tuple[str, str] | None:

@@ -313,6 +313,10 @@ class Ledger:
         )
         self.db.execute("DROP TABLE temp.losers")
 
+    def present_count(self) -> int:
+        """How many files the last collect saw in the inbox."""
+        return int(self.db.execute("SELECT COUNT(*) FROM files WHERE present = 1").fetchone()[0])
+
     def status_counts(self) -> dict[str, int]:
         """How many files have each status."""
         rows = self.db.execute("SELECT status, COUNT(*) FROM files GROUP BY status ORDER BY MIN(path)")

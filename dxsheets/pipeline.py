@@ -119,6 +119,7 @@ def _write_log(ws: Workspace, started: datetime, result: RunResult) -> Path:
         "feedback": [str(p.relative_to(ws.outbox)) for p in c.feedback],
         "unreadable_folders": c.unreadable_folders,
         "kept_previous": c.kept_previous,
+        "vanished": c.vanished,
         "written_aside": [  # outputs open in Excel at the time, published beside their usual name
             str(p.relative_to(ws.outbox)) for p in (*c.feedback, *result.consolidated) if is_aside(p)
         ],

@@ -94,8 +94,8 @@ def open_workspace(root: Path) -> Workspace:
         raise WorkspaceError(
             f"{ws.root} はワークスペースではありません（templates/ がありません）。`dxsheets init {root}` で作成してください。"
         )
-    for d in (ws.inbox, ws.outbox):
-        d.mkdir(parents=True, exist_ok=True)
+    # The inbox is not made here: collect makes it for a new workspace, and refuses a used one's that has gone.
+    ws.outbox.mkdir(parents=True, exist_ok=True)
     return ws
 
 

@@ -7,6 +7,7 @@ import io
 import json
 import os
 import re
+import shutil
 import time
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
@@ -800,3 +801,34 @@ def test_an_inbox_that_cannot_be_listed_fails_the_run_instead_of_seeing_nothing(
     assert result.exit_code == 1
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("Error: inbox（")
     assert "読み取れません" in result.stderr and "アクセス権" in result.stderr
+
+
+def test_an_inbox_that_has_gone_fails_the_run_and_an_emptied_one_is_warned_of(generated: Workspace) -> None:
+    m = generated.masters()
+    drop(generated.inbox, "a.xlsx", returned(generated.distribute, m.department("0101")))
+    run = ["run", "-w", str(generated.root)]
+    assert CliRunner().invoke(cli, run).exit_code == 0
+    # The share did not connect: the inbox folder is not there. Nothing is made in its place, nothing changes.
+    generated.inbox.rename(generated.root / "inbox-切断中")
+    result = CliRunner().invoke(cli, run)
+    assert result.exit_code == 1 and result.stderr.count("\n") == 1
+    assert "inbox（" in result.stderr and "前回の回収では 1 件ありました" in result.stderr
+    assert not generated.inbox.exists()
+    # Mounted, but empty: the night goes on and says so; the answer stays.
+    generated.inbox.mkdir()
+    result = CliRunner().invoke(cli, run)
+    assert result.exit_code == 0 and "警告: inbox が空です。前回の回収では 1 件ありました" in result.stderr
+    assert "回答済み 1" in result.stdout
+    newest = max(generated.logs.glob("run-*.json"), key=lambda p: p.stat().st_mtime_ns)
+    assert json.loads(newest.read_text(encoding="utf-8"))["vanished"] == 1
+    # Back: nothing more is said.
+    (generated.inbox / "a.xlsx").write_bytes((generated.root / "inbox-切断中" / "a.xlsx").read_bytes())
+    os.utime(generated.inbox / "a.xlsx", (time.time() - 3600,) * 2)
+    result = CliRunner().invoke(cli, run)
+    assert result.exit_code == 0 and "inbox が空です" not in result.stderr
+
+
+def test_a_new_workspace_gets_its_inbox_made_by_collect(ws: Workspace) -> None:
+    shutil.rmtree(ws.inbox)
+    assert CliRunner().invoke(cli, ["collect", "-w", str(ws.root)]).exit_code == 0
+    assert ws.inbox.is_dir()
