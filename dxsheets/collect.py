@@ -131,6 +131,15 @@ def collect(
             if on_progress:
                 on_progress(done, max(expected, result.seen))
 
+        def waits(arrival: Arrival, problems: list[Problem]) -> tuple[FileRow, list[Problem]]:
+            """The row of a file that cannot be taken in tonight (being saved, open, locked, gone): its
+            earlier content's when it had one, so its department keeps its answer meanwhile, else pending."""
+            previous = _previous_content(ledger, arrival, problems, key, when, deadline)
+            if previous is None:
+                return _file_row(arrival, None, None, Examined(PENDING, problems), when)
+            result.kept_previous.append(arrival.path)
+            return previous
+
         def to_take_in() -> Iterator[Item]:
             # The inbox is walked as the workers take files in: no list of every arrival is built.
             for arrival in scan(
@@ -148,14 +157,10 @@ def collect(
                     result.changed.append(arrival.path)
                 if any(p.code == "folder-unreadable" for p in arrival.problems):
                     result.unreadable_folders.append(arrival.path)
-                if arrival.fate == PENDING and (
-                    previous := _previous_content(ledger, arrival, key, when, deadline)
-                ):
-                    result.kept_previous.append(arrival.path)
-                    record(previous)
+                if arrival.fate == PENDING and arrival.opened:  # not taken in until it has settled
+                    record(waits(arrival, arrival.problems))
                     continue
-                if arrival.fate == PENDING or not arrival.opened:
-                    # Not taken in (yet): no hash, no copy until it has settled; links and pipes never.
+                if not arrival.opened:  # links and pipes never; an unlisted folder: pending, no hash
                     unopened = Examined(arrival.fate or PENDING, arrival.problems)
                     record(_file_row(arrival, None, None, unopened, when))
                     continue
@@ -166,12 +171,12 @@ def collect(
                         else None
                     )
                 except (OSError, IndexError):  # the mail is gone, locked or rewritten since the walk
-                    record(_file_row(arrival, None, None, unread(), when))
+                    record(waits(arrival, unread().problems))
                     continue
                 if arrival.fate is not None:  # decided from the name or size: archived without parsing
                     kept = _keep_here(ws.archive, arrival, data)
                     if kept is None:
-                        record(_file_row(arrival, None, None, unread(), when))
+                        record(waits(arrival, unread().problems))
                     else:
                         sha, archived = kept
                         decided = Examined(arrival.fate, arrival.problems)
@@ -195,7 +200,11 @@ def collect(
                 assert t.sha256 is not None
                 result.examined += 1
                 out.readings.append((t.sha256, key, t.reading))
-            record(_file_row(waiting.pop(path), t.sha256, t.archive, e, when, deadline))
+            arrival = waiting.pop(path)
+            if e.fate == PENDING:  # it could not be read (locked, moved) when its turn came
+                record(waits(arrival, e.problems))
+            else:
+                record(_file_row(arrival, t.sha256, t.archive, e, when, deadline))
 
         take_in_all(to_take_in(), intake, jobs=jobs, on_result=on_result)
         if result.seen == 0:
@@ -210,10 +219,11 @@ def collect(
 
 
 def _previous_content(
-    ledger: Ledger, arrival: Arrival, key: str, when: str, deadline: datetime
+    ledger: Ledger, arrival: Arrival, why: list[Problem], key: str, when: str, deadline: datetime
 ) -> tuple[FileRow, list[Problem]] | None:
-    """The row of a file that is pending (open in Excel, being saved again) at a path whose earlier content
-    was taken in for a department: that content keeps its fate, with a warning, until the new one settles.
+    """The row of a file that cannot be taken in tonight (open in Excel, being saved again, locked or moved
+    when read; `why` says which) at a path whose earlier content was taken in for a department: that content
+    keeps its fate, with a warning, until the new one can be read.
 
     Without this, a promoter who leaves their return open in Excel on the shared drive, or saves it again
     as the run starts, turns their department 未回答 and drops its answers from the summary for the night.
@@ -227,14 +237,14 @@ def _previous_content(
     if found is None:
         return None
     e = Examined.from_json(found, answers=False)
-    why = " ".join(p.message for p in arrival.problems)
+    said = "".join(p.message for p in why)
     sent = datetime.fromisoformat(prev.sent_at) if prev.sent_at else arrival.sent_at
     e.problems = [
         *e.problems,
         Problem(
             "pending-previous-used",
             WARNING,
-            f"{why}それまでは前回取り込んだ内容（{sent.astimezone():%Y/%m/%d %H:%M} 送信）を使っています。",
+            f"{said}それまでは前回取り込んだ内容（{sent.astimezone():%Y/%m/%d %H:%M} 送信）を使っています。",
         ),
     ]
     earlier = replace(arrival, sent_at=sent, evidence=prev.evidence or arrival.evidence, problems=[])

@@ -832,3 +832,29 @@ def test_a_new_workspace_gets_its_inbox_made_by_collect(ws: Workspace) -> None:
     shutil.rmtree(ws.inbox)
     assert CliRunner().invoke(cli, ["collect", "-w", str(ws.root)]).exit_code == 0
     assert ws.inbox.is_dir()
+
+
+def test_a_return_locked_when_its_turn_comes_keeps_its_department_answered(
+    generated: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dxsheets import intake
+
+    m = generated.masters()
+    dept = m.department("0101")
+    drop(generated.inbox, "0101.xlsx", returned(generated.distribute, dept))
+    collect(generated)
+    # Replaced by a corrected copy, which a sync client or a virus scanner holds when the worker reads it.
+    drop(generated.inbox, "0101.xlsx", returned(generated.distribute, dept, Fill(respondent="訂正 花子")))
+    real_keep = intake._keep
+    monkeypatch.setattr(
+        intake, "_keep", lambda item, i: None if item.key == "0101.xlsx" else real_keep(item, i)
+    )
+    result = collect(generated)
+    assert result.departments["0101"] == "answered" and result.kept_previous == ["0101.xlsx"]
+    entry = file_entry(status_json(generated), "0101.xlsx")
+    (warning,) = [p for p in entry["problems"] if p["code"] == "pending-previous-used"]
+    assert "読み取れませんでした" in warning["message"]
+    monkeypatch.setattr(intake, "_keep", real_keep)
+    collect(generated)
+    with Ledger(generated.ledger_path) as ledger:
+        assert ledger.submissions()[0][4]["respondent"] == "訂正 花子"
