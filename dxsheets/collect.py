@@ -110,13 +110,13 @@ def collect(
     when = datetime.fromtimestamp(time.time() if now is None else now, UTC).isoformat(timespec="seconds")
     # The end of the deadline day, local time: a return sent after it is marked late (a warning).
     deadline = datetime.combine(masters.round.deadline + timedelta(days=1), dt_time()).astimezone()
-    # When progress is shown, a count of the files first (one stat each, nothing kept) gives it a total; a
-    # mail with several workbooks adds to it as it is read. Unattended runs skip this second walk.
     result = CollectResult()
 
     with Ledger(ws.ledger_path) as ledger:
         seen_last_time = ledger.present_count()
         _inbox_ready(ws, seen_last_time)
+        # When progress is shown, a count of the files first (one stat each, nothing kept) gives it a total; a
+        # mail with several workbooks adds to it as it is read. Unattended runs skip this second walk.
         expected = sum(1 for _ in walk(ws.inbox)) if on_progress else 0
         ledger.back_up()  # before anything changes: a night that breaks the ledger costs only that night
         intake = Intake(masters, secret, ws.archive, ledger.known_contents(key), limits)
