@@ -52,8 +52,8 @@ STATUSES = (ACCEPTED, REJECTED, SUPERSEDED, DUPLICATE, UNSUPPORTED, IGNORED, PEN
 @dataclass
 class CollectResult:
     seen: int = 0
-    new: list[str] = field(default_factory=list)
-    changed: list[str] = field(default_factory=list)
+    new: list[str] = field(default_factory=list)  # taken in for the first time (pending files: when settled)
+    changed: list[str] = field(default_factory=list)  # taken in before, and its size or time differ since
     examined: int = 0
     reused: int = 0
     files: dict[str, int] = field(default_factory=dict)  # status -> count
@@ -150,10 +150,12 @@ def collect(
                 **({"settle": settle} if settle is not None else {}),
             ):
                 result.seen += 1
-                prev = ledger.sighting(arrival.path)
-                if prev is None:
+                prev = ledger.file(arrival.path)
+                if arrival.fate == PENDING:
+                    pass  # new or changed on the night it is taken in
+                elif prev is None or (prev.status == PENDING and prev.sha256 is None):  # seen only waiting
                     result.new.append(arrival.path)
-                elif prev != (arrival.size, arrival.mtime) and arrival.fate != PENDING:
+                elif (prev.size, prev.mtime) != (arrival.size, arrival.mtime):
                     result.changed.append(arrival.path)
                 if any(p.code == "folder-unreadable" for p in arrival.problems):
                     result.unreadable_folders.append(arrival.path)
