@@ -64,6 +64,7 @@ class CollectResult:
     unreadable_folders: list[str] = field(default_factory=list)  # inbox folders that could not be listed
     kept_previous: list[str] = field(default_factory=list)  # open or being saved: earlier content used
     vanished: int = 0  # files the last collect saw, when the inbox is now empty (a share dropped?)
+    ledger_backup: Path | None = None  # the copy of the ledger taken before this collect changed it
     seconds: float = 0.0
 
 
@@ -118,7 +119,7 @@ def collect(
         # When progress is shown, a count of the files first (one stat each, nothing kept) gives it a total; a
         # mail with several workbooks adds to it as it is read. Unattended runs skip this second walk.
         expected = sum(1 for _ in walk(ws.inbox)) if on_progress else 0
-        ledger.back_up()  # before anything changes: a night that breaks the ledger costs only that night
+        result.ledger_backup = ledger.back_up()  # before any change: a broken night costs only that night
         intake = Intake(masters, secret, ws.archive, ledger.known_contents(key), limits)
         out = _Rows(ledger)
         waiting: dict[str, Arrival] = {}  # handed to the workers, not yet recorded

@@ -210,6 +210,8 @@ def test_a_damaged_ledger_is_told_with_the_backup_to_restore_and_restoring_it_wo
     drop(generated.inbox, "b.xlsx", returned(generated.distribute, m.department("0102")))
     assert CliRunner().invoke(cli, ["run", "-w", str(generated.root)]).exit_code == 0
     (backup,) = (generated.outbox / "backup").glob("ledger-*.sqlite3")
+    newest = max(generated.logs.glob("run-*.json"), key=lambda p: p.stat().st_mtime_ns)
+    assert json.loads(newest.read_text(encoding="utf-8"))["ledger_backup"] == f"backup/{backup.name}"
     # Then the ledger is damaged (a crash mid-write, a share that dropped): every command says so in one line.
     generated.ledger_path.write_bytes(b"\x00garbage" * 500)
     for args in (["status"], ["collect"], ["consolidate"], ["run"]):
