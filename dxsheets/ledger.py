@@ -206,12 +206,18 @@ class Ledger:
         # Microseconds keep the names unique and in time order, which is how the oldest are found.
         dest = folder / f"ledger-{datetime.now():%Y%m%d-%H%M%S-%f}.sqlite3"
         tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
-        copy = sqlite3.connect(tmp)
         try:
-            self.db.backup(copy)
-        finally:
-            copy.close()
-        os.replace(tmp, dest)
+            copy = sqlite3.connect(tmp)
+            try:
+                self.db.backup(copy)
+            finally:
+                copy.close()
+            os.replace(tmp, dest)
+        except BaseException:  # a full disk, an interrupted night: no half copy is left to mistake for one
+            for leftover in (tmp, tmp.with_name(tmp.name + "-journal")):
+                with contextlib.suppress(OSError):
+                    leftover.unlink()
+            raise
         for old in backups(self.path)[:-keep]:
             with contextlib.suppress(OSError):  # open elsewhere (Windows): removed on a later night
                 old.unlink()

@@ -271,3 +271,27 @@ def test_output_redirected_in_a_code_page_without_a_name_still_prints(generated:
         assert done.returncode == 0, done.stderr.decode("cp932", "replace")
     out = done.stdout.decode("cp932")
     assert "[受理] \\U00020bb7田_0101.xlsx  部署 0101" in out
+
+
+def test_a_backup_that_cannot_be_written_stops_the_night_before_any_change(
+    generated: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    m = generated.masters()
+    drop(generated.inbox, "a.xlsx", returned(generated.distribute, m.department("0101")))
+    assert CliRunner().invoke(cli, ["run", "-w", str(generated.root)]).exit_code == 0
+    before = generated.ledger_path.read_bytes()
+    real_replace = os.replace
+
+    def replace(src, dst):
+        if Path(dst).parent.name == "backup":
+            raise OSError(errno.ENOSPC, "No space left on device", str(dst))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    drop(generated.inbox, "b.xlsx", returned(generated.distribute, m.department("0102")))
+    result = CliRunner().invoke(cli, ["run", "-w", str(generated.root)])
+    assert result.exit_code == 1 and "ディスクの空きがありません" in result.stderr
+    assert list((generated.outbox / "backup").iterdir()) == [], "no half copy is left behind"
+    assert generated.ledger_path.read_bytes() == before, "nothing was changed without its backup"
