@@ -46,6 +46,7 @@ from .workspace import Workspace
 from .xlsxread import Limits
 
 ANSWERED, NEEDS_FIXING, NOT_ANSWERED = "answered", "needs_fixing", "not_answered"
+PREVIOUS_USED = "pending-previous-used"  # the warning on a file read from its earlier content tonight
 STATUSES = (ACCEPTED, REJECTED, SUPERSEDED, DUPLICATE, UNSUPPORTED, IGNORED, PENDING)
 
 
@@ -53,7 +54,7 @@ STATUSES = (ACCEPTED, REJECTED, SUPERSEDED, DUPLICATE, UNSUPPORTED, IGNORED, PEN
 class CollectResult:
     seen: int = 0
     new: list[str] = field(default_factory=list)  # taken in for the first time (pending files: when settled)
-    changed: list[str] = field(default_factory=list)  # taken in before, and its size or time differ since
+    changed: list[str] = field(default_factory=list)  # taken in before; changed since (or it waited)
     examined: int = 0
     reused: int = 0
     files: dict[str, int] = field(default_factory=dict)  # status -> count
@@ -121,6 +122,8 @@ def collect(
         expected = sum(1 for _ in walk(ws.inbox)) if on_progress else 0
         result.ledger_backup = ledger.back_up()  # before any change: a broken night costs only that night
         intake = Intake(masters, secret, ws.archive, ledger.known_contents(key), limits)
+        # Read from their earlier content last time: their new content is taken in tonight (few, if any).
+        waited = ledger.paths_with_problem(PREVIOUS_USED)
         out = _Rows(ledger)
         waiting: dict[str, Arrival] = {}  # handed to the workers, not yet recorded
         done = 0
@@ -156,7 +159,7 @@ def collect(
                     pass  # new or changed on the night it is taken in
                 elif prev is None or (prev.status == PENDING and prev.sha256 is None):  # seen only waiting
                     result.new.append(arrival.path)
-                elif (prev.size, prev.mtime) != (arrival.size, arrival.mtime):
+                elif (prev.size, prev.mtime) != (arrival.size, arrival.mtime) or arrival.path in waited:
                     result.changed.append(arrival.path)
                 if any(p.code == "folder-unreadable" for p in arrival.problems):
                     result.unreadable_folders.append(arrival.path)
@@ -245,7 +248,7 @@ def _previous_content(
     e.problems = [
         *e.problems,
         Problem(
-            "pending-previous-used",
+            PREVIOUS_USED,
             WARNING,
             f"{said}それまでは前回取り込んだ内容（{sent.astimezone():%Y/%m/%d %H:%M} 送信）を使っています。",
         ),

@@ -342,6 +342,10 @@ class Ledger:
         ).fetchall()
         return [Problem(*r) for r in rows]
 
+    def paths_with_problem(self, code: str) -> frozenset[str]:
+        """The files that carry a problem of this code."""
+        return frozenset(r[0] for r in self.db.execute("SELECT path FROM problems WHERE code = ?", (code,)))
+
     def all_problems(self) -> dict[str, list[Problem]]:
         out: dict[str, list[Problem]] = {}
         for r in self.db.execute(

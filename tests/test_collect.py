@@ -410,7 +410,7 @@ def test_a_return_open_in_excel_or_saved_again_keeps_its_department_answered_unt
         assert ledger.submissions()[0][4]["respondent"] == Fill().respondent, "the earlier answer, still"
     settled = time.time() - 3600
     os.utime(generated.inbox / "未来創造部/0101_未来政策課.xlsx", (settled, settled))
-    collect(generated)
+    assert collect(generated).changed == ["未来創造部/0101_未来政策課.xlsx"], "the run log shows it came in"
     entry = file_entry(status_json(generated), "未来創造部/0101_未来政策課.xlsx")
     assert entry["status"] == "accepted" and entry["problems"] == []
     with Ledger(generated.ledger_path) as ledger:
@@ -856,6 +856,6 @@ def test_a_return_locked_when_its_turn_comes_keeps_its_department_answered(
     (warning,) = [p for p in entry["problems"] if p["code"] == "pending-previous-used"]
     assert "読み取れませんでした" in warning["message"]
     monkeypatch.setattr(intake, "_keep", real_keep)
-    collect(generated)
+    assert collect(generated).changed == ["0101.xlsx"], "its new content came in tonight"
     with Ledger(generated.ledger_path) as ledger:
         assert ledger.submissions()[0][4]["respondent"] == "訂正 花子"
