@@ -131,7 +131,8 @@ class LedgerError(WorkspaceError):
 def ledger_fault(path: Path, exc: sqlite3.Error) -> LedgerError:
     """One line for the DX staffer (Japanese): what is wrong with the ledger and what to do."""
     name = getattr(exc, "sqlite_errorname", "") or ""
-    exc = type(exc)(" ".join(str(exc).split())[:200])  # one line: quick_check reports on several
+    detail = " ".join(str(exc).split())[:200]  # one line: quick_check reports on several
+    # A plain DatabaseError is our own, raised for what quick_check found.
     if name in ("SQLITE_CORRUPT", "SQLITE_NOTADB") or type(exc) is sqlite3.DatabaseError:
         copies = backups(path)
         if copies:
@@ -144,10 +145,10 @@ def ledger_fault(path: Path, exc: sqlite3.Error) -> LedgerError:
                 "このファイルを別名に移してからやり直すと、inbox/ にあるファイルから作り直します"
                 "（inbox/ からなくなったファイルの記録は戻りません）。"
             )
-        return LedgerError(f"{path}: 台帳が壊れています（{exc}）。{todo}")
+        return LedgerError(f"{path}: 台帳が壊れています（{detail}）。{todo}")
     if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
         return LedgerError(
-            f"{path}: 台帳を他のプログラムが使用中です（{exc}）。台帳を開いているプログラムを閉じて、やり直してください。"
+            f"{path}: 台帳を他のプログラムが使用中です（{detail}）。台帳を開いているプログラムを閉じて、やり直してください。"
         )
     if name.startswith("SQLITE_FULL"):
         return LedgerError(
@@ -155,9 +156,9 @@ def ledger_fault(path: Path, exc: sqlite3.Error) -> LedgerError:
         )
     if name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH")):
         return LedgerError(
-            f"{path}: 台帳を開けないか書き込めません（{exc}）。フォルダのアクセス権を確認してください。"
+            f"{path}: 台帳を開けないか書き込めません（{detail}）。フォルダのアクセス権を確認してください。"
         )
-    return LedgerError(f"{path}: 台帳を使えません（{exc}）。")
+    return LedgerError(f"{path}: 台帳を使えません（{detail}）。")
 
 
 class Ledger:

@@ -79,7 +79,7 @@ def _name_from_raw(raw: str) -> str | None:
 
 def _decode(data: bytes, charset: str | None) -> str:
     label = (charset or "").strip().lower()
-    if label in _JIS_LABELS or data.startswith(b"\x1b") or b"\x1b$" in data:
+    if label in _JIS_LABELS or b"\x1b" in data:  # an escape byte: ISO-2022-JP, whatever the label
         return jis_to_cp932(data).decode("cp932", "replace")
     if label in _CP932_LABELS:
         return data.decode("cp932", "replace")
