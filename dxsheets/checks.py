@@ -18,7 +18,7 @@ from .text import clean
 from .xlsxread import Cell, excel_serial_to_date
 
 # Bump when a rule changes: every file is then checked again on the next collect.
-RULES_VERSION = "1"
+RULES_VERSION = "2"  # 2: form-blank
 
 RULES: dict[str, str] = {
     # the file itself
@@ -53,6 +53,7 @@ RULES: dict[str, str] = {
     "name-broken": "入力欄の名前の参照先が壊れている",
     "name-shape": "入力欄の名前の形（行数・列数）が違う",
     # values
+    "form-blank": "何も入力されていない（配布したままのシート。他の返送より後でも採用しない）",
     "required-missing": "必須の入力がない",
     "text-too-long": "文字数の上限を超えている",
     "date-invalid": "回答日が日付でない",
@@ -524,7 +525,30 @@ def check_values(
         ans.q3.append(GapRow(i, _where(row[0]), name, gap))
 
     problems.extend(_cross_field(ans, values))
-    return ans, rd.problems + problems
+    problems = rd.problems + problems
+    if _untouched(ans, values, problems):
+        return ans, [_blank_problem(values)]
+    return ans, problems
+
+
+def _untouched(ans: Answers, values: FormValues, problems: list[Problem]) -> bool:
+    """The sheet as distributed: no input holds anything (every problem is an empty required input)."""
+    answered = ans.respondent or ans.contact or ans.answer_date or ans.q1 or ans.house or ans.q2 or ans.q3
+    return not answered and not values.unread and all(p.code == "required-missing" for p in problems)
+
+
+def _blank_problem(values: FormValues) -> Problem:
+    """A blank return is not an answer: it is told once, and never supersedes a department's real return
+    (a promoter who attached the blank sheet by mistake keeps the answer sent before)."""
+    first = values.singles.get(F.N_RESPONDENT)
+    return _problem(
+        "form-blank",
+        ERROR,
+        "シートに何も入力されていません（配布したままの状態です）。別のファイルを添付していないか確かめ、"
+        "入力して保存したシートを送ってください。",
+        first,
+        F.N_RESPONDENT if first else "",
+    )
 
 
 def _cross_field(ans: Answers, values: FormValues) -> list[Problem]:

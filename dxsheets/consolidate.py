@@ -201,13 +201,9 @@ def gather(masters: Masters, ledger: Ledger) -> Gathered:
     statuses = department_statuses(ledger, masters)
     by_code = {d.code: d for d in masters.departments}
     files = ledger.files()
-    latest: dict[str, FileRow] = {}
-    for r in files:
-        if r.dept_code and r.status in ("accepted", "rejected"):
-            key = (r.sent_at or "", r.saved_at or "", r.path)
-            old = latest.get(r.dept_code)
-            if old is None or key > (old.sent_at or "", old.saved_at or "", old.path):
-                latest[r.dept_code] = r
+    # Each department's latest return as collect decided it (one rule, in the ledger).
+    by_path = {r.path: r for r in files}
+    latest = {code: by_path[path] for code, (path, _status) in ledger.latest_returns().items()}
     accepted: dict[str, Answers] = {}
     paths: dict[str, str] = {}
     for code, path, _sha, _sent, answers_json in sorted(ledger.submissions(), key=lambda s: s[0]):

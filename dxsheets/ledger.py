@@ -108,10 +108,12 @@ COPIES = """
     WINDOW w AS (PARTITION BY sha256 ORDER BY first_seen, COALESCE(sent_at, ''), path)
 """
 # Attributable returns of each department, newest first by (sent_at, saved_at, path): rank 1 is its answer.
+# A blank sheet (`form-blank`) is not a return: sent after a real answer by mistake, it must not replace it.
 RETURNS = """
     SELECT path, dept_code, status, sha256, sent_at, FIRST_VALUE(path) OVER w AS winner,
         ROW_NUMBER() OVER w AS rank
     FROM files WHERE dept_code IS NOT NULL AND dept_code != '' AND status IN ('accepted', 'rejected')
+        AND NOT EXISTS (SELECT 1 FROM problems p WHERE p.path = files.path AND p.code = 'form-blank')
     WINDOW w AS (
         PARTITION BY dept_code ORDER BY COALESCE(sent_at, '') DESC, COALESCE(saved_at, '') DESC, path DESC
     )

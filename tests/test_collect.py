@@ -22,7 +22,7 @@ from dxsheets import forms as F
 from dxsheets.cli import cli
 from dxsheets.collect import collect
 from dxsheets.feedback import feedback_path
-from dxsheets.generate import build_form
+from dxsheets.generate import build_form, form_path
 from dxsheets.intake import Arrival
 from dxsheets.ledger import Ledger
 from dxsheets.workspace import Workspace
@@ -102,6 +102,11 @@ RULE_CASES = [
     ("date-reiwa", Fill(answer_date="令和8年11月20日"), []),
     ("date-outside-round", Fill(answer_date=date(2025, 5, 1)), [("date-out-of-round", "warning")]),
     ("q1-empty", Fill(q1=None, q2=[], q3=[]), [("required-missing", "error")]),
+    (
+        "only-the-date-typed-is-not-a-blank-sheet",
+        Fill(respondent=None, contact=None, q1=None, house={}, q2=[], q3=[]),
+        [("required-missing", "error")] * 3,
+    ),
     ("q1-pasted-past-dropdown", Fill(q1="はいはい"), [("q1-invalid", "error")]),
     ("q1-yes-without-q2", Fill(q2=[], q3=[]), [("q1-yes-without-q2", "error")]),
     ("q1-no-and-empty", Fill(q1="いいえ", q2=[], q3=[]), []),
@@ -313,6 +318,52 @@ def test_latest_return_wins_and_mail_date_is_the_evidence(generated: Workspace, 
     with Ledger(generated.ledger_path) as ledger:
         ((_, path, _, _, ans),) = ledger.submissions()
     assert ans["respondent"] == "二回目" and path == "mail/返信.eml/0401_市民課.xlsx"
+
+
+def test_a_blank_sheet_sent_after_an_answer_does_not_replace_it(generated: Workspace) -> None:
+    """A promoter who attaches the blank sheet by mistake, after answering, keeps the answer sent before;
+    a department that sent only the blank sheet has not answered. Each blank file says what it is, once."""
+    from dxsheets.pipeline import consolidate
+
+    m = generated.masters()
+    answered, fixing, silent = m.department("0401"), m.department("0402"), m.department("0403")
+    for dept, fill in ((answered, Fill(respondent="本回答")), (fixing, Fill(contact=None))):
+        drop(generated.inbox, f"回答/{dept.code}.xlsx", returned(generated.distribute, dept, fill))
+        os.utime(
+            generated.inbox / f"回答/{dept.code}.xlsx", (datetime(2026, 11, 24, tzinfo=JST).timestamp(),) * 2
+        )
+    for dept in (answered, fixing, silent):
+        blank = form_path(generated.distribute, dept).read_bytes()
+        drop(generated.inbox, f"後から/{dept.code}.xlsx", blank)
+        os.utime(
+            generated.inbox / f"後から/{dept.code}.xlsx",
+            (datetime(2026, 11, 25, tzinfo=JST).timestamp(),) * 2,
+        )
+
+    result = collect(generated)
+
+    assert result.departments[answered.code] == "answered"
+    assert result.departments[fixing.code] == "needs_fixing"
+    assert result.departments[silent.code] == "not_answered"
+    report = status_json(generated)
+    for dept in (answered, fixing, silent):
+        blank = file_entry(report, f"後から/{dept.code}.xlsx")
+        assert blank["status"] == "rejected" and blank["department"] == dept.code
+        assert codes(blank) == [("form-blank", "error")]
+        assert "何も入力されていません" in blank["problems"][0]["message"]
+    assert file_entry(report, "回答/0401.xlsx")["status"] == "accepted"
+    assert file_entry(report, "回答/0402.xlsx")["status"] == "rejected"
+    with Ledger(generated.ledger_path) as ledger:
+        ((code, path, _, _, ans),) = ledger.submissions()
+    assert (code, path, ans["respondent"]) == ("0401", "回答/0401.xlsx", "本回答")
+    # The feedback is made from the return that has the errors, not from the blank sheet.
+    assert [p.name for p in result.feedback] == [feedback_path(generated.feedback, fixing).name]
+    assert not feedback_path(generated.feedback, silent).exists()
+
+    summary, _ = consolidate(generated)
+    rows = {r[0].value: [c.value for c in r] for r in openpyxl.load_workbook(summary)["回答状況"].iter_rows()}
+    assert rows[fixing.code][4] == "要修正" and rows[fixing.code][11] == "回答/0402.xlsx"
+    assert rows[silent.code][4] == "未回答" and rows[silent.code][11] is None
 
 
 def test_status_tells_staff_in_local_time_which_return_counts_and_why(
