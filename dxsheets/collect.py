@@ -11,7 +11,7 @@ import hashlib
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from datetime import time as dt_time
 from pathlib import Path
 
@@ -219,7 +219,8 @@ def collect(
         with ledger.transaction():  # fates across files change together, or not at all
             _decide(ledger, masters, key, result)
             ledger.mark_absent()
-        result.feedback = _write_feedbacks(ws, ledger, masters, secret, result)
+        today = datetime.fromtimestamp(time.time() if now is None else now).date()  # local
+        result.feedback = _write_feedbacks(ws, ledger, masters, secret, result, today)
     result.seconds = time.perf_counter() - started
     return result
 
@@ -413,7 +414,7 @@ def _reading_of(ledger: Ledger, row: FileRow, key: str | None = None) -> Examine
 
 
 def _write_feedbacks(
-    ws: Workspace, ledger: Ledger, masters: Masters, secret: bytes, result: CollectResult
+    ws: Workspace, ledger: Ledger, masters: Masters, secret: bytes, result: CollectResult, today: date
 ) -> list[Path]:
     """A feedback workbook for each department whose latest return has errors; stale ones are removed."""
     written: list[Path] = []
@@ -432,7 +433,7 @@ def _write_feedbacks(
         if e is None or e.answers is None:
             continue
         path = write_feedback(
-            ws.feedback, masters, dept, secret, e.answers, ledger.problems(latest.path), latest.path
+            ws.feedback, masters, dept, secret, e.answers, ledger.problems(latest.path), latest.path, today
         )
         written.append(path)
         wanted.update((path, feedback_path(ws.feedback, dept)))  # the usual one too, when open in Excel

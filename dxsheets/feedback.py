@@ -6,7 +6,7 @@ a valid return in its own right.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +31,16 @@ def write_feedback(
     answers: Answers,
     problems: list[Problem],
     source: str,
+    today: date | None = None,
 ) -> Path:
-    """Write `outbox/feedback/<code>_<課>_要修正.xlsx` and return its path."""
+    """Write `outbox/feedback/<code>_<課>_要修正.xlsx` and return its path. `today` (local) decides whether
+    the cover asks for the file back by the deadline or, once it has passed, as soon as possible."""
     shown = [p for p in problems if p.severity in (ERROR, "warning")]
+    deadline = masters.round.deadline
+    if (today or date.today()) <= deadline:
+        when = f"{jp_date(deadline)}までにこのファイルを送り返してください。"
+    else:
+        when = f"回答期限（{jp_date(deadline)}）を過ぎていますので、できるだけ早くこのファイルを送り返してください。"
 
     def cover(wb: Any, fm: Any) -> None:
         ws = wb.add_worksheet(COVER_SHEET)
@@ -83,8 +90,7 @@ def write_feedback(
             1,
             3,
             f"お送りいただいたファイル（{source}）に、直していただきたい箇所がありました。"
-            f"次のシート「課題抽出シート」にご回答を写してあります。赤い枠のセルを直して、"
-            f"{jp_date(masters.round.deadline)}までにこのファイルを送り返してください。"
+            f"次のシート「課題抽出シート」にご回答を写してあります。赤い枠のセルを直して、{when}"
             f"（問合せ先：{masters.round.contact}）",
             note,
         )

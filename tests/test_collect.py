@@ -22,7 +22,7 @@ from dxsheets import forms as F
 from dxsheets.cli import cli
 from dxsheets.collect import collect
 from dxsheets.feedback import feedback_path
-from dxsheets.generate import build_form, form_path
+from dxsheets.generate import build_form, form_path, jp_date
 from dxsheets.intake import Arrival
 from dxsheets.ledger import Ledger
 from dxsheets.workspace import Workspace
@@ -494,6 +494,23 @@ def test_feedback_is_a_fresh_sheet_with_marks_and_fixed_it_is_valid(generated: W
     assert file_entry(status_json(generated), "fixed.xlsx")["status"] == "accepted"
     assert result.departments["0402"] == "answered"
     assert not path.exists()  # feedback no longer needed
+
+
+def test_feedback_after_the_deadline_asks_for_the_file_soon_not_by_a_past_date(generated: Workspace) -> None:
+    m = generated.masters()
+    dept = m.department("0402")
+    drop(generated.inbox, "bad.xlsx", returned(generated.distribute, dept, Fill(contact=None)))
+    path = feedback_path(generated.feedback, dept)
+
+    def request() -> str:
+        return openpyxl.load_workbook(path)["修正のお願い"]["A2"].value
+
+    deadline = m.round.deadline
+    collect(generated, now=datetime.combine(deadline, datetime.min.time()).replace(hour=23).timestamp())
+    assert f"{jp_date(deadline)}までにこのファイルを送り返してください" in request()
+    collect(generated, now=datetime.combine(deadline + timedelta(days=2), datetime.min.time()).timestamp())
+    assert f"回答期限（{jp_date(deadline)}）を過ぎていますので、できるだけ早く" in request()
+    assert "までにこのファイルを送り返して" not in request()
 
 
 def test_a_worker_that_dies_costs_only_its_file(
