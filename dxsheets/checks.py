@@ -18,7 +18,7 @@ from .text import clean
 from .xlsxread import Cell, excel_serial_to_date
 
 # Bump when a rule changes: every file is then checked again on the next collect.
-RULES_VERSION = "2"  # 2: form-blank
+RULES_VERSION = "2"  # 2: form-blank; documents sent instead of a workbook are file-unsupported-type
 
 RULES: dict[str, str] = {
     # the file itself
@@ -37,7 +37,7 @@ RULES: dict[str, str] = {
     "file-sheet-too-large": "シートの使用範囲が異常に広い",
     "file-too-large": "ファイルが大きすぎる",
     "file-reader-crashed": "読み取り中に読み取り処理が異常終了した",
-    "file-unsupported-type": "Excel ブック以外のファイル",
+    "file-unsupported-type": "Excel ブックの代わりに送られた PDF・画像・Word・PowerPoint",
     "file-not-regular": "通常のファイルでない（リンク・名前付きパイプなど。開かない）",
     "folder-unreadable": "inbox 内のフォルダを読み取れない（アクセス権など）",
     "mail-no-workbook": "メールに Excel ブックの添付がない",

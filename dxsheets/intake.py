@@ -47,6 +47,7 @@ from .xlsxread import (
     Limits,
     RawWorkbook,
     WorkbookReadError,
+    document_kind,
     read_workbook,
     sniff,
 )
@@ -397,6 +398,7 @@ def _mail_arrivals(path: Path, rel: str, st: os.stat_result, limits: Limits) -> 
         )
         return [container]
     out: list[Arrival] = []
+    skipped: list[str] = []
     seen: dict[str, int] = {}
     mail_sent = _mail_date(msg, file_time)
     for index, (part, carrier) in enumerate(attachments):
@@ -409,6 +411,7 @@ def _mail_arrivals(path: Path, rel: str, st: os.stat_result, limits: Limits) -> 
         kind = sniff(data)
         winmail = _is_winmail_dat(part, name, data)
         if not (winmail or suffix in WORKBOOK_SUFFIXES or kind in _MAILED_RETURN_FORMATS):
+            skipped.append(name)
             continue  # signature images, PDFs: not a return, and the mail itself is in the ledger below
         # A workbook in a forwarded mail was sent when that mail was, not when it was forwarded.
         sent = (_mail_date(carrier, file_time) if carrier is not msg else None) or mail_sent
@@ -444,11 +447,20 @@ def _mail_arrivals(path: Path, rel: str, st: os.stat_result, limits: Limits) -> 
         container.problems.append(
             _problem(
                 "mail-no-workbook",
-                "メールに Excel ブックの添付がありません。課題抽出シートを添付して送り直してください。",
+                f"メールに Excel ブックの添付がありません{_attached(skipped)}。"
+                "課題抽出シート（Excel ブック）を添付して送り直してください。",
             )
         )
         return [container]
     return out
+
+
+def _attached(names: list[str]) -> str:
+    """What a mail without a workbook did carry, for its message: "（添付: 回答.pdf、写真.jpg）"."""
+    if not names:
+        return ""
+    shown = "、".join(n[:40] for n in names[:3])
+    return f"（添付: {shown}{' ほか' if len(names) > 3 else ''}）"
 
 
 # --- examining a workbook (runs in worker processes) -------------------------------------------------------
@@ -526,8 +538,14 @@ def examine(data: bytes, masters: Masters, secret: bytes, limits: Limits | None 
             if sniff(data) == FORMAT_ODS:
                 code, message = _READ_MESSAGES["ods"]
                 return Examined(UNSUPPORTED, [Problem(code, ERROR, message)])
+            document = document_kind(data)
+            if document is not None:
+                return Examined(UNSUPPORTED, [_document_problem(document)])
             return Examined(REJECTED, [_read_problem(exc)])
         return _examine_form(raw, masters, secret)
+    document = document_kind(data)
+    if document is not None:
+        return Examined(UNSUPPORTED, [_document_problem(document)])
     kind = sniff(data)
     if kind == FORMAT_EMPTY:
         return Examined(REJECTED, [Problem("file-empty", ERROR, _READ_MESSAGES["empty-file"][1])])
@@ -543,6 +561,24 @@ def examine(data: bytes, masters: Masters, secret: bytes, limits: Limits | None 
     except WorkbookReadError as exc:
         return Examined(REJECTED, [_read_problem(exc)])
     return _examine_form(raw, masters, secret)
+
+
+_DOCUMENT_NAMES = {
+    "pdf": "PDF ファイル",
+    "image": "画像ファイル（写真・画面のコピーなど）",
+    "word": "Word の文書",
+    "powerpoint": "PowerPoint の資料",
+}
+
+
+def _document_problem(kind: str) -> Problem:
+    """A document sent instead of the workbook: say what it is, and that only the workbook can be read."""
+    return Problem(
+        "file-unsupported-type",
+        ERROR,
+        f"{_DOCUMENT_NAMES[kind]}です。Excel ブックではないため、回答を読み取れません。印刷・PDF 化・写真・"
+        "貼り付けをしたものではなく、配布した課題抽出シート（Excel）に入力して、.xlsx のまま送ってください。",
+    )
 
 
 def _zip_archive_problem(data: bytes) -> Problem:

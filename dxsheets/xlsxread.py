@@ -403,10 +403,59 @@ def _sniff_zip(zf: zipfile.ZipFile, infos: dict[str, zipfile.ZipInfo]) -> str:
         except Exception:  # a damaged mimetype entry just means "not ODS"
             pass
     if "[content_types].xml" in infos:
+        # A Word or PowerPoint file is an Office Open XML package too: not a workbook (see document_kind).
+        if not any(n.startswith("xl/") for n in infos) and any(n.startswith(_OTHER_OOXML) for n in infos):
+            return FORMAT_OTHER
         return FORMAT_XLSX
     if any(name.startswith(("xl/", "_rels/", "docprops/")) for name in infos):
         return FORMAT_OTHER  # the parts of a workbook without its content types: a damaged one
     return FORMAT_ZIP
+
+
+_OTHER_OOXML = ("word/", "ppt/")
+# Documents people send instead of the workbook (printed to PDF, photographed, pasted into Word), by their
+# signatures: kind -> leading bytes.
+_DOCUMENT_MAGIC = {
+    "pdf": (b"%PDF-",),
+    "image": (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"II*\x00", b"MM\x00*"),
+    "rtf": (b"{\\rtf",),
+}
+
+
+def document_kind(data: bytes) -> str | None:
+    """What a file that is not a workbook is, when it is a document people commonly send instead:
+    ``pdf``, ``image`` (JPEG, PNG, GIF, TIFF, HEIC), ``word`` (.docx, .doc, .rtf) or ``powerpoint``
+    (.pptx, .ppt). None for anything else. Reads only signatures and zip or OLE2 directories."""
+    for kind, magics in _DOCUMENT_MAGIC.items():
+        if data.startswith(magics):
+            return "word" if kind == "rtf" else kind
+    if data[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1"):  # iPhone photos
+        return "image"
+    if data.startswith(_ZIP_MAGIC):
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                names = _zip_entries(zf)
+        except Exception:
+            return None
+        if any(n.startswith("xl/") for n in names):
+            return None
+        if any(n.startswith("word/") for n in names):
+            return "word"
+        if any(n.startswith("ppt/") for n in names):
+            return "powerpoint"
+        return None
+    if data.startswith(_OLE_MAGIC):
+        import olefile
+
+        try:
+            with olefile.OleFileIO(io.BytesIO(data)) as ole:
+                if ole.exists("WordDocument"):
+                    return "word"
+                if ole.exists("PowerPoint Document"):
+                    return "powerpoint"
+        except Exception:
+            return None
+    return None
 
 
 def _first_zip_entry_is_ods_mimetype(data: bytes) -> bool:

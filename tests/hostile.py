@@ -1477,6 +1477,107 @@ def age(path: Path, seconds: float) -> Path:
 # --------------------------------------------------------------------------------------------------------
 
 
+# --------------------------------------------------------------------------------------------------------
+# documents sent instead of the workbook
+# --------------------------------------------------------------------------------------------------------
+
+
+def pdf_bytes(text: str = "Kadai chushutsu sheet") -> bytes:
+    """A real one-page PDF 1.4 (catalog, pages, page, content stream, Helvetica; exact xref offsets): what
+    "印刷 > Microsoft Print to PDF" or Excel's "PDF で保存" gives a department to send instead."""
+    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode("ascii")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R"
+        b" /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for i, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def png_bytes(width: int = 8, height: int = 4) -> bytes:
+    """A real PNG (IHDR, one zlib IDAT of grey rows, IEND, with CRCs): a screenshot of the filled sheet."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + bytes([0x80]) * width for _ in range(height))  # filter 0, 8-bit grey
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def docx_bytes(text: str = "課題抽出シートの回答") -> bytes:
+    """A minimal real Word document (.docx: content types, package relationship, one paragraph): the answers
+    pasted into Word. Its zip has ``[Content_Types].xml`` like a workbook, but ``word/`` instead of ``xl/``."""
+    ns_w = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+    ct_doc = "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
+    parts = [
+        (
+            "[Content_Types].xml",
+            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Types xmlns="{NS_CT}">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            f'<Override PartName="/word/document.xml" ContentType="{ct_doc}"/></Types>',
+        ),
+        (
+            "_rels/.rels",
+            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships xmlns="{NS_PKG_REL}">'
+            f'<Relationship Id="rId1" Type="{NS_REL}/officeDocument" Target="word/document.xml"/>'
+            "</Relationships>",
+        ),
+        (
+            "word/document.xml",
+            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document xmlns:w="{ns_w}">'
+            f"<w:body><w:p><w:r><w:t>{_xml_escape(text)}</w:t></w:r></w:p></w:body></w:document>",
+        ),
+    ]
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, xml in parts:
+            zf.writestr(zipfile.ZipInfo(name, FIXED_TIME.timetuple()[:6]), xml.encode("utf-8"))
+    return buf.getvalue()
+
+
+def doc_bytes() -> bytes:
+    """A legacy Word document's container (.doc): OLE2, like .xls, with ``WordDocument`` and ``1Table``
+    streams (a FIB header's magic 0xA5EC first) instead of ``Workbook``."""
+    fib = struct.pack("<HH", 0xA5EC, 0x00C1).ljust(1472, b"\x00")
+    return _ole2_bytes([("WordDocument", fib), ("1Table", b"\x00" * 512)])
+
+
+def make_pdf_instead(dest: Path) -> Path:
+    return _write(dest, "回答.pdf", pdf_bytes())
+
+
+def make_screenshot_instead(dest: Path) -> Path:
+    return _write(dest, "回答_画面.png", png_bytes())
+
+
+def make_docx_instead(dest: Path) -> Path:
+    return _write(dest, "回答.docx", docx_bytes())
+
+
+def make_doc_named_xlsx(dest: Path) -> Path:
+    """A Word .doc renamed .xlsx: OLE2 like an encrypted or legacy workbook, yet neither."""
+    return _write(dest, "回答_word.xlsx", doc_bytes())
+
+
 def build_corpus(directory: Path, source: bytes | None = None, with_bombs: bool = False) -> dict[str, Path]:
     """Write every small hostile file into ``directory`` and return ``{builder key: path}``.
 
@@ -1537,6 +1638,11 @@ def build_corpus(directory: Path, source: bytes | None = None, with_bombs: bool 
             [("winmail.dat", winmail_dat_bytes([("回答_総務課.xlsx", src)]))],
             when,
         ),
+        "pdf_instead": make_pdf_instead(directory),
+        "screenshot_instead": make_screenshot_instead(directory),
+        "docx_instead": make_docx_instead(directory),
+        "doc_named_xlsx": make_doc_named_xlsx(directory),
+        "eml_pdf_only": make_eml(directory / "回答_PDF添付.eml", [("回答.pdf", pdf_bytes())], when),
         "eml_lock_attachment": make_eml(
             directory / "回答_ロック.eml",
             [("~$回答.xlsx", make_excel_owner_file(directory).read_bytes())],

@@ -41,6 +41,12 @@ EXPECTED = {
     "encrypted": ("rejected", ["file-encrypted"]),
     "half_written": ("pending", []),
     "eml_no_attachment": ("unsupported", ["mail-no-workbook"]),
+    # Documents sent instead of the workbook: said what they are, and that only the workbook is read.
+    "pdf_instead": ("unsupported", ["file-unsupported-type"]),
+    "screenshot_instead": ("unsupported", ["file-unsupported-type"]),
+    "docx_instead": ("unsupported", ["file-unsupported-type"]),
+    "doc_named_xlsx": ("unsupported", ["file-unsupported-type"]),
+    "eml_pdf_only": ("unsupported", ["mail-no-workbook"]),
     # The same good answer arrives as a file, a mail attachment, a Strict Open XML save and a macro
     # workbook: one is the department's answer, the others superseded or duplicates, none lost.
     "valid": ("accepted|superseded|duplicate", []),
@@ -88,6 +94,14 @@ def test_hostile_inbox_is_fully_accounted_for(generated: Workspace) -> None:
     assert winmail["status"] == "unsupported" and [p["code"] for p in winmail["problems"]] == [
         "mail-winmail-dat"
     ]
+    assert by_path["hostile/回答.pdf"]["reason"].startswith("PDF ファイルです。Excel ブックではないため")
+    assert by_path["hostile/回答_画面.png"]["reason"].startswith(
+        "画像ファイル（写真・画面のコピーなど）です。"
+    )
+    assert by_path["hostile/回答.docx"]["reason"].startswith("Word の文書です。")
+    assert by_path["hostile/回答_word.xlsx"]["reason"].startswith("Word の文書です。")
+    # A mail that carries only a PDF says so, naming it.
+    assert "（添付: 回答.pdf）" in by_path["hostile/回答_PDF添付.eml"]["reason"]
     # Mail attachments are accounted for under the mail's path.
     assert by_path["hostile/回答.eml/回答_総務課.xlsx"]["status"] in ("accepted", "superseded", "duplicate")
     assert by_path["hostile/回答_ロック.eml/~$回答.xlsx"]["status"] == "ignored"

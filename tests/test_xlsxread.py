@@ -31,6 +31,7 @@ from dxsheets.xlsxread import (
     WorkbookReadError,
     cell_name,
     col_letter,
+    document_kind,
     excel_serial_to_date,
     parse_ref,
     read_workbook,
@@ -445,6 +446,43 @@ def test_big_sheet_is_streamed(xw_book: bytes, monkeypatch) -> None:
 def test_not_workbooks(data: bytes, fmt: str, code: str) -> None:
     assert sniff(data) == fmt
     assert refusal(data) == code
+
+
+def test_documents_sent_instead_of_a_workbook_are_named(xw_book: bytes) -> None:
+    import hostile
+
+    docx = hostile.docx_bytes()
+    pptx = _renamed_parts(docx, "word/", "ppt/")
+    cases = {
+        "pdf": hostile.pdf_bytes(),
+        "image": hostile.png_bytes(),
+        "word": docx,
+        "powerpoint": pptx,
+    }
+    for kind, data in cases.items():
+        assert document_kind(data) == kind
+        assert sniff(data) == FORMAT_OTHER, kind  # never taken for a workbook, even a .docx package
+    assert document_kind(hostile.doc_bytes()) == "word"
+    assert document_kind(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00") == "image"  # a phone or camera JPEG
+    assert document_kind(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00") == "image"  # an iPhone photo
+    assert document_kind(b"{\\rtf1\\ansi ...}") == "word"
+    # Workbooks and plain text are not documents of these kinds.
+    for data in (
+        xw_book,
+        "BMI,氏名\n22,山田\n".encode("cp932"),
+        b"",
+        b"%PD",
+        hostile.zip_archive_bytes([("a.txt", b"x")]),
+    ):
+        assert document_kind(data) is None
+
+
+def _renamed_parts(package: bytes, old: str, new: str) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(package)) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename.replace(old, new), src.read(info).replace(old.encode(), new.encode()))
+    return out.getvalue()
 
 
 def test_truncated_copy(xw_book: bytes) -> None:
