@@ -17,6 +17,7 @@ import click
 from . import __version__
 from .collect import CollectResult
 from .collect import collect as collect_inbox
+from .domain import Masters
 from .errors import DxsheetsError
 from .fsio import is_aside
 from .generate import generate_forms
@@ -60,6 +61,12 @@ def reports_errors(fn: F) -> F:
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _dept_label(masters: Masters | None, code: str) -> str:
+    """ "市民課 " for a department the masters know, else nothing (the code alone is shown)."""
+    dept = masters.department(code) if masters else None
+    return f"{dept.ka} " if dept else ""
 
 
 def _some(paths: list[str], shown: int = 5) -> str:
@@ -152,7 +159,13 @@ def _progress(label: str) -> Callable[[int, int], None] | None:
     return update
 
 
-def echo_collect(result: CollectResult) -> None:
+_RECHECKED_JA = {
+    "masters": "templates/ のマスタか secret.key が前回の回収から変わったため、すべての返送をチェックし直しました。",
+    "rules": "dxsheets の更新でチェックの規則が変わったため、すべての返送をチェックし直しました。",
+}
+
+
+def echo_collect(result: CollectResult, masters: Masters | None = None) -> None:
     files = ", ".join(f"{FILE_STATUS_JA[k]} {v}" for k, v in result.files.items() if v)
     depts = {k: sum(1 for s in result.departments.values() if s == k) for k in DEPT_STATUS_JA}
     click.echo(
@@ -161,6 +174,14 @@ def echo_collect(result: CollectResult) -> None:
     )
     click.echo(f"ファイル: {files or 'なし'}")
     click.echo("部署: " + "・".join(f"{DEPT_STATUS_JA[k]} {v}" for k, v in depts.items()))
+    if result.rechecked:
+        click.echo(_RECHECKED_JA[result.rechecked])
+    if result.moved:
+        moves = [
+            f"{code} {_dept_label(masters, code)}{DEPT_STATUS_JA[was]}→{DEPT_STATUS_JA[now]}"
+            for code, (was, now) in sorted(result.moved.items())
+        ]
+        click.echo(f"前回の回収から状況が変わった部署 {len(moves)} 件: {_some(moves, 10)}")
     if result.feedback:
         click.echo(f"修正依頼のブック {len(result.feedback)} 件: {result.feedback[0].parent}")
     echo_aside(result.feedback)
@@ -202,7 +223,7 @@ def collect(workspace: Path, jobs: int | None) -> None:
     ws = open_workspace(workspace)
     with exclusive(ws):
         result = collect_inbox(ws, jobs=jobs, on_progress=_progress("読取"))
-    echo_collect(result)
+    echo_collect(result, ws.masters())
 
 
 @cli.command()
@@ -256,7 +277,7 @@ def echo_aside(written: list[Path]) -> None:
 
 
 def echo_run(ws: Any, result: RunResult) -> None:
-    echo_collect(result.collect)
+    echo_collect(result.collect, ws.masters())
     click.echo(f"集計: {result.summary}")
     click.echo(f"仮説検証シート {len(result.hypothesis)} 件: {ws.hypothesis}")
     echo_aside(result.consolidated)

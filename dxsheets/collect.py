@@ -66,6 +66,10 @@ class CollectResult:
     kept_previous: list[str] = field(default_factory=list)  # open or being saved: earlier content used
     vanished: int = 0  # files the last collect saw, when the inbox is now empty (a share dropped?)
     ledger_backup: Path | None = None  # the copy of the ledger taken before this collect changed it
+    # Departments whose status is not what the last collect left: code -> (before, now). Said each night so
+    # staff see what moved (a fix arrived, a new return with errors, a master edit that flipped many).
+    moved: dict[str, tuple[str, str]] = field(default_factory=dict)
+    rechecked: str | None = None  # "masters" or "rules": why every content was checked again tonight
     seconds: float = 0.0
 
 
@@ -73,6 +77,17 @@ def rules_key(masters: Masters, secret: bytes) -> str:
     """Readings are valid for one rules version, one set of masters and one secret."""
     digest = hashlib.sha256(repr(masters).encode("utf-8") + b"\0" + secret).hexdigest()[:16]
     return f"{checks.RULES_VERSION}:{digest}"
+
+
+_RULES_KEY = "rules_key"  # ledger meta: the rules key of the last collect
+
+
+def _why_rechecked(last: str | None, key: str) -> str | None:
+    """Why every content is checked again tonight: "rules" (dxsheets was updated), "masters" (templates/
+    or secret.key changed), or None (nothing changed, or the first collect)."""
+    if last is None or last == key:
+        return None
+    return "rules" if last.split(":", 1)[0] != key.split(":", 1)[0] else "masters"
 
 
 def _reason(status: str, problems: list[Problem]) -> str:
@@ -121,6 +136,8 @@ def collect(
         # mail with several workbooks adds to it as it is read. Unattended runs skip this second walk.
         expected = sum(1 for _ in walk(ws.inbox)) if on_progress else 0
         result.ledger_backup = ledger.back_up()  # before any change: a broken night costs only that night
+        before = department_statuses(ledger, masters) if seen_last_time else {}  # first night: none
+        result.rechecked = _why_rechecked(ledger.get_meta(_RULES_KEY), key)
         intake = Intake(masters, secret, ws.archive, ledger.known_contents(key), limits)
         # Read from their earlier content last time: their new content is taken in tonight (few, if any).
         waited = ledger.paths_with_problem(PREVIOUS_USED)
@@ -219,6 +236,12 @@ def collect(
         with ledger.transaction():  # fates across files change together, or not at all
             _decide(ledger, masters, key, result)
             ledger.mark_absent()
+            ledger.set_meta(_RULES_KEY, key)
+        result.moved = {
+            code: (before.get(code, NOT_ANSWERED), now)
+            for code, now in result.departments.items()
+            if before and before.get(code, NOT_ANSWERED) != now
+        }
         today = datetime.fromtimestamp(time.time() if now is None else now).date()  # local
         result.feedback = _write_feedbacks(ws, ledger, masters, secret, result, today)
     result.seconds = time.perf_counter() - started

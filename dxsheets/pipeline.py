@@ -111,6 +111,10 @@ def _write_log(ws: Workspace, started: datetime, result: RunResult) -> Path:
         "finished": datetime.now().isoformat(timespec="seconds"),
         "files": c.files,
         "departments": depts,
+        "departments_moved": [  # status not what the last collect left
+            {"code": code, "from": was, "to": now} for code, (was, now) in sorted(c.moved.items())
+        ],
+        "rechecked": c.rechecked,
         "seen": c.seen,
         "examined": c.examined,
         "reused": c.reused,

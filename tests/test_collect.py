@@ -468,6 +468,42 @@ def test_a_return_open_in_excel_or_saved_again_keeps_its_department_answered_unt
         assert ledger.submissions()[0][4]["respondent"] == "訂正 花子"
 
 
+def test_each_night_says_which_departments_moved_and_why_every_return_was_checked_again(
+    generated: Workspace,
+) -> None:
+    m = generated.masters()
+    shimin, kyodo = m.department("0401"), m.department("0402")
+    drop(generated.inbox, "0401.xlsx", returned(generated.distribute, shimin))
+    drop(generated.inbox, "0402.xlsx", returned(generated.distribute, kyodo, Fill(contact=None)), 7200)
+
+    def cli_collect(*args: str) -> str:
+        result = CliRunner().invoke(cli, [*args, "-w", str(generated.root)])
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    first = cli_collect("collect")
+    assert (
+        "状況が変わった" not in first and "チェックし直しました" not in first
+    )  # the first night: all is new
+    drop(generated.inbox, "0402_修正.xlsx", returned(generated.distribute, kyodo))
+    assert "前回の回収から状況が変わった部署 1 件: 0402 市民協働課 要修正→回答済み" in cli_collect("collect")
+    assert "状況が変わった" not in cli_collect("collect")  # nothing new: nothing moved
+
+    # The DX office renames a WG in Excel while the sheets are out: the answers that chose it are now wrong.
+    wb = openpyxl.load_workbook(generated.templates / "working_groups.xlsx")
+    wb.active["B2"] = "行政手続デジタル化WG"
+    wb.save(generated.templates / "working_groups.xlsx")
+    out = cli_collect("run")
+    assert "マスタか secret.key が前回の回収から変わったため、すべての返送をチェックし直しました" in out
+    assert "状況が変わった部署 2 件: 0401 市民課 回答済み→要修正, 0402 市民協働課 回答済み→要修正" in out
+    log = json.loads(max(generated.logs.glob("run-*.json")).read_text(encoding="utf-8"))
+    assert log["rechecked"] == "masters"
+    assert log["departments_moved"] == [
+        {"code": "0401", "from": "answered", "to": "needs_fixing"},
+        {"code": "0402", "from": "answered", "to": "needs_fixing"},
+    ]
+
+
 def test_feedback_is_a_fresh_sheet_with_marks_and_fixed_it_is_valid(generated: Workspace) -> None:
     m = generated.masters()
     dept = m.department("0402")
@@ -927,3 +963,12 @@ def test_a_return_locked_when_its_turn_comes_keeps_its_department_answered(
     assert collect(generated).changed == ["0101.xlsx"], "its new content came in tonight"
     with Ledger(generated.ledger_path) as ledger:
         assert ledger.submissions()[0][4]["respondent"] == "訂正 花子"
+
+
+def test_why_every_return_is_checked_again() -> None:
+    from dxsheets.collect import _why_rechecked
+
+    assert _why_rechecked(None, "2:aaaa") is None  # the first collect
+    assert _why_rechecked("2:aaaa", "2:aaaa") is None
+    assert _why_rechecked("1:aaaa", "2:aaaa") == "rules"  # dxsheets updated
+    assert _why_rechecked("2:aaaa", "2:bbbb") == "masters"  # templates/ or secret.key edited
