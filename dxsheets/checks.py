@@ -27,6 +27,7 @@ RULES: dict[str, str] = {
     "file-encrypted": "パスワードで保護されている",
     "file-legacy-xls": "古い .xls 形式（.xlsx で保存し直してもらう）",
     "file-ods": "OpenDocument (.ods) 形式（.xlsx で保存し直してもらう）",
+    "file-xlsb": "Excel バイナリブック (.xlsb) 形式（.xlsx で保存し直してもらう）",
     "file-outlook-msg": "Outlook のメール（.msg）のまま（添付を保存してもらう）",
     "file-zip-archive": "ZIP 圧縮ファイル（パスワード付きを含む。展開してもらう）",
     "file-truncated": "途中で切れている（コピー中・添付の失敗）",

@@ -42,6 +42,7 @@ from .xlsxread import (
     FORMAT_MSG,
     FORMAT_ODS,
     FORMAT_XLS,
+    FORMAT_XLSB,
     FORMAT_XLSX,
     FORMAT_ZIP,
     Limits,
@@ -363,7 +364,7 @@ def _mail_date(msg: Any, file_time: datetime) -> datetime | None:
 
 # What a mail attachment is recorded as, whatever its name: a zipped return (with its password in another mail)
 # too, to be told to unpack it.
-_MAILED_RETURN_FORMATS = (FORMAT_XLSX, FORMAT_XLS, FORMAT_ENCRYPTED, FORMAT_ODS, FORMAT_ZIP)
+_MAILED_RETURN_FORMATS = (FORMAT_XLSX, FORMAT_XLS, FORMAT_ENCRYPTED, FORMAT_ODS, FORMAT_XLSB, FORMAT_ZIP)
 _TNEF_MAGIC = b"\x78\x9f\x3e\x22"  # 0x223E9F78, little-endian: a TNEF stream (winmail.dat)
 
 
@@ -483,6 +484,10 @@ _READ_MESSAGES = {
         "file-outlook-msg",
         "Outlook のメール（.msg）のままでは読み取れません。添付の課題抽出シート（Excel ブック）を保存して inbox に置いてください。",
     ),
+    "xlsb": (
+        "file-xlsb",
+        "Excel バイナリブック（.xlsb）形式です。配布したシートを「Excel ブック（*.xlsx）」形式で保存して送ってください。",
+    ),
     "ods": (
         "file-ods",
         "OpenDocument 形式（.ods）です。LibreOffice の「名前を付けて保存」で「Excel 2007-365 (.xlsx)」を選んで保存し、送ってください。",
@@ -521,7 +526,12 @@ def _read_problem(exc: WorkbookReadError) -> Problem:
 
 
 # Formats that are not read but answered with what to send instead (fate `unsupported`), by message key.
-_UNSUPPORTED_FORMATS = {FORMAT_XLS: "legacy-xls", FORMAT_ODS: "ods", FORMAT_MSG: "outlook-msg"}
+_UNSUPPORTED_FORMATS = {
+    FORMAT_XLS: "legacy-xls",
+    FORMAT_ODS: "ods",
+    FORMAT_XLSB: "xlsb",
+    FORMAT_MSG: "outlook-msg",
+}
 
 
 def examine(data: bytes, masters: Masters, secret: bytes, limits: Limits | None = None) -> Examined:
@@ -535,8 +545,9 @@ def examine(data: bytes, masters: Masters, secret: bytes, limits: Limits | None 
         except WorkbookReadError as exc:
             if exc.code == "zip-archive":
                 return Examined(UNSUPPORTED, [_zip_archive_problem(data)])
-            if sniff(data) == FORMAT_ODS:
-                code, message = _READ_MESSAGES["ods"]
+            kind = sniff(data)
+            if kind in _UNSUPPORTED_FORMATS:  # a spreadsheet we do not read: OpenDocument, Excel binary
+                code, message = _READ_MESSAGES[_UNSUPPORTED_FORMATS[kind]]
                 return Examined(UNSUPPORTED, [Problem(code, ERROR, message)])
             document = document_kind(data)
             if document is not None:

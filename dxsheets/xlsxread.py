@@ -74,6 +74,7 @@ FORMAT_EMPTY = "empty"
 FORMAT_OTHER = "other"
 FORMAT_MSG = "msg"  # an Outlook message saved by drag and drop (OLE2, like .xls)
 FORMAT_ZIP = "zip"  # a zip archive holding files (workbooks, perhaps), not a workbook itself
+FORMAT_XLSB = "xlsb"  # Excel binary workbook: an OPC package whose parts are BIFF12 records, not XML
 
 ERROR_CODES = frozenset(
     {
@@ -82,6 +83,7 @@ ERROR_CODES = frozenset(
         "encrypted",
         "legacy-xls",
         "ods",
+        "xlsb",
         "outlook-msg",
         "zip-archive",
         "truncated",
@@ -363,7 +365,8 @@ def sniff(data: bytes) -> str:
     An OLE2 compound file is ``encrypted`` (password-protected OOXML, or an .xls with a FILEPASS record),
     ``xls`` (a BIFF workbook, or an OLE2 file too damaged to inspect), ``msg`` (an Outlook message) or
     ``other`` (e.g. a .doc). A zip is
-    ``ods`` (OpenDocument spreadsheet mimetype), ``xlsx`` (has ``[Content_Types].xml``; also any zip whose
+    ``ods`` (OpenDocument spreadsheet mimetype), ``xlsb`` (Excel's binary save: ``xl/workbook.bin``),
+    ``xlsx`` (has ``[Content_Types].xml``; also any zip whose
     directory is unreadable, typically a half-copied workbook), ``other`` (a workbook's parts without
     their content types) or ``zip`` (an archive of files: returns zipped for mail, perhaps with a password).
 
@@ -403,6 +406,8 @@ def _sniff_zip(zf: zipfile.ZipFile, infos: dict[str, zipfile.ZipInfo]) -> str:
         except Exception:  # a damaged mimetype entry just means "not ODS"
             pass
     if "[content_types].xml" in infos:
+        if "xl/workbook.bin" in infos and "xl/workbook.xml" not in infos:
+            return FORMAT_XLSB
         # A Word or PowerPoint file is an Office Open XML package too: not a workbook (see document_kind).
         if not any(n.startswith("xl/") for n in infos) and any(n.startswith(_OTHER_OOXML) for n in infos):
             return FORMAT_OTHER
@@ -500,6 +505,7 @@ _REFUSAL_BY_FORMAT = {
     FORMAT_ENCRYPTED: ("encrypted", "password-protected workbook (OLE2 container with encrypted package)"),
     FORMAT_XLS: ("legacy-xls", "legacy binary .xls workbook (OLE2 compound file)"),
     FORMAT_ODS: ("ods", "OpenDocument spreadsheet, not an Office Open XML workbook"),
+    FORMAT_XLSB: ("xlsb", "Excel binary workbook (.xlsb), not an XML workbook"),
     FORMAT_OTHER: ("not-a-workbook", "content is not an xlsx workbook"),
     FORMAT_MSG: ("outlook-msg", "Outlook message (.msg), not a workbook"),
     FORMAT_ZIP: ("zip-archive", "a zip archive of files, not a workbook"),

@@ -1561,6 +1561,41 @@ def doc_bytes() -> bytes:
     return _ole2_bytes([("WordDocument", fib), ("1Table", b"\x00" * 512)])
 
 
+def xlsb_bytes() -> bytes:
+    """An Excel binary workbook's package (.xlsb, "Excel バイナリブック"): the content types and part names
+    Excel writes, with BIFF12 records (BrtBeginBook/BrtEndBook, BrtBeginSheet/BrtEndSheet) instead of XML."""
+    ct_main = "application/vnd.ms-excel.sheet.binary.macroEnabled.main"
+    ct_sheet = "application/vnd.ms-excel.worksheet"
+    parts = [
+        (
+            "[Content_Types].xml",
+            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Types xmlns="{NS_CT}">'
+            '<Default Extension="bin" ContentType="application/vnd.ms-excel.sheet.binary.macroEnabled.main"/>'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            f'<Override PartName="/xl/workbook.bin" ContentType="{ct_main}"/>'
+            f'<Override PartName="/xl/worksheets/sheet1.bin" ContentType="{ct_sheet}"/></Types>',
+        ),
+        (
+            "_rels/.rels",
+            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships xmlns="{NS_PKG_REL}">'
+            f'<Relationship Id="rId1" Type="{NS_REL}/officeDocument" Target="xl/workbook.bin"/>'
+            "</Relationships>",
+        ),
+        ("xl/workbook.bin", b"\x83\x01\x00\x84\x01\x00"),
+        ("xl/worksheets/sheet1.bin", b"\x81\x01\x00\x82\x01\x00"),
+    ]
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, part in parts:
+            data = part.encode("utf-8") if isinstance(part, str) else part
+            zf.writestr(zipfile.ZipInfo(name, FIXED_TIME.timetuple()[:6]), data)
+    return buf.getvalue()
+
+
+def make_xlsb(dest: Path) -> Path:
+    return _write(dest, "回答.xlsb", xlsb_bytes())
+
+
 def make_pdf_instead(dest: Path) -> Path:
     return _write(dest, "回答.pdf", pdf_bytes())
 
@@ -1638,6 +1673,7 @@ def build_corpus(directory: Path, source: bytes | None = None, with_bombs: bool 
             [("winmail.dat", winmail_dat_bytes([("回答_総務課.xlsx", src)]))],
             when,
         ),
+        "xlsb": make_xlsb(directory),
         "pdf_instead": make_pdf_instead(directory),
         "screenshot_instead": make_screenshot_instead(directory),
         "docx_instead": make_docx_instead(directory),

@@ -24,6 +24,7 @@ EXPECTED = {
     "ods_named_xlsx": ("unsupported|duplicate", ["file-ods"]),
     "xls_renamed_xlsx": ("unsupported", ["file-legacy-xls"]),
     "outlook_msg": ("unsupported", ["file-outlook-msg"]),
+    "xlsb": ("unsupported", ["file-xlsb"]),
     "zip_archive": ("unsupported", ["file-zip-archive"]),
     "zip_archive_password": ("unsupported", ["file-zip-archive"]),
     "zip_bomb": ("rejected", ["file-zip-bomb"]),

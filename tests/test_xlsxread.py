@@ -463,6 +463,8 @@ def test_documents_sent_instead_of_a_workbook_are_named(xw_book: bytes) -> None:
         assert document_kind(data) == kind
         assert sniff(data) == FORMAT_OTHER, kind  # never taken for a workbook, even a .docx package
     assert document_kind(hostile.doc_bytes()) == "word"
+    assert sniff(hostile.xlsb_bytes()) == xlsxread.FORMAT_XLSB  # a workbook, in Excel's binary save
+    assert document_kind(hostile.xlsb_bytes()) is None
     assert document_kind(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00") == "image"  # a phone or camera JPEG
     assert document_kind(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00") == "image"  # an iPhone photo
     assert document_kind(b"{\\rtf1\\ansi ...}") == "word"
