@@ -91,12 +91,27 @@ def open_workspace(root: Path) -> Workspace:
     """
     ws = Workspace(root.resolve())
     if not ws.templates.is_dir():
+        enclosing = _enclosing_workspace(ws.root)
+        if enclosing is not None:  # e.g. -w pointed at the inbox: making a workspace there would split the data
+            raise WorkspaceError(
+                f"{ws.root} はワークスペースではありません（templates/ がありません）。"
+                f"このフォルダを含むワークスペース {enclosing} を `-w {enclosing}` で指定してください。"
+            )
         raise WorkspaceError(
             f"{ws.root} はワークスペースではありません（templates/ がありません）。`dxsheets init {root}` で作成してください。"
         )
     # The inbox is not made here: collect makes it for a new workspace, and refuses a used one's that has gone.
     ws.outbox.mkdir(parents=True, exist_ok=True)
     return ws
+
+
+def _enclosing_workspace(folder: Path) -> Path | None:
+    """The nearest folder above `folder` that is a workspace (templates/ and a ledger or an inbox beside it)."""
+    for parent in folder.parents:
+        w = Workspace(parent)
+        if w.templates.is_dir() and (w.ledger_path.is_file() or w.inbox.is_dir()):
+            return parent
+    return None
 
 
 def init_workspace(root: Path) -> tuple[Workspace, list[Path]]:
@@ -106,6 +121,15 @@ def init_workspace(root: Path) -> tuple[Workspace, list[Path]]:
         The workspace and the files written.
     """
     ws = Workspace(root.resolve())
+    enclosing = _enclosing_workspace(ws.root)
+    if enclosing is not None:
+        outer = Workspace(enclosing)
+        if ws.root.is_relative_to(outer.inbox) or ws.root.is_relative_to(outer.outbox):
+            # Its masters and secret.key would be collected as returns, or sit among outputs.
+            raise WorkspaceError(
+                f"{ws.root} はワークスペース {enclosing} の inbox/ か outbox/ の中です。"
+                "ワークスペースは別の場所に作成してください。"
+            )
     for d in (ws.templates, ws.inbox, ws.outbox):
         try:
             d.mkdir(parents=True, exist_ok=True)

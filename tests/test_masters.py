@@ -139,6 +139,26 @@ def test_workspace_without_templates_is_a_clear_error(tmp_path: Path) -> None:
     assert "ワークスペースではありません" in result.stderr
 
 
+def test_a_folder_inside_a_workspace_points_to_it_and_no_workspace_is_made_in_its_inbox(
+    ws: Workspace,
+) -> None:
+    (ws.inbox / "市民部").mkdir(parents=True)
+    for folder in (ws.inbox / "市民部", ws.outbox):
+        result = CliRunner().invoke(cli, ["status", "-w", str(folder)])
+        assert result.exit_code == 1
+        assert (
+            f"このフォルダを含むワークスペース {ws.root} を `-w {ws.root}` で指定してください"
+            in result.stderr
+        )
+    # A workspace made inside the inbox would have its masters and secret.key collected as returns.
+    result = CliRunner().invoke(cli, ["init", str(ws.inbox / "新しい")])
+    assert result.exit_code == 1
+    assert "inbox/ か outbox/ の中です" in result.stderr
+    assert not (ws.inbox / "新しい").exists()
+    # Beside a workspace, init works as before.
+    assert CliRunner().invoke(cli, ["init", str(ws.root.parent / "別")]).exit_code == 0
+
+
 @pytest.mark.parametrize("date1904", [False, True])
 def test_round_dates_typed_as_excel_dates_in_either_date_system(ws: Workspace, date1904: bool) -> None:
     import xlsxwriter
