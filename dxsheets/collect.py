@@ -82,6 +82,10 @@ def rules_key(masters: Masters, secret: bytes) -> str:
 _RULES_KEY = "rules_key"  # ledger meta: the rules key of the last collect
 
 
+def _is_mail(path: str) -> bool:
+    return path.lower().endswith(".eml")
+
+
 def _why_rechecked(last: str | None, key: str) -> str | None:
     """Why every content is checked again tonight: "rules" (dxsheets was updated), "masters" (templates/
     or secret.key changed), or None (nothing changed, or the first collect)."""
@@ -143,14 +147,18 @@ def collect(
         waited = ledger.paths_with_problem(PREVIOUS_USED)
         out = _Rows(ledger)
         waiting: dict[str, Arrival] = {}  # handed to the workers, not yet recorded
+        mails_read: list[str] = []  # mails read into attachment rows tonight
         done = 0
 
-        def record(row: tuple[FileRow, list[Problem]]) -> None:
+        def progress() -> None:
             nonlocal done
-            out.add(row)
             done += 1
             if on_progress:
                 on_progress(done, max(expected, result.seen))
+
+        def record(row: tuple[FileRow, list[Problem]]) -> None:
+            out.add(row)
+            progress()
 
         def waits(arrival: Arrival, problems: list[Problem]) -> tuple[FileRow, list[Problem]]:
             """The row of a file that cannot be taken in tonight (being saved, open, locked, gone): its
@@ -181,8 +189,18 @@ def collect(
                 if any(p.code == "folder-unreadable" for p in arrival.problems):
                     result.unreadable_folders.append(arrival.path)
                 if arrival.fate == PENDING and arrival.opened:  # not taken in until it has settled
+                    if _is_mail(arrival.path) and ledger.has_parts(arrival.path):
+                        # Read before, being saved again: its attachments keep their fates meanwhile.
+                        ledger.note_parts_present(arrival.path)
+                        result.kept_previous.append(arrival.path)
+                        progress()
+                        continue
                     record(waits(arrival, arrival.problems))
                     continue
+                if arrival.member is not None:  # an attachment: its mail (`<mail>/<name>`) was read
+                    mail = arrival.path.rsplit("/", 1)[0]
+                    if not mails_read or mails_read[-1] != mail:
+                        mails_read.append(mail)
                 if not arrival.opened:  # links and pipes never; an unlisted folder: pending, no hash
                     unopened = Examined(arrival.fate or PENDING, arrival.problems)
                     record(_file_row(arrival, None, None, unopened, when))
@@ -234,6 +252,7 @@ def collect(
             result.vanished = seen_last_time  # their rows and answers stay; said, so it is not missed
         out.flush()
         with ledger.transaction():  # fates across files change together, or not at all
+            ledger.forget_placeholders(mails_read)
             _decide(ledger, masters, key, result)
             ledger.mark_absent()
             ledger.set_meta(_RULES_KEY, key)

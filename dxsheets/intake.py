@@ -195,7 +195,7 @@ def scan(
     limits: Limits,
     now: float | None = None,
     settle: float = SETTLE_SECONDS,
-    seen_before: Callable[[str], tuple[int, float] | None] | None = None,
+    seen_before: Callable[[str], tuple[int | None, float] | None] | None = None,
 ) -> Iterator[Arrival]:
     """Every arrival in the inbox, one at a time as the walk finds it: files, and the workbooks attached to
     .eml files. None is kept here, so memory does not grow with the number of files.
@@ -265,14 +265,15 @@ def _unsettled(
     st: os.stat_result,
     now: float,
     settle: float,
-    seen_before: Callable[[str], tuple[int, float] | None] | None,
+    seen_before: Callable[[str], tuple[int | None, float] | None] | None,
 ) -> str | None:
     """Why a file may still be being written (its reason for `pending`), or None when it has settled."""
     if now - st.st_mtime >= settle:
         return None
     if st.st_mtime - now <= settle:
         return "コピー中または保存直後のファイルです。次回の回収で確認します。"
-    if seen_before is not None and seen_before(rel) == (st.st_size, st.st_mtime):
+    seen = seen_before(rel) if seen_before is not None else None
+    if seen is not None and seen[1] == st.st_mtime and seen[0] in (None, st.st_size):
         return None  # a time in the future, but unchanged since the last run: not being written
     when = datetime.fromtimestamp(st.st_mtime).astimezone()
     return (

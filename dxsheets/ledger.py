@@ -119,6 +119,8 @@ RETURNS = """
     )
 """
 LATEST = f"SELECT * FROM ({RETURNS}) WHERE rank = 1"
+# The rows of a mail's attachments, `<mail>/<name>` (`/` sorts just before `0`): an index range on path.
+_PARTS = "path >= ? || '/' AND path < ? || '0'"
 
 
 def backups(ledger: Path) -> list[Path]:
@@ -249,10 +251,35 @@ class Ledger:
         r = self.db.execute(f"SELECT {', '.join(FILE_COLUMNS)} FROM files WHERE path = ?", (path,)).fetchone()
         return FileRow(*r) if r else None
 
-    def sighting(self, path: str) -> tuple[int, float] | None:
-        """The (size, mtime) a file had when last seen, or None for a file never seen."""
+    def sighting(self, path: str) -> tuple[int | None, float] | None:
+        """The (size, mtime) a file had when last seen, or None for a file never seen. A mail read into its
+        attachments has rows only for them, which keep the mail's mtime (not its size): (None, mtime)."""
         r = self.db.execute("SELECT size, mtime FROM files WHERE path = ?", (path,)).fetchone()
-        return (r[0], r[1]) if r else None
+        if r:
+            return (r[0], r[1])
+        r = self.db.execute(f"SELECT mtime FROM files WHERE {_PARTS} LIMIT 1", (path, path)).fetchone()
+        return (None, r[0]) if r else None
+
+    def has_parts(self, mail: str) -> bool:
+        """Whether a mail was read into attachment rows (`<mail>/<name>`) before."""
+        return (
+            self.db.execute(f"SELECT 1 FROM files WHERE {_PARTS} LIMIT 1", (mail, mail)).fetchone()
+            is not None
+        )
+
+    def note_parts_present(self, mail: str) -> None:
+        """A mail seen but not read tonight (being saved again): its attachments are still in the inbox."""
+        self.db.execute(
+            f"INSERT OR IGNORE INTO temp.present SELECT path FROM files WHERE {_PARTS}", (mail, mail)
+        )
+
+    def forget_placeholders(self, mails: list[str]) -> None:
+        """Remove the pending row a mail had while it could not be read, now that its attachments are
+        recorded instead (it had no content, hash or answer: nothing is lost)."""
+        self.db.executemany(
+            "DELETE FROM files WHERE path = ? AND status = 'pending' AND sha256 IS NULL",
+            [(m,) for m in mails],
+        )
 
     def upsert_file(self, row: FileRow, problems: list[Problem]) -> None:
         self.upsert_files([(row, problems)])

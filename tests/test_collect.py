@@ -803,6 +803,56 @@ def test_a_file_time_in_the_future_is_taken_in_on_the_next_night_if_unchanged(ge
     assert file_entry(status_json(generated), "0401_市民課.xlsx")["status"] == "accepted"
 
 
+def test_a_mail_saved_just_before_collect_leaves_no_pending_row_once_read(generated: Workspace) -> None:
+    """A mail still being saved waits as pending; read the next night, it is accounted for by its
+    attachments, and nothing stays pending. Saved again later, its attachments keep their fates."""
+    import hostile
+
+    m = generated.masters()
+    mail = hostile.make_eml(
+        generated.inbox / "返信.eml",
+        [("0401_市民課.xlsx", returned(generated.distribute, m.department("0401")))],
+        datetime(2026, 11, 25, 10, 0, tzinfo=JST),
+    )
+    collect(generated)  # saved seconds ago
+    assert file_entry(status_json(generated), "返信.eml")["status"] == "pending"
+
+    hostile.age(mail, 3600)
+    result = collect(generated)
+    report = status_json(generated)
+    assert [f["path"] for f in report["files"]] == ["返信.eml/0401_市民課.xlsx"]
+    assert file_entry(report, "返信.eml/0401_市民課.xlsx")["status"] == "accepted"
+    assert result.files["pending"] == 0 and result.departments["0401"] == "answered"
+
+    os.utime(mail)  # Outlook saves it again: for a minute it may be half written
+    result = collect(generated)
+    report = status_json(generated)
+    attached = file_entry(report, "返信.eml/0401_市民課.xlsx")
+    assert attached["status"] == "accepted" and attached["present"], attached  # still there, in the mail
+    assert [f["path"] for f in report["files"]] == ["返信.eml/0401_市民課.xlsx"]
+    assert result.kept_previous == ["返信.eml"] and result.departments["0401"] == "answered"
+
+
+def test_a_mail_with_a_time_in_the_future_is_read_once_and_stays_read(generated: Workspace) -> None:
+    import hostile
+
+    m = generated.masters()
+    mail = hostile.make_eml(
+        generated.inbox / "返信.eml",
+        [("0401_市民課.xlsx", returned(generated.distribute, m.department("0401")))],
+        datetime(2026, 11, 25, 10, 0, tzinfo=JST),
+    )
+    ahead = time.time() + 3 * 86400  # saved on a PC whose clock is three days ahead
+    os.utime(mail, (ahead, ahead))
+    collect(generated)
+    assert file_entry(status_json(generated), "返信.eml")["status"] == "pending"
+    for _night in range(3):  # unchanged since it was first seen: read, and not pending again
+        result = collect(generated)
+        report = status_json(generated)
+        assert [f["path"] for f in report["files"]] == ["返信.eml/0401_市民課.xlsx"], report["files"]
+        assert result.departments["0401"] == "answered"
+
+
 def test_a_mail_dated_after_it_was_saved_is_timed_by_its_file(generated: Workspace) -> None:
     import hostile
 
