@@ -274,11 +274,17 @@ class Ledger:
         )
 
     def forget_placeholders(self, mails: list[str]) -> None:
-        """Remove the pending row a mail had while it could not be read, now that its attachments are
-        recorded instead (it had no content, hash or answer: nothing is lost)."""
+        """Remove the pending rows that stood for what could not be read, now that what they stood for is
+        recorded file by file: a mail read into its attachments tonight, and a folder that could not be
+        listed and is no longer found so (`<folder>/`). They had no content, hash or answer: nothing is
+        lost. Call after every row of the run is written and noted present."""
         self.db.executemany(
             "DELETE FROM files WHERE path = ? AND status = 'pending' AND sha256 IS NULL",
             [(m,) for m in mails],
+        )
+        self.db.execute(
+            """DELETE FROM files WHERE path LIKE '%/' AND status = 'pending' AND sha256 IS NULL
+               AND path NOT IN (SELECT path FROM temp.present)"""
         )
 
     def upsert_file(self, row: FileRow, problems: list[Problem]) -> None:
