@@ -80,6 +80,9 @@ def rules_key(masters: Masters, secret: bytes) -> str:
 
 
 _RULES_KEY = "rules_key"  # ledger meta: the rules key of the last collect
+_GONE_BEFORE_READ = (
+    "読み取る前に inbox からなくなりました（移動・削除・コピーの取り消しなど）。内容は確認していません。"
+)
 
 
 def _is_mail(path: str) -> bool:
@@ -253,8 +256,8 @@ def collect(
         out.flush()
         with ledger.transaction():  # fates across files change together, or not at all
             ledger.forget_placeholders(mails_read)
+            ledger.mark_absent(None if result.vanished else _GONE_BEFORE_READ)
             _decide(ledger, masters, key, result)
-            ledger.mark_absent()
             ledger.set_meta(_RULES_KEY, key)
         result.moved = {
             code: (before.get(code, NOT_ANSWERED), now)

@@ -313,8 +313,24 @@ class Ledger:
         """Remember paths seen in the inbox during this run (in SQLite, not in memory) for `mark_absent`."""
         self.db.executemany("INSERT OR IGNORE INTO temp.present VALUES (?)", [(p,) for p in paths])
 
-    def mark_absent(self) -> None:
-        """Files not noted present during this run are no longer in the inbox."""
+    def mark_absent(self, gone_reason: str | None) -> None:
+        """Files not noted present during this run are no longer in the inbox. One that was only ever seen
+        pending (never read: moved or deleted while being copied) will not be looked at again: it becomes
+        `ignored`, with `gone_reason` as its reason and its problem `file-gone-before-read` (info); not
+        inside a folder that could not be listed tonight, nor at all when `gone_reason` is None (the
+        whole inbox is missing: a share that did not connect)."""
+        if gone_reason is not None:
+            gone = """status = 'pending' AND sha256 IS NULL AND path NOT IN (SELECT path FROM temp.present)
+                AND NOT EXISTS (SELECT 1 FROM temp.present f WHERE f.path LIKE '%/'
+                                AND substr(files.path, 1, length(f.path)) = f.path)"""
+            self.db.execute(f"DELETE FROM problems WHERE path IN (SELECT path FROM files WHERE {gone})")
+            self.db.execute(
+                f"""INSERT INTO problems
+                    SELECT path, 0, 'file-gone-before-read', 'info', '', '', ?, '', NULL, NULL
+                    FROM files WHERE {gone}""",
+                (gone_reason,),
+            )
+            self.db.execute(f"UPDATE files SET status = 'ignored', reason = ? WHERE {gone}", (gone_reason,))
         self.db.execute(
             "UPDATE files SET present = 0 WHERE present = 1 AND path NOT IN (SELECT path FROM temp.present)"
         )

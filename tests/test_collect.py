@@ -834,6 +834,52 @@ def test_a_mail_saved_just_before_collect_leaves_no_pending_row_once_read(genera
     assert result.kept_previous == ["返信.eml"] and result.departments["0401"] == "answered"
 
 
+def test_a_file_gone_before_it_could_be_read_is_not_left_pending(generated: Workspace) -> None:
+    """Dropped in the inbox root and moved into its department's folder within the minute: the first path
+    was seen only while being copied. It keeps a row, saying what happened, and is not pending for ever."""
+    m = generated.masters()
+    data = returned(generated.distribute, m.department("0401"))
+    drop(generated.inbox, "0401_市民課.xlsx", data, age_seconds=0)
+    assert collect(generated).files["pending"] == 1
+    (generated.inbox / "0401_市民課.xlsx").unlink()
+    drop(generated.inbox, "市民部/0401_市民課.xlsx", data)
+    result = collect(generated)
+    report = status_json(generated)
+    gone = file_entry(report, "0401_市民課.xlsx")
+    assert gone["status"] == "ignored" and not gone["present"]
+    assert "読み取る前に inbox からなくなりました" in gone["reason"]
+    with Ledger(generated.ledger_path) as ledger:
+        assert [p.code for p in ledger.problems("0401_市民課.xlsx")] == ["file-gone-before-read"]
+    assert file_entry(report, "市民部/0401_市民課.xlsx")["status"] == "accepted"
+    assert result.files["pending"] == 0 and result.departments["0401"] == "answered"
+
+
+def test_a_waiting_file_not_seen_for_want_of_access_still_waits(
+    generated: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not seeing a file because its folder cannot be listed, or the whole share is missing, is not the
+    file having gone: it stays pending."""
+    m = generated.masters()
+    drop(generated.inbox, "総務部/0201.xlsx", returned(generated.distribute, m.department("0201")), 0)
+    drop(generated.inbox, "0401.xlsx", returned(generated.distribute, m.department("0401")))
+    collect(generated)
+    refuse_listing(monkeypatch, generated.inbox / "総務部")
+    collect(generated)
+    assert file_entry(status_json(generated), "総務部/0201.xlsx")["status"] == "pending"
+    monkeypatch.undo()
+    moved = generated.root / "inbox_aside"
+    generated.inbox.rename(moved)
+    generated.inbox.mkdir()  # the share mounted empty
+    assert collect(generated).vanished  # said on stderr and in the run log
+    assert file_entry(status_json(generated), "総務部/0201.xlsx")["status"] == "pending"
+    shutil.rmtree(generated.inbox)
+    moved.rename(generated.inbox)
+    old = time.time() - 3600
+    os.utime(generated.inbox / "総務部/0201.xlsx", (old, old))
+    collect(generated)
+    assert file_entry(status_json(generated), "総務部/0201.xlsx")["status"] == "accepted"
+
+
 def test_a_mail_with_a_time_in_the_future_is_read_once_and_stays_read(generated: Workspace) -> None:
     import hostile
 
