@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
+import hostile
 import openpyxl
 import pytest
 from click.testing import CliRunner
@@ -291,8 +292,6 @@ def test_a_sheet_from_another_round_is_told_so(generated: Workspace) -> None:
 
 
 def test_latest_return_wins_and_mail_date_is_the_evidence(generated: Workspace, tmp_path: Path) -> None:
-    import hostile
-
     m = generated.masters()
     dept = m.department("0401")
     first = returned(generated.distribute, dept, Fill(respondent="最初"))
@@ -643,8 +642,6 @@ def test_a_file_moved_away_during_the_run_is_left_pending_then_forgotten(
 
 
 def test_a_return_after_the_deadline_is_merged_and_marked_late(generated: Workspace) -> None:
-    import hostile
-
     m = generated.masters()
     data = returned(generated.distribute, m.department("0401"))
     hostile.make_eml(
@@ -768,8 +765,6 @@ def test_a_file_name_that_is_not_utf8_is_read_and_recorded_with_its_bytes_escape
 def test_a_lock_file_or_mail_gone_before_it_is_copied_costs_only_itself(
     generated: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import hostile
-
     m = generated.masters()
     data = returned(generated.distribute, m.department("0101"))
     drop(generated.inbox, "~$0101.xlsx", b"\x08yamada  " + b"\x00" * 153)  # Excel closes the book now
@@ -804,17 +799,19 @@ def test_a_file_time_in_the_future_is_taken_in_on_the_next_night_if_unchanged(ge
     assert file_entry(status_json(generated), "0401_市民課.xlsx")["status"] == "accepted"
 
 
+def reply_from_0401(ws: Workspace, dated: datetime) -> Path:
+    """市民課 answers by mail: `返信.eml` in the inbox, its good return attached, the Date header `dated`."""
+    return hostile.make_eml(
+        ws.inbox / "返信.eml",
+        [("0401_市民課.xlsx", returned(ws.distribute, ws.masters().department("0401")))],
+        dated,
+    )
+
+
 def test_a_mail_saved_just_before_collect_leaves_no_pending_row_once_read(generated: Workspace) -> None:
     """A mail still being saved waits as pending; read the next night, it is accounted for by its
     attachments, and nothing stays pending. Saved again later, its attachments keep their fates."""
-    import hostile
-
-    m = generated.masters()
-    mail = hostile.make_eml(
-        generated.inbox / "返信.eml",
-        [("0401_市民課.xlsx", returned(generated.distribute, m.department("0401")))],
-        datetime(2026, 11, 25, 10, 0, tzinfo=JST),
-    )
+    mail = reply_from_0401(generated, datetime(2026, 11, 25, 10, 0, tzinfo=JST))
     collect(generated)  # saved seconds ago
     assert file_entry(status_json(generated), "返信.eml")["status"] == "pending"
 
@@ -881,14 +878,7 @@ def test_a_waiting_file_not_seen_for_want_of_access_still_waits(
 
 
 def test_a_mail_with_a_time_in_the_future_is_read_once_and_stays_read(generated: Workspace) -> None:
-    import hostile
-
-    m = generated.masters()
-    mail = hostile.make_eml(
-        generated.inbox / "返信.eml",
-        [("0401_市民課.xlsx", returned(generated.distribute, m.department("0401")))],
-        datetime(2026, 11, 25, 10, 0, tzinfo=JST),
-    )
+    mail = reply_from_0401(generated, datetime(2026, 11, 25, 10, 0, tzinfo=JST))
     ahead = time.time() + 3 * 86400  # saved on a PC whose clock is three days ahead
     os.utime(mail, (ahead, ahead))
     collect(generated)
@@ -901,8 +891,6 @@ def test_a_mail_with_a_time_in_the_future_is_read_once_and_stays_read(generated:
 
 
 def test_a_mail_dated_after_it_was_saved_is_timed_by_its_file(generated: Workspace) -> None:
-    import hostile
-
     m = generated.masters()
     dept = m.department("0401")
     # The mail's Date says 2031 (a wrong clock, or a forged header), yet the mail was saved here weeks ago:
@@ -930,8 +918,6 @@ def test_a_mail_forwarded_as_an_attachment_is_opened_and_dated_by_the_original(
     import email.policy
     from email.message import EmailMessage
 
-    import hostile
-
     m = generated.masters()
     dept = m.department("0401")
     original = hostile.make_eml(
@@ -958,14 +944,7 @@ def test_a_mail_forwarded_as_an_attachment_is_opened_and_dated_by_the_original(
 
 
 def test_a_mail_with_a_garbled_date_is_read_and_timed_by_its_file(generated: Workspace) -> None:
-    import hostile
-
-    m = generated.masters()
-    mail = hostile.make_eml(
-        generated.inbox / "返信.eml",
-        [("0401_市民課.xlsx", returned(generated.distribute, m.department("0401")))],
-        datetime(2026, 11, 20, 9, 0, tzinfo=JST),
-    )
+    mail = reply_from_0401(generated, datetime(2026, 11, 20, 9, 0, tzinfo=JST))
     text = mail.read_bytes()
     mail.write_bytes(re.sub(rb"(?m)^Date: .*$", b"Date: 2026/11/20 (Fri) 9:00 JST", text, count=1))
     hostile.age(mail, 3600)
