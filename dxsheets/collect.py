@@ -255,7 +255,8 @@ def collect(
             result.vanished = seen_last_time  # their rows and answers stay; said, so it is not missed
         out.flush()
         with ledger.transaction():  # fates across files change together, or not at all
-            ledger.forget_placeholders(mails_read)
+            # An inbox found empty (a share that did not connect) says nothing about what is in it.
+            ledger.forget_placeholders(mails_read, folders=not result.vanished)
             ledger.mark_absent(None if result.vanished else _GONE_BEFORE_READ)
             _decide(ledger, masters, key, result)
             ledger.set_meta(_RULES_KEY, key)

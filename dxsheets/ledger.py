@@ -255,8 +255,8 @@ class Ledger:
         """The (size, mtime) a file had when last seen, or None for a file never seen. A mail read into its
         attachments has rows only for them, which keep the mail's mtime (not its size): (None, mtime)."""
         r = self.db.execute("SELECT size, mtime FROM files WHERE path = ?", (path,)).fetchone()
-        if r:
-            return (r[0], r[1])
+        if r or not path.lower().endswith(".eml"):
+            return (r[0], r[1]) if r else None
         r = self.db.execute(f"SELECT mtime FROM files WHERE {_PARTS} LIMIT 1", (path, path)).fetchone()
         return (None, r[0]) if r else None
 
@@ -273,19 +273,20 @@ class Ledger:
             f"INSERT OR IGNORE INTO temp.present SELECT path FROM files WHERE {_PARTS}", (mail, mail)
         )
 
-    def forget_placeholders(self, mails: list[str]) -> None:
+    def forget_placeholders(self, mails: list[str], folders: bool = True) -> None:
         """Remove the pending rows that stood for what could not be read, now that what they stood for is
-        recorded file by file: a mail read into its attachments tonight, and a folder that could not be
-        listed and is no longer found so (`<folder>/`). They had no content, hash or answer: nothing is
-        lost. Call after every row of the run is written and noted present."""
+        recorded file by file: a mail read into its attachments tonight, and (with `folders`) a folder that
+        could not be listed and is no longer found so (`<folder>/`). They had no content, hash or answer:
+        nothing is lost. Call after every row of the run is written and noted present."""
         self.db.executemany(
             "DELETE FROM files WHERE path = ? AND status = 'pending' AND sha256 IS NULL",
             [(m,) for m in mails],
         )
-        self.db.execute(
-            """DELETE FROM files WHERE path LIKE '%/' AND status = 'pending' AND sha256 IS NULL
-               AND path NOT IN (SELECT path FROM temp.present)"""
-        )
+        if folders:
+            self.db.execute(
+                """DELETE FROM files WHERE path LIKE '%/' AND status = 'pending' AND sha256 IS NULL
+                   AND path NOT IN (SELECT path FROM temp.present)"""
+            )
 
     def upsert_file(self, row: FileRow, problems: list[Problem]) -> None:
         self.upsert_files([(row, problems)])

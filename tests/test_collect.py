@@ -869,12 +869,14 @@ def test_a_waiting_file_not_seen_for_want_of_access_still_waits(
     generated.inbox.mkdir()  # the share mounted empty
     assert collect(generated).vanished  # said on stderr and in the run log
     assert file_entry(status_json(generated), "総務部/0201.xlsx")["status"] == "pending"
+    assert file_entry(status_json(generated), "総務部/")["status"] == "pending"  # still unknown
     shutil.rmtree(generated.inbox)
     moved.rename(generated.inbox)
     old = time.time() - 3600
     os.utime(generated.inbox / "総務部/0201.xlsx", (old, old))
     collect(generated)
     assert file_entry(status_json(generated), "総務部/0201.xlsx")["status"] == "accepted"
+    assert "総務部/" not in {f["path"] for f in status_json(generated)["files"]}
 
 
 def test_a_mail_with_a_time_in_the_future_is_read_once_and_stays_read(generated: Workspace) -> None:
