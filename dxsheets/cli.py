@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import functools
 import json
+import os
 import sqlite3
 import sys
 import tempfile
@@ -52,6 +53,13 @@ def reports_errors(fn: F) -> F:
         except DxsheetsError as exc:
             click.echo(f"Error: {exc}", err=True)
             sys.exit(exc.exit_code)
+        except BrokenPipeError as exc:
+            if not _reader_gone(sys.stdout):
+                click.echo(f"Error: {os_error_message(exc)}", err=True)
+            # `dxsheets status | head`: the reader has what it wanted. No message, and nothing more written
+            # (Python would otherwise report the failed flush of stdout at exit).
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(1)
         except OSError as exc:  # the file system refused: say which file and what to do, not a traceback
             click.echo(f"Error: {os_error_message(exc)}", err=True)
             sys.exit(1)
@@ -61,6 +69,18 @@ def reports_errors(fn: F) -> F:
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _reader_gone(stream: Any) -> bool:
+    """Whether the pipe `stream` writes to has lost its reader (POSIX: poll says so without writing)."""
+    try:
+        import select
+
+        poller = select.poll()
+        poller.register(stream.fileno(), select.POLLOUT)
+        return any(event & (select.POLLERR | select.POLLHUP) for _, event in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # no poll (Windows), or not a real file
+        return False
 
 
 def _dept_label(masters: Masters | None, code: str) -> str:

@@ -227,6 +227,10 @@ def plan_returns(masters: Masters, distribute: Path, seed: int = 2026) -> list[P
             )
         else:
             plans.append(Planned(f"{folder}/{name}", data, rng.uniform(2, 60), "回答"))
+        if i == len(MISTAKES) + 1:  # after answering, the blank sheet attached by mistake: the answer stands
+            plans.append(
+                Planned(f"{folder}/空欄_{name}", blank(d), 1, "配布したままの空のシートを誤って送付")
+            )
         if i % 17 == 0:
             plans.append(Planned(f"共有/コピー_{name}", data, 1, "同じファイルを二重に保存（重複）"))
     plans += [

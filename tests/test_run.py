@@ -295,3 +295,17 @@ def test_a_backup_that_cannot_be_written_stops_the_night_before_any_change(
     assert result.exit_code == 1 and "ディスクの空きがありません" in result.stderr
     assert list((generated.outbox / "backup").iterdir()) == [], "no half copy is left behind"
     assert generated.ledger_path.read_bytes() == before, "nothing was changed without its backup"
+
+
+def test_output_piped_into_a_reader_that_stops_early_ends_quietly(ws: Workspace) -> None:
+    """`dxsheets status | head`: once the reader has gone, no traceback and no error line on the terminal."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dxsheets", "status", "-w", str(ws.root)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    proc.stdout.close()  # the reader is gone before the first line is written
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    assert err.decode() == ""
