@@ -107,16 +107,26 @@ COPIES = """
     FROM files WHERE sha256 IS NOT NULL AND sha256 != '' AND status NOT IN ('pending', 'ignored')
     WINDOW w AS (PARTITION BY sha256 ORDER BY first_seen, COALESCE(sent_at, ''), path)
 """
-# Attributable returns of each department, newest first by (sent_at, saved_at, path): rank 1 is its answer.
+# Attributable returns of each department, newest first by (sent, saved_at, path): rank 1 is its answer.
+# `sent` is when the content was last sent, over its byte-identical copies too: an earlier answer attached
+# again unchanged ("please use my first file") is a duplicate of its first copy, and what was sent last
+# (the files it outranks name that last copy as the one used).
 # A blank sheet (`form-blank`) is not a return: sent after a real answer by mistake, it must not replace it.
 RETURNS = """
-    SELECT path, dept_code, status, sha256, sent_at, FIRST_VALUE(path) OVER w AS winner,
+    SELECT path, dept_code, status, sha256, sent_at, FIRST_VALUE(last_copy) OVER w AS winner,
         ROW_NUMBER() OVER w AS rank
-    FROM files WHERE dept_code IS NOT NULL AND dept_code != '' AND status IN ('accepted', 'rejected')
-        AND NOT EXISTS (SELECT 1 FROM problems p WHERE p.path = files.path AND p.code = 'form-blank')
-    WINDOW w AS (
-        PARTITION BY dept_code ORDER BY COALESCE(sent_at, '') DESC, COALESCE(saved_at, '') DESC, path DESC
-    )
+    FROM (
+        SELECT path, dept_code, status, sha256, sent_at, saved_at,
+            MAX(COALESCE(sent_at, '')) OVER copies AS sent, FIRST_VALUE(path) OVER copies AS last_copy
+        FROM files WHERE sha256 IS NOT NULL AND status IN ('accepted', 'rejected', 'duplicate')
+        WINDOW copies AS (
+            PARTITION BY sha256 ORDER BY COALESCE(sent_at, '') DESC, path DESC
+            ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
+        )
+    ) f
+    WHERE dept_code IS NOT NULL AND dept_code != '' AND status IN ('accepted', 'rejected')
+        AND NOT EXISTS (SELECT 1 FROM problems p WHERE p.path = f.path AND p.code = 'form-blank')
+    WINDOW w AS (PARTITION BY dept_code ORDER BY sent DESC, COALESCE(saved_at, '') DESC, path DESC)
 """
 LATEST = f"SELECT * FROM ({RETURNS}) WHERE rank = 1"
 # The rows of a mail's attachments, `<mail>/<name>` (`/` sorts just before `0`): an index range on path.

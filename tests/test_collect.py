@@ -365,6 +365,32 @@ def test_a_blank_sheet_sent_after_an_answer_does_not_replace_it(generated: Works
     assert rows[silent.code][4] == "未回答" and rows[silent.code][11] is None
 
 
+def test_an_earlier_answer_sent_again_unchanged_is_the_latest(generated: Workspace) -> None:
+    """Monday's answer, Tuesday's change, then on Wednesday "please use my first file": the very same file
+    attached again. It is a copy of Monday's (duplicate), and it is what the department sent last."""
+    dept = generated.masters().department("0401")
+    first = returned(generated.distribute, dept, Fill(respondent="月曜"))
+    days = {
+        "月曜.xlsx": (first, 23),
+        "火曜.xlsx": (returned(generated.distribute, dept, Fill(respondent="火曜")), 24),
+    }
+    days["水曜_再送.xlsx"] = (first, 25)
+    for name, (data, day) in days.items():
+        drop(generated.inbox, name, data)
+        os.utime(generated.inbox / name, (datetime(2026, 11, day, 10, tzinfo=JST).timestamp(),) * 2)
+    collect(generated)
+    report = status_json(generated)
+    tuesday = file_entry(report, "火曜.xlsx")
+    assert (
+        tuesday["status"] == "superseded"
+        and "後から送られた 水曜_再送.xlsx を採用しました" in tuesday["reason"]
+    )
+    assert file_entry(report, "水曜_再送.xlsx")["status"] == "duplicate"
+    with Ledger(generated.ledger_path) as ledger:
+        ((_, path, _, _, ans),) = ledger.submissions()
+    assert ans["respondent"] == "月曜" and path == "月曜.xlsx"
+
+
 def test_status_tells_staff_in_local_time_which_return_counts_and_why(
     generated: Workspace, in_japan: None
 ) -> None:
