@@ -391,7 +391,11 @@ def _mail_arrivals(path: Path, rel: str, st: os.stat_result, limits: Limits) -> 
     file_time = datetime.fromtimestamp(st.st_mtime, UTC)
     container = Arrival(rel, path, st.st_size, st.st_mtime, file_time, "file-time")
     try:
-        msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        raw = path.read_bytes()
+        if raw.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")):
+            # Named .eml, but a zip or an OLE2 file (a workbook, an Outlook .msg renamed): the content decides.
+            return [container]
+        msg = email.message_from_bytes(raw, policy=email.policy.default)
         attachments = list(_attachments(msg))
     except Exception as exc:  # a mail file can be damaged in more ways than the parser names
         container.fate = REJECTED

@@ -1674,6 +1674,11 @@ def build_corpus(directory: Path, source: bytes | None = None, with_bombs: bool 
             when,
         ),
         "xlsb": make_xlsb(directory),
+        # Named .eml, yet an Outlook .msg and a workbook: the content decides, not the name.
+        "msg_named_eml": _write(
+            directory / "回答メール_msg.eml", "", make_outlook_msg(directory).read_bytes()
+        ),
+        "xlsx_named_eml": _write(directory / "回答_xlsx.eml", "", src),
         "pdf_instead": make_pdf_instead(directory),
         "screenshot_instead": make_screenshot_instead(directory),
         "docx_instead": make_docx_instead(directory),

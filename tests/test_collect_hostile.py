@@ -25,6 +25,8 @@ EXPECTED = {
     "xls_renamed_xlsx": ("unsupported", ["file-legacy-xls"]),
     "outlook_msg": ("unsupported", ["file-outlook-msg"]),
     "xlsb": ("unsupported", ["file-xlsb"]),
+    "msg_named_eml": ("unsupported|duplicate", ["file-outlook-msg"]),
+    "xlsx_named_eml": ("accepted|superseded|duplicate", []),
     "zip_archive": ("unsupported", ["file-zip-archive"]),
     "zip_archive_password": ("unsupported", ["file-zip-archive"]),
     "zip_bomb": ("rejected", ["file-zip-bomb"]),
