@@ -397,6 +397,10 @@ def _mail_arrivals(path: Path, rel: str, st: os.stat_result, limits: Limits) -> 
             return [container]
         msg = email.message_from_bytes(raw, policy=email.policy.default)
         attachments = list(_attachments(msg))
+    except OSError:  # locked by the mail program saving it, or gone since the walk: look again next run
+        container.fate = PENDING
+        container.problems.extend(unread().problems)
+        return [container]
     except Exception as exc:  # a mail file can be damaged in more ways than the parser names
         container.fate = REJECTED
         container.problems.append(

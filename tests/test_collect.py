@@ -905,6 +905,33 @@ def test_a_waiting_file_not_seen_for_want_of_access_still_waits(
     assert "総務部/" not in {f["path"] for f in status_json(generated)["files"]}
 
 
+def test_a_mail_locked_by_its_mail_program_waits_and_keeps_its_attachments(
+    generated: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mail = reply_from_0401(generated, datetime(2026, 11, 25, 10, 0, tzinfo=JST))
+    hostile.age(mail, 3600)
+    real_read = Path.read_bytes
+
+    def locked(self: Path) -> bytes:
+        if self.name == mail.name:
+            raise PermissionError(13, "Permission denied", str(self))  # Windows: open in the mail program
+        return real_read(self)
+
+    monkeypatch.setattr(Path, "read_bytes", locked)
+    result = collect(generated)  # first seen locked: it waits, it is not "not a mail"
+    entry = file_entry(status_json(generated), "返信.eml")
+    assert entry["status"] == "pending" and "次回" in entry["reason"]
+    assert result.departments["0401"] == "not_answered"
+    monkeypatch.undo()
+    collect(generated)
+    monkeypatch.setattr(Path, "read_bytes", locked)
+    result = collect(generated)  # read before, locked tonight: its attachment keeps its fate
+    report = status_json(generated)
+    assert [f["path"] for f in report["files"]] == ["返信.eml/0401_市民課.xlsx"]
+    assert file_entry(report, "返信.eml/0401_市民課.xlsx")["present"]
+    assert result.kept_previous == ["返信.eml"] and result.departments["0401"] == "answered"
+
+
 def test_a_mail_with_a_time_in_the_future_is_read_once_and_stays_read(generated: Workspace) -> None:
     mail = reply_from_0401(generated, datetime(2026, 11, 25, 10, 0, tzinfo=JST))
     ahead = time.time() + 3 * 86400  # saved on a PC whose clock is three days ahead
