@@ -284,12 +284,13 @@ class Ledger:
         )
 
     def forget_placeholders(self, mails: list[str], folders: bool = True) -> None:
-        """Remove the pending rows that stood for what could not be read, now that what they stood for is
-        recorded file by file: a mail read into its attachments tonight, and (with `folders`) a folder that
-        could not be listed and is no longer found so (`<folder>/`). They had no content, hash or answer:
-        nothing is lost. Call after every row of the run is written and noted present."""
+        """Remove the rows that stood for what is now recorded file by file: the row of a mail read into its
+        attachments tonight (it waited, could not be read, or had no workbook before it was saved again),
+        and (with `folders`) the pending row of a folder that could not be listed and no longer is so
+        (`<folder>/`). None of them was a department's return. Call after every row of the run is written
+        and noted present."""
         self.db.executemany(
-            "DELETE FROM files WHERE path = ? AND status = 'pending' AND sha256 IS NULL",
+            "DELETE FROM files WHERE path = ? AND (dept_code IS NULL OR dept_code = '')",
             [(m,) for m in mails],
         )
         if folders:

@@ -932,6 +932,20 @@ def test_a_mail_locked_by_its_mail_program_waits_and_keeps_its_attachments(
     assert result.kept_previous == ["返信.eml"] and result.departments["0401"] == "answered"
 
 
+def test_a_mail_saved_again_with_the_workbook_it_lacked_is_recorded_by_its_attachment(
+    generated: Workspace,
+) -> None:
+    mail = hostile.make_eml(generated.inbox / "返信.eml", [], datetime(2026, 11, 25, 10, 0, tzinfo=JST))
+    hostile.age(mail, 7200)
+    collect(generated)
+    assert codes(file_entry(status_json(generated), "返信.eml")) == [("mail-no-workbook", "error")]
+    reply_from_0401(generated, datetime(2026, 11, 25, 11, 0, tzinfo=JST))  # sent again, with it attached
+    hostile.age(mail, 3600)
+    result = collect(generated)
+    assert [f["path"] for f in status_json(generated)["files"]] == ["返信.eml/0401_市民課.xlsx"]
+    assert result.departments["0401"] == "answered"
+
+
 def test_a_mail_with_a_time_in_the_future_is_read_once_and_stays_read(generated: Workspace) -> None:
     mail = reply_from_0401(generated, datetime(2026, 11, 25, 10, 0, tzinfo=JST))
     ahead = time.time() + 3 * 86400  # saved on a PC whose clock is three days ahead
