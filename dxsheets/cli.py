@@ -26,7 +26,7 @@ from .ledger import Ledger, ledger_fault
 from .pipeline import RunResult, exclusive
 from .pipeline import consolidate as consolidate_outputs
 from .pipeline import run as run_pipeline
-from .status import DEPT_STATUS_JA, FILE_STATUS_JA, status_lines, status_report
+from .status import DEPT_STATUS_JA, FILE_STATUS_JA, for_department, status_lines, status_report
 from .workspace import Workspace, init_workspace, open_workspace
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -249,18 +249,31 @@ def collect(workspace: Path, jobs: int | None) -> None:
 @cli.command()
 @workspace_option
 @json_option
+@click.option(
+    "--dept",
+    metavar="CODE",
+    default=None,
+    help="この部署だけ: 状況と、その部署のファイル（部署を読み取れなかったファイルは名前に部署コードか課名を含むもの）.",
+)
 @reports_errors
-def status(workspace: Path, as_json: bool) -> None:
+def status(workspace: Path, as_json: bool, dept: str | None) -> None:
     """Show per department answered / not answered / needs fixing, and per file its fate and problems.
 
-    Example:
+    Examples:
 
         dxsheets status --json
+
+        dxsheets status --dept 0402
     """
     ws = open_workspace(workspace)
     masters = ws.masters()
+    one = masters.department(dept) if dept is not None else None
+    if dept is not None and one is None:
+        raise click.UsageError(f"部署コード {dept} は部署一覧にありません。")
     with Ledger(ws.ledger_path) as ledger:
         report = status_report(ledger, masters)
+    if one is not None:
+        report = for_department(report, one)
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False, indent=2))
         return

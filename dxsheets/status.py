@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from .collect import ANSWERED, NEEDS_FIXING, NOT_ANSWERED, department_statuses
-from .domain import Masters
+from .domain import Department, Masters
 from .ledger import Ledger
 
 DEPT_STATUS_JA = {ANSWERED: "回答済み", NEEDS_FIXING: "要修正", NOT_ANSWERED: "未回答"}
@@ -54,18 +54,40 @@ def status_report(ledger: Ledger, masters: Masters) -> dict[str, Any]:
     }
 
 
+def for_department(report: dict[str, Any], dept: Department) -> dict[str, Any]:
+    """The report narrowed to one department, for a promoter on the phone asking whether their file came:
+    its status, its files, and the files no department could be read from whose path names it (its code
+    or its 課, e.g. a password-protected `市民部/0402_市民協働課.xlsx`). Same shape as the whole report."""
+
+    def named(path: str) -> bool:
+        return dept.code in path or (bool(dept.ka) and dept.ka in path)
+
+    return {
+        "departments": [d for d in report["departments"] if d["code"] == dept.code],
+        "files": [
+            f
+            for f in report["files"]
+            if f["department"] == dept.code or (not f["department"] and named(f["path"]))
+        ],
+    }
+
+
 def status_lines(report: dict[str, Any]) -> list[str]:
     """The report as DX staff read it at their desk: Japanese labels, local times, and the reason for every
     fate that is not plain (which file replaced this one, what this one duplicates, why it waits)."""
     counts: dict[str, int] = {}
     for d in report["departments"]:
         counts[d["status"]] = counts.get(d["status"], 0) + 1
-    lines = ["部署: " + "・".join(f"{DEPT_STATUS_JA[k]} {counts.get(k, 0)}" for k in DEPT_STATUS_JA)]
-    lines += [
-        f"  {DEPT_STATUS_JA[d['status']]:　<4} {d['code']} {d['name']}"
-        for d in report["departments"]
-        if d["status"] != ANSWERED
-    ]
+    if len(report["departments"]) == 1:  # narrowed to one department (`status --dept`)
+        (d,) = report["departments"]
+        lines = [f"部署 {d['code']} {d['name']}: {DEPT_STATUS_JA[d['status']]}"]
+    else:
+        lines = ["部署: " + "・".join(f"{DEPT_STATUS_JA[k]} {counts.get(k, 0)}" for k in DEPT_STATUS_JA)]
+        lines += [
+            f"  {DEPT_STATUS_JA[d['status']]:　<4} {d['code']} {d['name']}"
+            for d in report["departments"]
+            if d["status"] != ANSWERED
+        ]
     lines.append(f"ファイル: {len(report['files'])} 件")
     for f in report["files"]:
         head = f"  [{FILE_STATUS_JA.get(f['status'], f['status'])}] {f['path']}"

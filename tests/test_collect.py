@@ -16,7 +16,7 @@ from pathlib import Path
 import hostile
 import openpyxl
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 from promoter import Fill, drop, fill_workbook, returned
 
 from dxsheets import forms as F
@@ -389,6 +389,43 @@ def test_an_earlier_answer_sent_again_unchanged_is_the_latest(generated: Workspa
     with Ledger(generated.ledger_path) as ledger:
         ((_, path, _, _, ans),) = ledger.submissions()
     assert ans["respondent"] == "月曜" and path == "月曜.xlsx"
+
+
+def test_status_for_one_department_answers_a_promoter_on_the_phone(generated: Workspace) -> None:
+    """ "Did you get our file?": its status, its files, and the files whose department could not be read
+    but whose name says it is theirs."""
+    m = generated.masters()
+    kyodo = m.department("0402")
+    drop(
+        generated.inbox,
+        "市民部/0402_市民協働課.xlsx",
+        returned(generated.distribute, kyodo, Fill(contact=None)),
+    )
+    locked = generated.inbox / "市民部" / "0402_市民協働課_パスワード.xlsx"
+    hostile.make_encrypted(locked, returned(generated.distribute, kyodo))
+    hostile.age(locked, 3600)
+    drop(generated.inbox, "市民部/0401_市民課.xlsx", returned(generated.distribute, m.department("0401")))
+    collect(generated)
+
+    def status(*args: str) -> Result:
+        return CliRunner().invoke(cli, ["status", "-w", str(generated.root), *args])
+
+    result = status("--dept", "0402")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == "部署 0402 市民部 市民協働課: 要修正"
+    assert lines[1] == "ファイル: 2 件"
+    assert "0401_市民課" not in result.stdout
+    assert "[不備] 市民部/0402_市民協働課.xlsx  部署 0402" in result.stdout
+    assert "[不備] 市民部/0402_市民協働課_パスワード.xlsx" in result.stdout and "パスワード" in result.stdout
+    narrowed = json.loads(status("--dept", "0402", "--json").stdout)
+    assert [d["code"] for d in narrowed["departments"]] == ["0402"]
+    assert [f["path"] for f in narrowed["files"]] == [
+        "市民部/0402_市民協働課.xlsx",
+        "市民部/0402_市民協働課_パスワード.xlsx",
+    ]
+    unknown = status("--dept", "9999")
+    assert unknown.exit_code == 2 and "部署コード 9999 は部署一覧にありません" in unknown.stderr
 
 
 def test_status_tells_staff_in_local_time_which_return_counts_and_why(
