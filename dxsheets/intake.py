@@ -531,7 +531,12 @@ _READ_MESSAGES = {
 
 def _read_problem(exc: WorkbookReadError) -> Problem:
     code, message = _READ_MESSAGES.get(exc.code, ("file-not-workbook", "ファイルを読み込めませんでした。"))
-    return Problem(code, ERROR, message)
+    if exc.code == "sheet-too-large" and exc.where:  # say where, so it can be found and cleared
+        message = (
+            f"シートの使用範囲が異常に広い（{exc.where}まで入力や書式がある）ため読み込みませんでした。"
+            "そこまでの不要な行・列を削除して保存し直してください。"
+        )
+    return Problem(code, ERROR, message, exc.sheet, exc.cell)
 
 
 # Formats that are not read but answered with what to send instead (fate `unsupported`), by message key.

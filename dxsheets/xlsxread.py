@@ -144,12 +144,18 @@ class WorkbookReadError(Exception):
     Attributes:
         code: Stable kebab-case reason, one of ``ERROR_CODES``; safe to branch on and to count.
         detail: English explanation for logs; wording may change.
+        sheet, cell, where: Where in the workbook, when one place is to blame (a sheet used far beyond
+            the grid limits): the sheet, the cell when it is known exactly, and ``where`` in words a person
+            can act on ("課題抽出シート!C20000", "課題抽出シート の 20,000 行目"). Empty otherwise.
     """
 
-    def __init__(self, code: str, detail: str) -> None:
+    def __init__(self, code: str, detail: str, sheet: str = "", cell: str = "", where: str = "") -> None:
         super().__init__(f"{code}: {detail}")
         self.code = code
         self.detail = detail
+        self.sheet = sheet
+        self.cell = cell
+        self.where = where
 
 
 @dataclass(slots=True)
@@ -886,8 +892,10 @@ class _SheetBuilder:
         limits: Limits,
         used_cells: int,
         only: frozenset[tuple[int, int]] | None = None,
+        sheet: str = "",
     ) -> None:
         self.part = part
+        self.sheet = sheet  # its name, for a refusal a person can act on
         self.only = only  # the (row, column) of the cells to keep; None keeps all
         self.shared = shared
         self.limits = limits
@@ -897,12 +905,31 @@ class _SheetBuilder:
         self.table: list[str] | None = None  # the shared strings, fetched on first use
         self.max_text = limits.max_text
 
-    def too_large(self, what: str) -> WorkbookReadError:
+    def too_large(
+        self, what: str, at: tuple[int, int] | None = None, exact: bool = False
+    ) -> WorkbookReadError:
+        """The refusal of this sheet; `at` is the (row, column) beyond the limits, `exact` when a cell is
+        there (a `<dimension>` only claims a range: its row or column is named instead)."""
         lim = self.limits
+        cell = where = ""
+        if at is not None:
+            row, col = at
+            if exact:
+                cell = cell_name(row, col)
+                where = f"{self.sheet}!{cell}"
+            else:
+                where = (
+                    f"{self.sheet} の {row:,} 行目"
+                    if row > lim.max_row
+                    else f"{self.sheet} の {col_letter(col)} 列"
+                )
         return WorkbookReadError(
             "sheet-too-large",
             f"{self.part!r}: {what} (limits: {lim.max_row} rows, {lim.max_col} columns, "
             f"{lim.max_cells} cells per sheet, {lim.max_total_cells} in all)",
+            self.sheet,
+            cell,
+            where,
         )
 
     def dimension(self, ref: str | None) -> None:
@@ -915,7 +942,7 @@ class _SheetBuilder:
             except WorkbookReadError:
                 return  # only a hint: a garbled one is ignored, the cells themselves are checked
             if row > self.limits.max_row or col > self.limits.max_col:
-                raise self.too_large(f"<dimension ref={ref[:40]!r}>")
+                raise self.too_large(f"<dimension ref={ref[:40]!r}>", (row, col))
 
     def row(self, row_el: Element) -> None:
         """Add the cells of one ``<row>``; this loop is the reader's hot path, hence the local aliases."""
@@ -949,7 +976,7 @@ class _SheetBuilder:
                 cell_row, col = at
                 self.last_row = cell_row
             if cell_row > max_row or col > max_col:
-                raise self.too_large(f"cell {cell_name(cell_row, col)}")
+                raise self.too_large(f"cell {cell_name(cell_row, col)}", (cell_row, col), exact=True)
             if only is not None and at not in only:
                 continue  # outside every wanted range: labels and headings of a form
             # A styled cell with nothing in it (every blank input of a form) holds no value: skip it.
@@ -1312,7 +1339,7 @@ def _read(
             # Chart-, dialog- and macro-sheets are listed for completeness but hold no cells we read.
             if (wanted is None or entry.name in wanted) and rel.type.endswith("/worksheet"):
                 only = named.get(entry.name) if named is not None else None
-                builder = _SheetBuilder(rel.target, shared, limits, used_cells, only)
+                builder = _SheetBuilder(rel.target, shared, limits, used_cells, only, entry.name)
                 _parse_sheet(builder, pkg.read(rel.target))
                 sheet.cells = builder.cells
                 used_cells += len(builder.cells)

@@ -165,6 +165,23 @@ def test_rules(generated: Workspace, case: str, fill: Fill, expected: list[tuple
     assert feedback_path(generated.feedback, dept).exists() == has_error
 
 
+def test_text_typed_far_below_the_form_is_found_by_its_cell(generated: Workspace) -> None:
+    """A promoter who typed a note in row 20,000 (beyond what a form can use) is told which cell."""
+    wb = openpyxl.load_workbook(
+        io.BytesIO(returned(generated.distribute, generated.masters().department("0402")))
+    )
+    wb[F.MAIN_SHEET]["C20000"] = "メモ"
+    buf = io.BytesIO()
+    wb.save(buf)
+    drop(generated.inbox, "0402.xlsx", buf.getvalue())
+    collect(generated)
+    entry = file_entry(status_json(generated), "0402.xlsx")
+    assert entry["status"] == "rejected" and codes(entry) == [("file-sheet-too-large", "error")]
+    ((problem,),) = [entry["problems"]]
+    assert problem["sheet"] == F.MAIN_SHEET  # the used range says how far, not which cell
+    assert f"{F.MAIN_SHEET} の 20,000 行目まで入力や書式がある" in problem["message"]
+
+
 def test_values_are_normalised(generated: Workspace) -> None:
     m = generated.masters()
     fill = Fill(

@@ -655,6 +655,32 @@ def test_far_cell_is_refused_quickly(xw_book: bytes) -> None:
     assert time.perf_counter() - start < 1.0
 
 
+@pytest.mark.parametrize(
+    ("body", "cell", "where"),
+    [
+        ('<row r="20000"><c r="C20000"><v>1</v></c></row>', "C20000", f"{FORM}!C20000"),  # no dimension
+        ('<row r="2"><c r="GT2"><v>1</v></c></row>', "GT2", f"{FORM}!GT2"),
+    ],
+)
+def test_a_far_cell_is_named_where_a_person_can_find_it(
+    xw_book: bytes, body: str, cell: str, where: str
+) -> None:
+    data = rewrite_zip(xw_book, {"xl/worksheets/sheet1.xml": sheet_xml(f"<sheetData>{body}</sheetData>")})
+    with pytest.raises(WorkbookReadError) as info:
+        read_workbook(data)
+    assert (info.value.sheet, info.value.cell, info.value.where) == (FORM, cell, where)
+
+
+@pytest.mark.parametrize(
+    ("ref", "where"), [("A1:E20000", f"{FORM} の 20,000 行目"), ("A1:GT5", f"{FORM} の GT 列")]
+)
+def test_a_used_range_too_wide_is_named_by_its_row_or_column(xw_book: bytes, ref: str, where: str) -> None:
+    body = f'<dimension ref="{ref}"/><sheetData><row r="1"><c r="A1"><v>1</v></c></row></sheetData>'
+    with pytest.raises(WorkbookReadError) as info:
+        read_workbook(rewrite_zip(xw_book, {"xl/worksheets/sheet1.xml": sheet_xml(body)}))
+    assert (info.value.sheet, info.value.cell, info.value.where) == (FORM, "", where)  # no cell is sure
+
+
 @pytest.mark.parametrize("ref", ["A1:XFD1048576", "A1:A99999999", "$A$1:$GS$10001"])
 def test_huge_dimension_is_refused(xw_book: bytes, ref: str) -> None:
     body = f'<dimension ref="{ref}"/><sheetData><row r="1"><c r="A1"><v>1</v></c></row></sheetData>'
