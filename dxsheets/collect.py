@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -20,6 +21,7 @@ from .archive import store
 from .domain import ERROR, WARNING, Masters, Problem
 from .errors import WorkspaceError
 from .feedback import feedback_path, write_feedback
+from .fsio import ASIDE_MARK
 from .intake import (
     ACCEPTED,
     DUPLICATE,
@@ -481,12 +483,25 @@ def _write_feedbacks(
         path = write_feedback(
             ws.feedback, masters, dept, secret, e.answers, ledger.problems(latest.path), latest.path, today
         )
+        ledger.note_written(ws.outbox, path)
         written.append(path)
         wanted.update((path, feedback_path(ws.feedback, dept)))  # the usual one too, when open in Excel
     if ws.feedback.exists():
         for old in ws.feedback.glob("*.xlsx"):
-            if old not in wanted:
+            if old not in wanted and _ours_unchanged(ledger, ws, old):
                 # One still open in Excel cannot go (Windows); it goes on a later night.
                 with contextlib.suppress(PermissionError):
                     old.unlink()
     return written
+
+
+_FEEDBACK_NAME = re.compile(rf".+_要修正(_{ASIDE_MARK}_.+)?\.xlsx")
+
+
+def _ours_unchanged(ledger: Ledger, ws: Workspace, path: Path) -> bool:
+    """A feedback book dxsheets wrote and nobody has saved over, so it may go once no longer needed. A
+    staffer's own file in feedback/, or a returned book saved there by mistake, stays. One written before
+    dxsheets recorded what it wrote is known by its name."""
+    if ledger.written_sha(ws.outbox, path) is None:
+        return _FEEDBACK_NAME.fullmatch(path.name) is not None
+    return not ledger.edited_since_written(ws.outbox, path)

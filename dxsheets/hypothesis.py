@@ -10,7 +10,6 @@ A second sheet, 関連課題, lists the accepted issues routed to the WG.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -152,33 +151,17 @@ def write_hypothesis_books(
     written = []
     for wg in sorted(masters.working_groups, key=lambda w: w.number):
         target = hypothesis_path(ws, wg)
-        if _edited_since_written(ledger, ws, target):
+        if ledger.edited_since_written(ws.outbox, target):
             # WG members have typed into this copy: never overwrite their work. The fresh book goes beside it.
             target = target.with_name(f"{target.stem}_最新.xlsx")
         with atomic_output(target, aside_if_open=True) as out:
             _write_book(out.tmp, masters, wg, by_wg.get(wg.name, []), secret, at)
         path = out.path  # beside its usual name when that book is open in Excel
-        with ledger.transaction():
-            ledger.set_meta(_written_key(ws, path), _sha256(path))
+        ledger.note_written(ws.outbox, path)
         # Earlier aside copies go, unless WG members have typed into one.
-        remove_stale_asides(target, path, keep=lambda old: _edited_since_written(ledger, ws, old))
+        remove_stale_asides(target, path, keep=lambda old: ledger.edited_since_written(ws.outbox, old))
         written.append(path)
     return written
-
-
-def _written_key(ws: Workspace, path: Path) -> str:
-    return f"written:{path.relative_to(ws.outbox).as_posix()}"
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _edited_since_written(ledger: Ledger, ws: Workspace, path: Path) -> bool:
-    """True when the book on disk is not the one dxsheets last wrote there (someone saved it)."""
-    if not path.exists():
-        return False
-    return ledger.get_meta(_written_key(ws, path)) != _sha256(path)
 
 
 def _abs_ref(sheet: str, r1: int, c1: int, r2: int | None = None, c2: int | None = None) -> str:

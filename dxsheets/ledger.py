@@ -11,6 +11,7 @@ restore (`ledger_fault`).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import sqlite3
@@ -131,6 +132,14 @@ RETURNS = """
 LATEST = f"SELECT * FROM ({RETURNS}) WHERE rank = 1"
 # The rows of a mail's attachments, `<mail>/<name>` (`/` sorts just before `0`): an index range on path.
 _PARTS = "path >= ? || '/' AND path < ? || '0'"
+
+
+def _written_key(outbox: Path, path: Path) -> str:
+    return f"written:{path.relative_to(outbox).as_posix()}"
+
+
+def _file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def backups(ledger: Path) -> list[Path]:
@@ -477,6 +486,24 @@ class Ledger:
             "SELECT dept_code, path, sha256, sent_at, answers FROM submissions ORDER BY dept_code"
         )
         return [(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in rows]
+
+    # outputs people may edit -------------------------------------------------------------------------
+    def note_written(self, outbox: Path, path: Path) -> None:
+        """Remember the content dxsheets wrote at `path` (under `outbox`), to tell later whether someone
+        has saved over it. Its own transaction."""
+        with self.transaction():
+            self.set_meta(_written_key(outbox, path), _file_sha256(path))
+
+    def written_sha(self, outbox: Path, path: Path) -> str | None:
+        """The SHA-256 of what dxsheets last wrote at `path`, or None when it has no record of writing it."""
+        return self.get_meta(_written_key(outbox, path))
+
+    def edited_since_written(self, outbox: Path, path: Path) -> bool:
+        """True when `path` exists and is not what dxsheets last wrote there (someone saved it), or
+        dxsheets never wrote it at all."""
+        if not path.exists():
+            return False
+        return self.written_sha(outbox, path) != _file_sha256(path)
 
     def get_meta(self, key: str) -> str | None:
         r = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()

@@ -611,6 +611,34 @@ def test_feedback_is_a_fresh_sheet_with_marks_and_fixed_it_is_valid(generated: W
     assert not path.exists()  # feedback no longer needed
 
 
+def test_only_feedback_books_dxsheets_wrote_unchanged_are_removed_when_no_longer_needed(
+    generated: Workspace,
+) -> None:
+    m = generated.masters()
+    shimin, kyodo = m.department("0401"), m.department("0402")
+    for dept in (shimin, kyodo):
+        drop(
+            generated.inbox,
+            f"{dept.code}.xlsx",
+            returned(generated.distribute, dept, Fill(contact=None)),
+            7200,
+        )
+    collect(generated)
+    edited, untouched = feedback_path(generated.feedback, shimin), feedback_path(generated.feedback, kyodo)
+    # A staffer keeps their own list here, and saves a promoter's corrected book over the feedback.
+    own = generated.feedback / "送付状況.xlsx"
+    openpyxl.Workbook().save(own)
+    legacy = generated.feedback / "0403_市民窓口課_要修正.xlsx"  # written before dxsheets kept records
+    openpyxl.Workbook().save(legacy)
+    edited.write_bytes(returned(generated.distribute, shimin))
+    for dept in (shimin, kyodo):  # both departments send their fixes: no feedback is needed any more
+        drop(generated.inbox, f"{dept.code}_修正.xlsx", returned(generated.distribute, dept))
+    result = collect(generated)
+    assert result.departments["0401"] == result.departments["0402"] == "answered"
+    assert not untouched.exists() and not legacy.exists()  # written by dxsheets and unchanged: gone
+    assert own.exists() and edited.exists()  # not dxsheets' to remove
+
+
 def test_feedback_after_the_deadline_asks_for_the_file_soon_not_by_a_past_date(generated: Workspace) -> None:
     m = generated.masters()
     dept = m.department("0402")
