@@ -292,10 +292,16 @@ def consolidate(workspace: Path) -> None:
     """
     ws = open_workspace(workspace)
     with exclusive(ws):
-        summary, books = consolidate_outputs(ws)
-    click.echo(f"集計: {summary}")
-    click.echo(f"仮説検証シート {len(books)} 件: {ws.hypothesis}")
-    echo_aside([summary, *books])
+        done = consolidate_outputs(ws)
+    click.echo(f"集計: {done.summary}")
+    echo_kept_edited(done.kept_edited)
+    click.echo(f"仮説検証シート {len(done.hypothesis)} 件: {ws.hypothesis}")
+    echo_aside([done.summary, *done.hypothesis])
+
+
+def echo_kept_edited(kept: Path | None) -> None:
+    if kept is not None:
+        click.echo(f"集計ブックに書き込みがあったため、上書きせずに {kept.name} として残しました。")
 
 
 def echo_aside(written: list[Path]) -> None:
@@ -312,6 +318,7 @@ def echo_aside(written: list[Path]) -> None:
 def echo_run(ws: Any, result: RunResult) -> None:
     echo_collect(result.collect, ws.masters())
     click.echo(f"集計: {result.summary}")
+    echo_kept_edited(result.kept_edited)
     click.echo(f"仮説検証シート {len(result.hypothesis)} 件: {ws.hypothesis}")
     echo_aside(result.consolidated)
     click.echo(f"実行ログ: {result.log}")

@@ -39,7 +39,7 @@ from xlsxwriter.worksheet import Worksheet
 from . import checks
 from .collect import ANSWERED, NEEDS_FIXING, NOT_ANSWERED, department_statuses
 from .domain import ERROR, WARNING, Answers, Department, GapRow, IssueRow, Masters
-from .fsio import atomic_output, atomic_path, remove_stale_asides, safe_filename
+from .fsio import atomic_output, atomic_path, keep_edited, remove_stale_asides, safe_filename
 from .ledger import FileRow, Ledger
 from .status import DEPT_STATUS_JA, FILE_STATUS_JA
 from .text import EXCEL_MAX_TEXT, excel_text
@@ -380,6 +380,21 @@ def _sent_local(sent_at: str | None) -> datetime | None:
         return None
 
 
+def publish_summary(
+    ws: Workspace, masters: Masters, ledger: Ledger, now: datetime
+) -> tuple[Path, Path | None]:
+    """`write_summary`, keeping what DX staff typed into the summary: when the current one is not what
+    dxsheets last wrote (someone saved notes or colours into it), it is first moved aside as
+    `…_編集版_<time>.xlsx`. Returns the summary written and that copy (or None)."""
+    main = summary_path(ws, masters)
+    kept = None
+    if ledger.saved_over(ws.outbox, main):
+        kept = keep_edited(main)
+    path = write_summary(ws, masters, ledger, now)
+    ledger.note_written(ws.outbox, path)
+    return path, kept
+
+
 def write_summary(ws: Workspace, masters: Masters, ledger: Ledger, now: datetime) -> Path:
     """Write outbox/summary/課題抽出_集計_<年度>.xlsx and a dated copy under history/.
 
@@ -403,7 +418,8 @@ def write_summary(ws: Workspace, masters: Masters, ledger: Ledger, now: datetime
         # The dated copy is the same workbook with its links to the originals one folder deeper.
         with atomic_path(history) as tmp_history:
             _copy_relinked(out.tmp, tmp_history)
-    remove_stale_asides(main, out.path)  # each is also in history/ under its own date
+    # Each is also in history/ under its own date; one that staff saved notes into stays.
+    remove_stale_asides(main, out.path, keep=lambda old: ledger.saved_over(ws.outbox, old))
     return out.path
 
 

@@ -42,6 +42,25 @@ def safe_filename(text: str, max_length: int = 60) -> str:
 
 # Written into the name of an output that could not replace its predecessor because that one is open.
 ASIDE_MARK = "使用中のため別名"
+# Written into the name an output is moved to when people saved their own edits into it.
+EDITED_MARK = "編集版"
+
+
+def keep_edited(final: Path) -> Path | None:
+    """Move `final`, which people have saved their own edits into, to `<stem>_編集版_<YYYYmmdd-HHMMSS>`
+    beside it, so the fresh output can take the usual name without losing their work. None when it
+    cannot be moved (open in Excel: the fresh output then goes beside it, see `atomic_output`)."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    target = final.with_name(f"{final.stem}_{EDITED_MARK}_{stamp}{final.suffix}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = final.with_name(f"{final.stem}_{EDITED_MARK}_{stamp}-{n}{final.suffix}")
+    try:
+        os.replace(final, target)
+    except OSError:
+        return None
+    return target
 
 
 @dataclass

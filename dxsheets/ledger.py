@@ -505,6 +505,12 @@ class Ledger:
             return False
         return self.written_sha(outbox, path) != _file_sha256(path)
 
+    def saved_over(self, outbox: Path, path: Path) -> bool:
+        """True when dxsheets wrote `path` and someone has since saved other content into it (a file it
+        has no record of writing is not said to be edited)."""
+        recorded = self.written_sha(outbox, path)
+        return recorded is not None and path.exists() and recorded != _file_sha256(path)
+
     def get_meta(self, key: str) -> str | None:
         r = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return r[0] if r else None

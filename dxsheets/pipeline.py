@@ -29,6 +29,7 @@ class RunResult:
     collect: CollectResult
     summary: Path | None = None
     hypothesis: list[Path] = field(default_factory=list)
+    kept_edited: Path | None = None  # the summary as DX staff had edited it, moved aside before rewriting
     log: Path | None = None
     durations: dict[str, float] = field(default_factory=dict)
 
@@ -65,17 +66,24 @@ def exclusive(ws: Workspace) -> Iterator[None]:
         lock.release()
 
 
-def consolidate(ws: Workspace, now: datetime | None = None) -> tuple[Path, list[Path]]:
+@dataclass
+class Consolidated:
+    summary: Path
+    hypothesis: list[Path]
+    kept_edited: Path | None = None  # the summary as DX staff had edited it, moved aside before rewriting
+
+
+def consolidate(ws: Workspace, now: datetime | None = None) -> Consolidated:
     """Write the summary workbook and the per-WG hypothesis workbooks from the ledger."""
-    from .consolidate import write_summary
+    from .consolidate import publish_summary
     from .hypothesis import write_hypothesis_books
 
     now = now or datetime.now()
     masters = ws.masters()
     with Ledger(ws.ledger_path) as ledger:
-        summary = write_summary(ws, masters, ledger, now)
+        summary, kept = publish_summary(ws, masters, ledger, now)
         books = write_hypothesis_books(ws, masters, ledger, ws.secret(), now)
-    return summary, books
+    return Consolidated(summary, books, kept)
 
 
 def run(
@@ -94,9 +102,15 @@ def run(
         t0 = time.perf_counter()
         collected = collect(ws, jobs=jobs, settle=settle, on_progress=on_progress)
         t1 = time.perf_counter()
-        summary, books = consolidate(ws, started)
+        done = consolidate(ws, started)
         t2 = time.perf_counter()
-        result = RunResult(collected, summary, books, durations={"collect": t1 - t0, "consolidate": t2 - t1})
+        result = RunResult(
+            collected,
+            done.summary,
+            done.hypothesis,
+            done.kept_edited,
+            durations={"collect": t1 - t0, "consolidate": t2 - t1},
+        )
         result.log = _write_log(ws, started, result)
         return result
 
@@ -129,6 +143,7 @@ def _write_log(ws: Workspace, started: datetime, result: RunResult) -> Path:
             str(p.relative_to(ws.outbox)) for p in (*c.feedback, *result.consolidated) if is_aside(p)
         ],
         "summary": str(result.summary.relative_to(ws.outbox)) if result.summary else None,
+        "kept_edited": str(result.kept_edited.relative_to(ws.outbox)) if result.kept_edited else None,
         "hypothesis": [str(p.relative_to(ws.outbox)) for p in result.hypothesis],
         "durations_seconds": {k: round(v, 3) for k, v in result.durations.items()},
     }

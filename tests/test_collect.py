@@ -376,7 +376,7 @@ def test_a_blank_sheet_sent_after_an_answer_does_not_replace_it(generated: Works
     assert [p.name for p in result.feedback] == [feedback_path(generated.feedback, fixing).name]
     assert not feedback_path(generated.feedback, silent).exists()
 
-    summary, _ = consolidate(generated)
+    summary = consolidate(generated).summary
     rows = {r[0].value: [c.value for c in r] for r in openpyxl.load_workbook(summary)["回答状況"].iter_rows()}
     assert rows[fixing.code][4] == "要修正" and rows[fixing.code][11] == "回答/0402.xlsx"
     assert rows[silent.code][4] == "未回答" and rows[silent.code][11] is None

@@ -309,3 +309,30 @@ def test_output_piped_into_a_reader_that_stops_early_ends_quietly(ws: Workspace)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 1
     assert err.decode() == ""
+
+
+def test_notes_staff_saved_into_the_summary_are_kept_aside_not_overwritten(generated: Workspace) -> None:
+    m = generated.masters()
+    drop(generated.inbox, "a.xlsx", returned(generated.distribute, m.department("0101")))
+
+    def run() -> str:
+        result = CliRunner().invoke(cli, ["run", "-w", str(generated.root)])
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    run()
+    (summary,) = generated.outbox.glob("summary/*.xlsx")
+    wb = openpyxl.load_workbook(summary)
+    wb["回答状況"]["N2"] = "電話で督促済み"  # a staffer's note, saved into the morning's summary
+    wb.save(summary)
+    drop(generated.inbox, "b.xlsx", returned(generated.distribute, m.department("0102")))
+    out = run()
+    (kept,) = generated.outbox.glob("summary/*_編集版_*.xlsx")
+    assert f"上書きせずに {kept.name} として残しました" in out
+    assert openpyxl.load_workbook(kept)["回答状況"]["N2"].value == "電話で督促済み"
+    fresh = openpyxl.load_workbook(summary)["回答状況"]
+    assert fresh["N2"].value is None and fresh["E3"].value == "回答済み"  # tonight's, with 0102 answered
+    log = json.loads(max(generated.logs.glob("run-*.json")).read_text(encoding="utf-8"))
+    assert log["kept_edited"] == f"summary/{kept.name}"
+    assert "残しました" not in run()  # not edited since: simply rewritten
+    assert len(list(generated.outbox.glob("summary/*_編集版_*.xlsx"))) == 1
