@@ -50,12 +50,7 @@ def keep_edited(final: Path) -> Path | None:
     """Move `final`, which people have saved their own edits into, to `<stem>_編集版_<YYYYmmdd-HHMMSS>`
     beside it, so the fresh output can take the usual name without losing their work. None when it
     cannot be moved (open in Excel: the fresh output then goes beside it, see `atomic_output`)."""
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    target = final.with_name(f"{final.stem}_{EDITED_MARK}_{stamp}{final.suffix}")
-    n = 1
-    while target.exists():
-        n += 1
-        target = final.with_name(f"{final.stem}_{EDITED_MARK}_{stamp}-{n}{final.suffix}")
+    target = _marked_path(final, EDITED_MARK)
     try:
         os.replace(final, target)
     except OSError:
@@ -95,20 +90,21 @@ def atomic_output(final: Path, aside_if_open: bool = False) -> Iterator[Output]:
         except PermissionError:
             if not (aside_if_open and final.exists()):
                 raise  # not an open file: the folder itself refuses, which a name beside it cannot fix
-            out.path = _aside_path(final)
+            out.path = _marked_path(final, ASIDE_MARK)
             os.replace(out.tmp, out.path)
     finally:
         with contextlib.suppress(FileNotFoundError):
             out.tmp.unlink()
 
 
-def _aside_path(final: Path) -> Path:
+def _marked_path(final: Path, mark: str) -> Path:
+    """A free name beside `final`: `<stem>_<mark>_<YYYYmmdd-HHMMSS>[-n]<suffix>`."""
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    candidate = final.with_name(f"{final.stem}_{ASIDE_MARK}_{stamp}{final.suffix}")
+    candidate = final.with_name(f"{final.stem}_{mark}_{stamp}{final.suffix}")
     n = 1
     while candidate.exists():
         n += 1
-        candidate = final.with_name(f"{final.stem}_{ASIDE_MARK}_{stamp}-{n}{final.suffix}")
+        candidate = final.with_name(f"{final.stem}_{mark}_{stamp}-{n}{final.suffix}")
     return candidate
 
 
