@@ -49,6 +49,9 @@ from .xlsxread import Limits
 
 ANSWERED, NEEDS_FIXING, NOT_ANSWERED = "answered", "needs_fixing", "not_answered"
 PREVIOUS_USED = "pending-previous-used"  # the warning on a file read from its earlier content tonight
+SAVED_ORDER = (
+    "saved-order-doubtful"  # the warning on an answer chosen by file times its saved times contradict
+)
 STATUSES = (ACCEPTED, REJECTED, SUPERSEDED, DUPLICATE, UNSUPPORTED, IGNORED, PENDING)
 
 
@@ -435,11 +438,35 @@ def _decide(ledger: Ledger, masters: Masters, key: str, result: CollectResult) -
     ledger.mark_superseded(
         "後から送られた {winner} を採用しました。", "同じ部署から後に送られた {winner} を採用しました。"
     )
+    _cross_check_saved_times(ledger)
     ledger.clear_submissions()
     # Copied inside SQLite from the readings: no answers are loaded into memory here.
     ledger.add_latest_submissions(key)
     result.departments = department_statuses(ledger, masters)
     result.files = dict.fromkeys(STATUSES, 0) | ledger.status_counts()
+
+
+SAVED_ORDER_SLACK = 60  # seconds: saved times closer than this are not taken to contradict file times
+
+
+def _cross_check_saved_times(ledger: Ledger) -> None:
+    """The cross-check of file times: a department's answer chosen by file time while another of its
+    returns says, by the workbook's own saved time, it was saved later. Saving mail attachments newest
+    first (Outlook's order) gives the older one the later file time. Told to staff as a warning."""
+    flags = {}
+    for answer, other, saved in ledger.doubtful_orders(SAVED_ORDER_SLACK):
+        when = datetime.fromisoformat(saved).astimezone()
+        flags[answer] = Problem(
+            SAVED_ORDER,
+            WARNING,
+            f"届いた順（ファイルの時刻）ではこのファイルを採用しましたが、ブックの保存日時は {other} の方が新しい"
+            f"（{when:%Y/%m/%d %H:%M}）です。メールの添付を新しい順に保存すると、このように順が入れ替わります。"
+            "どちらが最新か確かめ、最新の方をもう一度 inbox に保存してください（保存した時刻で最新になります）。",
+        )
+    for path in ledger.replace_flags(SAVED_ORDER, flags):
+        row = ledger.file(path)
+        if row is not None and row.status == ACCEPTED:  # its reason counts its warnings
+            ledger.set_reason(path, _reason(ACCEPTED, ledger.problems(path)))
 
 
 def department_statuses(ledger: Ledger, masters: Masters) -> dict[str, str]:

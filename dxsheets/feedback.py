@@ -10,6 +10,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from .checks import STAFF_ONLY
 from .domain import ERROR, Answers, Department, Masters, Problem
 from .fsio import atomic_write_bytes, safe_filename
 from .generate import FONT, build_form, jp_date
@@ -35,7 +36,7 @@ def write_feedback(
 ) -> Path:
     """Write `outbox/feedback/<code>_<課>_要修正.xlsx` and return its path. `today` (local) decides whether
     the cover asks for the file back by the deadline or, once it has passed, as soon as possible."""
-    shown = [p for p in problems if p.severity in (ERROR, "warning")]
+    shown = [p for p in problems if p.severity in (ERROR, "warning") and p.code not in STAFF_ONLY]
     deadline = masters.round.deadline
     if (today or date.today()) <= deadline:
         when = f"{jp_date(deadline)}までにこのファイルを送り返してください。"

@@ -392,6 +392,44 @@ class Ledger:
         )
         self.db.execute("DROP TABLE temp.losers")
 
+    def doubtful_orders(self, slack_seconds: int) -> list[tuple[str, str, str]]:
+        """Departments whose answer was chosen by file times that the workbooks' own saved times
+        contradict: (the answer's path, the superseded return saved latest, its saved time), when that
+        return was saved more than `slack_seconds` after the answer. Mail dates are trusted."""
+        rows = self.db.execute(
+            f"""SELECT w.path, l.path, l.saved_at FROM ({LATEST}) r
+                JOIN files w ON w.path = r.path
+                JOIN files l ON l.dept_code = w.dept_code AND l.status = 'superseded'
+                WHERE w.evidence = 'file-time' AND w.saved_at IS NOT NULL AND l.saved_at IS NOT NULL
+                  AND datetime(l.saved_at) > datetime(w.saved_at, ?)
+                ORDER BY w.path, datetime(l.saved_at) DESC""",
+            (f"+{slack_seconds} seconds",),
+        ).fetchall()
+        out: dict[str, tuple[str, str, str]] = {}
+        for answer, other, saved in rows:
+            out.setdefault(answer, (answer, other, saved))  # the one saved latest
+        return list(out.values())
+
+    def replace_flags(self, code: str, flags: dict[str, Problem]) -> set[str]:
+        """Give these files this problem (one each, after their others), and no other file any of `code`.
+        Returns every file whose problems changed. Run inside the caller's transaction."""
+        touched = {
+            r[0] for r in self.db.execute("SELECT DISTINCT path FROM problems WHERE code = ?", (code,))
+        }
+        self.db.execute("DELETE FROM problems WHERE code = ?", (code,))
+        self.db.executemany(
+            """INSERT INTO problems SELECT ?, COALESCE(MAX(seq) + 1, 0), ?, ?, ?, ?, ?, ?, ?, ?
+               FROM problems WHERE path = ?""",
+            [
+                (path, p.code, p.severity, p.sheet, p.cell, p.message, p.field, p.row, p.col, path)
+                for path, p in flags.items()
+            ],
+        )
+        return touched | set(flags)
+
+    def set_reason(self, path: str, reason: str) -> None:
+        self.db.execute("UPDATE files SET reason = ? WHERE path = ?", (reason, path))
+
     def present_count(self) -> int:
         """How many files the last collect saw in the inbox."""
         return int(self.db.execute("SELECT COUNT(*) FROM files WHERE present = 1").fetchone()[0])

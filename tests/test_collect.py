@@ -9,8 +9,9 @@ import os
 import re
 import shutil
 import time
+import zipfile
 from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import hostile
@@ -443,6 +444,69 @@ def test_status_for_one_department_answers_a_promoter_on_the_phone(generated: Wo
     ]
     unknown = status("--dept", "9999")
     assert unknown.exit_code == 2 and "部署コード 9999 は部署一覧にありません" in unknown.stderr
+
+
+def saved_at(data: bytes, when: datetime) -> bytes:
+    """The workbook with its own saved time (docProps/core.xml dcterms:modified) set to `when`."""
+    parts = hostile._zip_parts(data)
+    stamp = when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, part in parts:
+            if name == "docProps/core.xml":
+                part = re.sub(
+                    rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
+                    rb"\g<1>" + stamp + rb"\g<2>",
+                    part,
+                )
+            zf.writestr(name, part)
+    return out.getvalue()
+
+
+def test_answers_saved_from_mail_newest_first_are_flagged_for_staff(generated: Workspace) -> None:
+    """Outlook lists mail newest first: a staffer saving the attachments in that order gives the older
+    answer the later file time. The saved times inside the workbooks say otherwise: staff are told."""
+    dept = generated.masters().department("0401")
+    older = saved_at(
+        returned(generated.distribute, dept, Fill(respondent="古い")), datetime(2026, 11, 20, 9, tzinfo=JST)
+    )
+    newer = saved_at(
+        returned(generated.distribute, dept, Fill(respondent="新しい")),
+        datetime(2026, 11, 24, 17, tzinfo=JST),
+    )
+    for name, data, minute in (("新しい方.xlsx", newer, 1), ("古い方.xlsx", older, 2)):  # saved in that order
+        drop(generated.inbox, name, data)
+        os.utime(generated.inbox / name, (datetime(2026, 11, 25, 9, minute, tzinfo=JST).timestamp(),) * 2)
+    collect(generated)
+    report = status_json(generated)
+    used = file_entry(report, "古い方.xlsx")
+    assert used["status"] == "accepted" and used["reason"] == "受理（注意 1 件）"
+    assert codes(used) == [("saved-order-doubtful", "warning")]
+    assert "新しい方.xlsx の方が新しい" in used["problems"][0]["message"]
+    # The staffer saves the newest again: it is now sent last, and the warning goes.
+    drop(generated.inbox, "新しい方_再保存.xlsx", newer)
+    collect(generated)
+    report = status_json(generated)
+    assert file_entry(report, "古い方.xlsx")["status"] == "superseded"
+    assert file_entry(report, "古い方.xlsx")["problems"] == []
+    with Ledger(generated.ledger_path) as ledger:
+        ((_, _, _, _, ans),) = ledger.submissions()
+    assert ans["respondent"] == "新しい"
+
+
+def test_the_saved_order_warning_is_for_staff_and_not_on_the_feedback(generated: Workspace) -> None:
+    dept = generated.masters().department("0402")
+    older = returned(generated.distribute, dept, Fill(contact=None))
+    newer = returned(generated.distribute, dept)
+    for name, data, day, minute in (("新.xlsx", newer, 24, 1), ("旧.xlsx", older, 20, 2)):
+        drop(generated.inbox, name, saved_at(data, datetime(2026, 11, day, 9, tzinfo=JST)))
+        os.utime(generated.inbox / name, (datetime(2026, 11, 25, 9, minute, tzinfo=JST).timestamp(),) * 2)
+    result = collect(generated)
+    assert result.departments["0402"] == "needs_fixing"
+    assert ("saved-order-doubtful", "warning") in codes(file_entry(status_json(generated), "旧.xlsx"))
+    cover = openpyxl.load_workbook(feedback_path(generated.feedback, dept))["修正のお願い"]
+    listed = " ".join(str(c.value) for row in cover.iter_rows() for c in row if c.value)
+    assert "連絡先" in listed and "保存日時" not in listed
 
 
 def test_status_tells_staff_in_local_time_which_return_counts_and_why(
