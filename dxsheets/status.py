@@ -90,7 +90,7 @@ def status_lines(report: dict[str, Any]) -> list[str]:
         ]
     lines.append(f"ファイル: {len(report['files'])} 件")
     for f in report["files"]:
-        head = f"  [{FILE_STATUS_JA.get(f['status'], f['status'])}] {f['path']}"
+        head = f"  [{FILE_STATUS_JA.get(f['status'], f['status'])}] {_shown(f['path'])}"
         if f["department"]:
             head += f"  部署 {f['department']}"
         if f["sent_at"]:
@@ -110,6 +110,14 @@ def status_lines(report: dict[str, Any]) -> list[str]:
                 f"      {SEVERITY_JA.get(p['severity'], p['severity'])} {p['code']} {place}: {p['message']}"
             )
     return lines
+
+
+_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F)} | {0x09: "\\t", 0x0A: "\\n", 0x0D: "\\r"}
+
+
+def _shown(path: str) -> str:
+    """A path on one line: control characters a file name may hold (a newline, on Linux) as escapes."""
+    return path.translate(_CONTROLS)
 
 
 def _local_time(iso: str) -> str:

@@ -509,6 +509,20 @@ def test_the_saved_order_warning_is_for_staff_and_not_on_the_feedback(generated:
     assert "連絡先" in listed and "保存日時" not in listed
 
 
+def test_a_file_name_with_a_newline_stays_on_one_line_of_status(generated: Workspace) -> None:
+    drop(
+        generated.inbox,
+        "回答\n(2).xlsx",
+        returned(generated.distribute, generated.masters().department("0401")),
+    )
+    collect(generated)
+    result = CliRunner().invoke(cli, ["status", "-w", str(generated.root)])
+    assert "  [受理] 回答\\n(2).xlsx  部署 0401" in result.stdout.splitlines()[-1]
+    assert (
+        file_entry(status_json(generated), "回答\n(2).xlsx")["status"] == "accepted"
+    )  # JSON: the name as is
+
+
 def test_status_tells_staff_in_local_time_which_return_counts_and_why(
     generated: Workspace, in_japan: None
 ) -> None:
