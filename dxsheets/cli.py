@@ -205,6 +205,11 @@ def echo_collect(result: CollectResult, masters: Masters | None = None) -> None:
     if result.feedback:
         click.echo(f"修正依頼のブック {len(result.feedback)} 件: {result.feedback[0].parent}")
     echo_aside(result.feedback)
+    if result.doubtful:
+        click.echo(
+            f"注意: 届いた順（ファイルの時刻）とブックの保存日時が食い違う回答 {len(result.doubtful)} 件"
+            f"（どちらが最新か status で確認してください）: {_some(result.doubtful)}"
+        )
     if result.kept_previous:
         click.echo(
             f"開かれているか保存中のため、前回取り込んだ内容を使ったファイル {len(result.kept_previous)} 件"

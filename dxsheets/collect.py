@@ -75,6 +75,7 @@ class CollectResult:
     # staff see what moved (a fix arrived, a new return with errors, a master edit that flipped many).
     moved: dict[str, tuple[str, str]] = field(default_factory=dict)
     rechecked: str | None = None  # "masters" or "rules": why every content was checked again tonight
+    doubtful: list[str] = field(default_factory=list)  # answers whose saved times contradict the file times
     seconds: float = 0.0
 
 
@@ -438,7 +439,7 @@ def _decide(ledger: Ledger, masters: Masters, key: str, result: CollectResult) -
     ledger.mark_superseded(
         "後から送られた {winner} を採用しました。", "同じ部署から後に送られた {winner} を採用しました。"
     )
-    _cross_check_saved_times(ledger)
+    result.doubtful = _cross_check_saved_times(ledger)
     ledger.clear_submissions()
     # Copied inside SQLite from the readings: no answers are loaded into memory here.
     ledger.add_latest_submissions(key)
@@ -449,7 +450,7 @@ def _decide(ledger: Ledger, masters: Masters, key: str, result: CollectResult) -
 SAVED_ORDER_SLACK = 60  # seconds: saved times closer than this are not taken to contradict file times
 
 
-def _cross_check_saved_times(ledger: Ledger) -> None:
+def _cross_check_saved_times(ledger: Ledger) -> list[str]:
     """The cross-check of file times: a department's answer chosen by file time while another of its
     returns says, by the workbook's own saved time, it was saved later. Saving mail attachments newest
     first (Outlook's order) gives the older one the later file time. Told to staff as a warning."""
@@ -467,6 +468,7 @@ def _cross_check_saved_times(ledger: Ledger) -> None:
         row = ledger.file(path)
         if row is not None and row.status == ACCEPTED:  # its reason counts its warnings
             ledger.set_reason(path, _reason(ACCEPTED, ledger.problems(path)))
+    return sorted(flags)
 
 
 def department_statuses(ledger: Ledger, masters: Masters) -> dict[str, str]:

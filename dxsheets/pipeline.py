@@ -137,6 +137,7 @@ def _write_log(ws: Workspace, started: datetime, result: RunResult) -> Path:
         "feedback": [str(p.relative_to(ws.outbox)) for p in c.feedback],
         "unreadable_folders": c.unreadable_folders,
         "kept_previous": c.kept_previous,
+        "saved_order_doubtful": c.doubtful,
         "vanished": c.vanished,
         "ledger_backup": str(c.ledger_backup.relative_to(ws.outbox)) if c.ledger_backup else None,
         "written_aside": [  # outputs open in Excel at the time, published beside their usual name

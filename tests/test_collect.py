@@ -477,7 +477,8 @@ def test_answers_saved_from_mail_newest_first_are_flagged_for_staff(generated: W
     for name, data, minute in (("新しい方.xlsx", newer, 1), ("古い方.xlsx", older, 2)):  # saved in that order
         drop(generated.inbox, name, data)
         os.utime(generated.inbox / name, (datetime(2026, 11, 25, 9, minute, tzinfo=JST).timestamp(),) * 2)
-    collect(generated)
+    out = CliRunner().invoke(cli, ["collect", "-w", str(generated.root)]).stdout
+    assert "届いた順（ファイルの時刻）とブックの保存日時が食い違う回答 1 件" in out and "古い方.xlsx" in out
     report = status_json(generated)
     used = file_entry(report, "古い方.xlsx")
     assert used["status"] == "accepted" and used["reason"] == "受理（注意 1 件）"
