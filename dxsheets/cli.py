@@ -205,6 +205,8 @@ def echo_collect(result: CollectResult, masters: Masters | None = None) -> None:
     if result.feedback:
         click.echo(f"修正依頼のブック {len(result.feedback)} 件: {result.feedback[0].parent}")
     echo_aside(result.feedback)
+    for kept in result.kept_edited:
+        click.echo(f"修正依頼のブックに書き込みがあったため、上書きせずに {kept.name} として残しました。")
     if result.doubtful:
         click.echo(
             f"注意: 届いた順（ファイルの時刻）とブックの保存日時が食い違う回答 {len(result.doubtful)} 件"

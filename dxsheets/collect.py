@@ -21,7 +21,7 @@ from .archive import store
 from .domain import ERROR, WARNING, Masters, Problem
 from .errors import WorkspaceError
 from .feedback import feedback_path, write_feedback
-from .fsio import ASIDE_MARK
+from .fsio import ASIDE_MARK, keep_edited
 from .intake import (
     ACCEPTED,
     DUPLICATE,
@@ -76,6 +76,7 @@ class CollectResult:
     moved: dict[str, tuple[str, str]] = field(default_factory=dict)
     rechecked: str | None = None  # "masters" or "rules": why every content was checked again tonight
     doubtful: list[str] = field(default_factory=list)  # answers whose saved times contradict the file times
+    kept_edited: list[Path] = field(default_factory=list)  # feedback books people had saved into, moved aside
     seconds: float = 0.0
 
 
@@ -509,6 +510,11 @@ def _write_feedbacks(
         e = _reading_of(ledger, latest)
         if e is None or e.answers is None:
             continue
+        if ledger.saved_over(ws.outbox, feedback_path(ws.feedback, dept)):
+            # Someone saved into tonight's target (a corrected book saved here by mistake): kept aside.
+            kept = keep_edited(feedback_path(ws.feedback, dept))
+            if kept is not None:
+                result.kept_edited.append(kept)
         path = write_feedback(
             ws.feedback, masters, dept, secret, e.answers, ledger.problems(latest.path), latest.path, today
         )

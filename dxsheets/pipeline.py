@@ -144,7 +144,10 @@ def _write_log(ws: Workspace, started: datetime, result: RunResult) -> Path:
             str(p.relative_to(ws.outbox)) for p in (*c.feedback, *result.consolidated) if is_aside(p)
         ],
         "summary": str(result.summary.relative_to(ws.outbox)) if result.summary else None,
-        "kept_edited": str(result.kept_edited.relative_to(ws.outbox)) if result.kept_edited else None,
+        "kept_edited": [  # outputs people had saved into, moved aside before they were written again
+            str(p.relative_to(ws.outbox))
+            for p in (*c.kept_edited, *([result.kept_edited] if result.kept_edited else []))
+        ],
         "hypothesis": [str(p.relative_to(ws.outbox)) for p in result.hypothesis],
         "durations_seconds": {k: round(v, 3) for k, v in result.durations.items()},
     }

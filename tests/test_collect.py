@@ -718,6 +718,22 @@ def test_only_feedback_books_dxsheets_wrote_unchanged_are_removed_when_no_longer
     assert own.exists() and edited.exists()  # not dxsheets' to remove
 
 
+def test_a_feedback_book_saved_over_is_kept_aside_when_a_new_one_is_written(generated: Workspace) -> None:
+    dept = generated.masters().department("0402")
+    drop(generated.inbox, "0402.xlsx", returned(generated.distribute, dept, Fill(contact=None)))
+    collect(generated)
+    target = feedback_path(generated.feedback, dept)
+    corrected = returned(generated.distribute, dept)  # a staffer saves the promoter's reply over it
+    target.write_bytes(corrected)
+    result = CliRunner().invoke(cli, ["collect", "-w", str(generated.root)])  # still needs fixing
+    (kept,) = generated.feedback.glob("*_編集版_*.xlsx")
+    assert kept.read_bytes() == corrected
+    assert f"上書きせずに {kept.name} として残しました" in result.stdout
+    assert openpyxl.load_workbook(target).sheetnames[0] == "修正のお願い"  # tonight's feedback
+    collect(generated)
+    assert len(list(generated.feedback.glob("*_編集版_*.xlsx"))) == 1  # kept, and not kept again
+
+
 def test_feedback_after_the_deadline_asks_for_the_file_soon_not_by_a_past_date(generated: Workspace) -> None:
     m = generated.masters()
     dept = m.department("0402")

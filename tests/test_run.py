@@ -334,6 +334,6 @@ def test_notes_staff_saved_into_the_summary_are_kept_aside_not_overwritten(gener
     assert fresh["N2"].value is None and fresh["E3"].value == "回答済み"  # tonight's, with 0102 answered
     (log_line,) = [line for line in out.splitlines() if line.startswith("実行ログ: ")]
     log = json.loads(Path(log_line.removeprefix("実行ログ: ")).read_text(encoding="utf-8"))  # this night's
-    assert log["kept_edited"] == f"summary/{kept.name}"
+    assert log["kept_edited"] == [f"summary/{kept.name}"]
     assert "残しました" not in run()  # not edited since: simply rewritten
     assert len(list(generated.outbox.glob("summary/*_編集版_*.xlsx"))) == 1
