@@ -1002,13 +1002,26 @@ def test_a_file_time_in_the_future_is_taken_in_on_the_next_night_if_unchanged(ge
     assert file_entry(status_json(generated), "0401_市民課.xlsx")["status"] == "accepted"
 
 
-def reply_from_0401(ws: Workspace, dated: datetime) -> Path:
-    """市民課 answers by mail: `返信.eml` in the inbox, its good return attached, the Date header `dated`."""
+def reply_from_0401(
+    ws: Workspace, dated: datetime, fill: Fill | None = None, where: Path | None = None
+) -> Path:
+    """市民課 answers by mail: `返信.eml` in the inbox (or `where`), its return attached (a good one unless
+    `fill`), the Date header `dated`."""
     return hostile.make_eml(
-        ws.inbox / "返信.eml",
-        [("0401_市民課.xlsx", returned(ws.distribute, ws.masters().department("0401")))],
+        where or ws.inbox / "返信.eml",
+        [("0401_市民課.xlsx", returned(ws.distribute, ws.masters().department("0401"), fill))],
         dated,
     )
+
+
+def resent_by_0401(ws: Workspace, on: datetime) -> None:
+    """市民課 also saves a corrected answer straight into the inbox, `0401_再送.xlsx`, at `on`."""
+    drop(
+        ws.inbox,
+        "0401_再送.xlsx",
+        returned(ws.distribute, ws.masters().department("0401"), Fill(respondent="再送")),
+    )
+    os.utime(ws.inbox / "0401_再送.xlsx", (on.timestamp(),) * 2)
 
 
 def test_a_mail_saved_just_before_collect_leaves_no_pending_row_once_read(generated: Workspace) -> None:
@@ -1136,25 +1149,23 @@ def test_a_mail_with_a_time_in_the_future_is_read_once_and_stays_read(generated:
         assert result.departments["0401"] == "answered"
 
 
+def mailed_answer_loses_to_the_resend(ws: Workspace, path: str, evidence: str, sent_utc: str) -> None:
+    """Collect: the mailed answer at `path`, timed by `evidence` at `sent_utc`, is superseded by 0401_再送."""
+    collect(ws)
+    report = status_json(ws)
+    mailed = file_entry(report, path)
+    assert mailed["evidence"] == evidence and mailed["sent_at"].startswith(sent_utc)
+    assert mailed["status"] == "superseded"
+    assert file_entry(report, "0401_再送.xlsx")["status"] == "accepted"
+
+
 def test_a_mail_dated_after_it_was_saved_is_timed_by_its_file(generated: Workspace) -> None:
-    m = generated.masters()
-    dept = m.department("0401")
     # The mail's Date says 2031 (a wrong clock, or a forged header), yet the mail was saved here weeks ago:
     # it must not outrank the department's later return for years.
-    mail = hostile.make_eml(
-        generated.inbox / "返信.eml",
-        [("0401_市民課.xlsx", returned(generated.distribute, dept, Fill(respondent="最初")))],
-        datetime(2031, 1, 1, 9, 0, tzinfo=JST),
-    )
+    mail = reply_from_0401(generated, datetime(2031, 1, 1, 9, 0, tzinfo=JST), Fill(respondent="最初"))
     os.utime(mail, (datetime(2026, 11, 20, tzinfo=JST).timestamp(),) * 2)
-    drop(generated.inbox, "0401_再送.xlsx", returned(generated.distribute, dept, Fill(respondent="再送")))
-    os.utime(generated.inbox / "0401_再送.xlsx", (datetime(2026, 11, 24, tzinfo=JST).timestamp(),) * 2)
-    collect(generated)
-    report = status_json(generated)
-    first = file_entry(report, "返信.eml/0401_市民課.xlsx")
-    assert first["evidence"] == "file-time" and first["sent_at"].startswith("2026-11-19T15:00")
-    assert first["status"] == "superseded"
-    assert file_entry(report, "0401_再送.xlsx")["status"] == "accepted"
+    resent_by_0401(generated, datetime(2026, 11, 24, tzinfo=JST))
+    mailed_answer_loses_to_the_resend(generated, "返信.eml/0401_市民課.xlsx", "file-time", "2026-11-19T15:00")
 
 
 def test_a_mail_forwarded_as_an_attachment_is_opened_and_dated_by_the_original(
@@ -1164,12 +1175,11 @@ def test_a_mail_forwarded_as_an_attachment_is_opened_and_dated_by_the_original(
     import email.policy
     from email.message import EmailMessage
 
-    m = generated.masters()
-    dept = m.department("0401")
-    original = hostile.make_eml(
-        generated.root / "original.eml",
-        [("0401_市民課.xlsx", returned(generated.distribute, dept, Fill(respondent="転送された回答")))],
+    original = reply_from_0401(
+        generated,
         datetime(2026, 11, 20, 9, 0, tzinfo=JST),
+        Fill(respondent="転送された回答"),
+        where=generated.root / "original.eml",
     )
     # A colleague forwards the department's mail to the DX office as an attachment, days later.
     outer = EmailMessage(policy=email.policy.default)
@@ -1179,14 +1189,8 @@ def test_a_mail_forwarded_as_an_attachment_is_opened_and_dated_by_the_original(
     outer.add_attachment(email.message_from_bytes(original.read_bytes(), policy=email.policy.default))
     drop(generated.inbox, "転送.eml", bytes(outer))
     # Meanwhile the department sent a corrected answer directly, after the original but before the forward.
-    drop(generated.inbox, "0401_再送.xlsx", returned(generated.distribute, dept, Fill(respondent="再送")))
-    os.utime(generated.inbox / "0401_再送.xlsx", (datetime(2026, 11, 23, tzinfo=JST).timestamp(),) * 2)
-    collect(generated)
-    report = status_json(generated)
-    forwarded = file_entry(report, "転送.eml/0401_市民課.xlsx")
-    assert forwarded["evidence"] == "mail-date" and forwarded["sent_at"].startswith("2026-11-20T00:00")
-    assert forwarded["status"] == "superseded"
-    assert file_entry(report, "0401_再送.xlsx")["status"] == "accepted"
+    resent_by_0401(generated, datetime(2026, 11, 23, tzinfo=JST))
+    mailed_answer_loses_to_the_resend(generated, "転送.eml/0401_市民課.xlsx", "mail-date", "2026-11-20T00:00")
 
 
 def test_a_mail_with_a_garbled_date_is_read_and_timed_by_its_file(generated: Workspace) -> None:
