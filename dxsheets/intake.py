@@ -45,6 +45,8 @@ from .xlsxread import (
     FORMAT_XLSB,
     FORMAT_XLSX,
     FORMAT_ZIP,
+    OLE_MAGIC,
+    ZIP_MAGIC,
     Limits,
     RawWorkbook,
     WorkbookReadError,
@@ -392,7 +394,7 @@ def _mail_arrivals(path: Path, rel: str, st: os.stat_result, limits: Limits) -> 
     container = Arrival(rel, path, st.st_size, st.st_mtime, file_time, "file-time")
     try:
         raw = path.read_bytes()
-        if raw.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")):
+        if raw.startswith((ZIP_MAGIC, OLE_MAGIC)):
             # Named .eml, but a zip or an OLE2 file (a workbook, an Outlook .msg renamed): the content decides.
             return [container]
         msg = email.message_from_bytes(raw, policy=email.policy.default)
@@ -551,7 +553,7 @@ _UNSUPPORTED_FORMATS = {
 def examine(data: bytes, masters: Masters, secret: bytes, limits: Limits | None = None) -> Examined:
     """Everything dxsheets checks about one returned workbook, from bytes to answers and problems."""
     limits = limits or Limits()
-    if data.startswith(b"PK\x03\x04"):
+    if data.startswith(ZIP_MAGIC):
         # The common case, a zip: read it straight away (sniffing would open the zip a second time) and
         # look closer only when it is not a workbook, to tell an OpenDocument file from a broken one.
         try:

@@ -26,7 +26,7 @@ import re
 import struct
 import zipfile
 import zlib
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
@@ -96,8 +96,8 @@ ERROR_CODES = frozenset(
     }
 )
 
-_ZIP_MAGIC = b"PK\x03\x04"
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ZIP_MAGIC = b"PK\x03\x04"  # a zip: every Office Open XML file, OpenDocument, an archive
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # OLE2: .xls, encrypted OOXML, .msg, .doc
 _ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
 _STRICT_SML_NS = "http://purl.oclc.org/ooxml/spreadsheetml/main"
 
@@ -384,9 +384,9 @@ def sniff(data: bytes) -> str:
     """
     if not data:
         return FORMAT_EMPTY
-    if data.startswith(_OLE_MAGIC):
+    if data.startswith(OLE_MAGIC):
         return _sniff_ole(data)
-    if not data.startswith(_ZIP_MAGIC):
+    if not data.startswith(ZIP_MAGIC):
         return FORMAT_OTHER
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
@@ -414,8 +414,7 @@ def _sniff_zip(zf: zipfile.ZipFile, infos: dict[str, zipfile.ZipInfo]) -> str:
     if "[content_types].xml" in infos:
         if "xl/workbook.bin" in infos and "xl/workbook.xml" not in infos:
             return FORMAT_XLSB
-        # A Word or PowerPoint file is an Office Open XML package too: not a workbook (see document_kind).
-        if not any(n.startswith("xl/") for n in infos) and any(n.startswith(_OTHER_OOXML) for n in infos):
+        if _ooxml_document(infos):  # a Word or PowerPoint file is an Office Open XML package too
             return FORMAT_OTHER
         return FORMAT_XLSX
     if any(name.startswith(("xl/", "_rels/", "docprops/")) for name in infos):
@@ -423,14 +422,26 @@ def _sniff_zip(zf: zipfile.ZipFile, infos: dict[str, zipfile.ZipInfo]) -> str:
     return FORMAT_ZIP
 
 
-_OTHER_OOXML = ("word/", "ppt/")
 # Documents people send instead of the workbook (printed to PDF, photographed, pasted into Word), by their
 # signatures: kind -> leading bytes.
 _DOCUMENT_MAGIC = {
     "pdf": (b"%PDF-",),
     "image": (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"II*\x00", b"MM\x00*"),
-    "rtf": (b"{\\rtf",),
+    "word": (b"{\\rtf",),  # rich text, as Word saves it
 }
+
+
+def _ooxml_document(names: Iterable[str]) -> str | None:
+    """``word`` or ``powerpoint`` for an Office Open XML package of that kind (by its part names, lower
+    case), None for a workbook or anything else."""
+    names = list(names)
+    if any(n.startswith("xl/") for n in names):
+        return None
+    if any(n.startswith("word/") for n in names):
+        return "word"
+    if any(n.startswith("ppt/") for n in names):
+        return "powerpoint"
+    return None
 
 
 def document_kind(data: bytes) -> str | None:
@@ -439,23 +450,16 @@ def document_kind(data: bytes) -> str | None:
     (.pptx, .ppt). None for anything else. Reads only signatures and zip or OLE2 directories."""
     for kind, magics in _DOCUMENT_MAGIC.items():
         if data.startswith(magics):
-            return "word" if kind == "rtf" else kind
+            return kind
     if data[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1"):  # iPhone photos
         return "image"
-    if data.startswith(_ZIP_MAGIC):
+    if data.startswith(ZIP_MAGIC):
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as zf:
-                names = _zip_entries(zf)
+                return _ooxml_document(_zip_entries(zf))
         except Exception:
             return None
-        if any(n.startswith("xl/") for n in names):
-            return None
-        if any(n.startswith("word/") for n in names):
-            return "word"
-        if any(n.startswith("ppt/") for n in names):
-            return "powerpoint"
-        return None
-    if data.startswith(_OLE_MAGIC):
+    if data.startswith(OLE_MAGIC):
         import olefile
 
         try:
@@ -598,7 +602,7 @@ class _Package:
             return None
         data, at = self.data, info.header_offset
         header = data[at : at + 30]
-        if len(header) < 30 or header[:4] != b"PK\x03\x04":
+        if len(header) < 30 or header[:4] != ZIP_MAGIC:
             return None
         name_len, extra_len = struct.unpack_from("<HH", header, 26)
         raw_name = data[at + 30 : at + 30 + name_len]
@@ -1457,9 +1461,9 @@ def read_workbook(
         sheets = {sheets}
     if sheets is not None and names is not None:
         raise ValueError("give sheets or names, not both")
-    if not data.startswith(_ZIP_MAGIC):
+    if not data.startswith(ZIP_MAGIC):
         raise WorkbookReadError(
-            *_REFUSAL_BY_FORMAT[sniff(data) if data.startswith(_OLE_MAGIC) else FORMAT_OTHER]
+            *_REFUSAL_BY_FORMAT[sniff(data) if data.startswith(OLE_MAGIC) else FORMAT_OTHER]
         )
     try:
         return _read(data, limits, sheets, names)
