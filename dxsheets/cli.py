@@ -205,8 +205,7 @@ def echo_collect(result: CollectResult, masters: Masters | None = None) -> None:
     if result.feedback:
         click.echo(f"修正依頼のブック {len(result.feedback)} 件: {result.feedback[0].parent}")
     echo_aside(result.feedback)
-    for kept in result.kept_edited:
-        click.echo(f"修正依頼のブックに書き込みがあったため、上書きせずに {kept.name} として残しました。")
+    echo_kept_edited(result.kept_edited)
     if result.doubtful:
         click.echo(
             f"注意: 届いた順（ファイルの時刻）とブックの保存日時が食い違う回答 {len(result.doubtful)} 件"
@@ -306,9 +305,10 @@ def consolidate(workspace: Path) -> None:
     echo_aside([done.summary, *done.hypothesis])
 
 
-def echo_kept_edited(kept: Path | None) -> None:
-    if kept is not None:
-        click.echo(f"集計ブックに書き込みがあったため、上書きせずに {kept.name} として残しました。")
+def echo_kept_edited(kept: list[Path]) -> None:
+    """Say which outputs people had saved into were moved aside before being written again."""
+    for path in kept:
+        click.echo(f"書き込みがあったため、上書きせずに {path.name} として残しました。")
 
 
 def echo_aside(written: list[Path]) -> None:

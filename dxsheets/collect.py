@@ -37,6 +37,7 @@ from .intake import (
     Item,
     Taken,
     attachment_bytes,
+    is_mail,
     iso_utc,
     scan,
     take_in_all,
@@ -90,10 +91,6 @@ _RULES_KEY = "rules_key"  # ledger meta: the rules key of the last collect
 _GONE_BEFORE_READ = (
     "読み取る前に inbox からなくなりました（移動・削除・コピーの取り消しなど）。内容は確認していません。"
 )
-
-
-def _is_mail(path: str) -> bool:
-    return path.lower().endswith(".eml")
 
 
 def _why_rechecked(last: str | None, key: str) -> str | None:
@@ -199,7 +196,7 @@ def collect(
                 if any(p.code == "folder-unreadable" for p in arrival.problems):
                     result.unreadable_folders.append(arrival.path)
                 if arrival.fate == PENDING and arrival.opened:  # not taken in until it has settled
-                    if _is_mail(arrival.path) and ledger.has_parts(arrival.path):
+                    if is_mail(arrival.path) and ledger.has_parts(arrival.path):
                         # Read before, being saved again: its attachments keep their fates meanwhile.
                         ledger.note_parts_present(arrival.path)
                         result.kept_previous.append(arrival.path)
@@ -510,9 +507,10 @@ def _write_feedbacks(
         e = _reading_of(ledger, latest)
         if e is None or e.answers is None:
             continue
-        if ledger.saved_over(ws.outbox, feedback_path(ws.feedback, dept)):
+        usual = feedback_path(ws.feedback, dept)
+        if ledger.saved_over(ws.outbox, usual):
             # Someone saved into tonight's target (a corrected book saved here by mistake): kept aside.
-            kept = keep_edited(feedback_path(ws.feedback, dept))
+            kept = keep_edited(usual)
             if kept is not None:
                 result.kept_edited.append(kept)
         path = write_feedback(
@@ -520,7 +518,7 @@ def _write_feedbacks(
         )
         ledger.note_written(ws.outbox, path)
         written.append(path)
-        wanted.update((path, feedback_path(ws.feedback, dept)))  # the usual one too, when open in Excel
+        wanted.update((path, usual))  # the usual one too, when open in Excel
     if ws.feedback.exists():
         for old in ws.feedback.glob("*.xlsx"):
             if old not in wanted and _ours_unchanged(ledger, ws, old):
@@ -539,4 +537,4 @@ def _ours_unchanged(ledger: Ledger, ws: Workspace, path: Path) -> bool:
     dxsheets recorded what it wrote is known by its name."""
     if ledger.written_sha(ws.outbox, path) is None:
         return _FEEDBACK_NAME.fullmatch(path.name) is not None
-    return not ledger.edited_since_written(ws.outbox, path)
+    return not ledger.saved_over(ws.outbox, path)

@@ -55,6 +55,12 @@ from .xlsxread import (
     sniff,
 )
 
+
+def is_mail(name: str) -> bool:
+    """A saved mail by its name (`.eml`); whether it really is one, its content decides when it is read."""
+    return name.lower().endswith(".eml")
+
+
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".xlsb"}
 SETTLE_SECONDS = 60.0
 MAIL_CLOCK_SLACK = timedelta(hours=1)  # how far a mail's Date may run ahead of the time the mail was saved
@@ -245,7 +251,7 @@ def scan(
             )
             yield arrival
             continue
-        if st.st_size > limits.max_file_bytes * (4 if path.suffix.lower() == ".eml" else 1):
+        if st.st_size > limits.max_file_bytes * (4 if is_mail(path.name) else 1):
             arrival.fate = REJECTED
             arrival.problems.append(
                 _problem(
@@ -256,7 +262,7 @@ def scan(
             )
             yield arrival
             continue
-        if path.suffix.lower() == ".eml":
+        if is_mail(path.name):
             yield from _mail_arrivals(path, rel, st, limits)
             continue
         yield arrival

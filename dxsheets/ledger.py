@@ -274,8 +274,8 @@ class Ledger:
         """The (size, mtime) a file had when last seen, or None for a file never seen. A mail read into its
         attachments has rows only for them, which keep the mail's mtime (not its size): (None, mtime)."""
         r = self.db.execute("SELECT size, mtime FROM files WHERE path = ?", (path,)).fetchone()
-        if r or not path.lower().endswith(".eml"):
-            return (r[0], r[1]) if r else None
+        if r:
+            return (r[0], r[1])
         r = self.db.execute(f"SELECT mtime FROM files WHERE {_PARTS} LIMIT 1", (path, path)).fetchone()
         return (None, r[0]) if r else None
 

@@ -29,7 +29,7 @@ class RunResult:
     collect: CollectResult
     summary: Path | None = None
     hypothesis: list[Path] = field(default_factory=list)
-    kept_edited: Path | None = None  # the summary as DX staff had edited it, moved aside before rewriting
+    kept_edited: list[Path] = field(default_factory=list)  # the summary staff had saved into, moved aside
     log: Path | None = None
     durations: dict[str, float] = field(default_factory=dict)
 
@@ -70,7 +70,7 @@ def exclusive(ws: Workspace) -> Iterator[None]:
 class Consolidated:
     summary: Path
     hypothesis: list[Path]
-    kept_edited: Path | None = None  # the summary as DX staff had edited it, moved aside before rewriting
+    kept_edited: list[Path] = field(default_factory=list)  # the summary staff had saved into, moved aside
 
 
 def consolidate(ws: Workspace, now: datetime | None = None) -> Consolidated:
@@ -83,7 +83,7 @@ def consolidate(ws: Workspace, now: datetime | None = None) -> Consolidated:
     with Ledger(ws.ledger_path) as ledger:
         summary, kept = publish_summary(ws, masters, ledger, now)
         books = write_hypothesis_books(ws, masters, ledger, ws.secret(), now)
-    return Consolidated(summary, books, kept)
+    return Consolidated(summary, books, [kept] if kept else [])
 
 
 def run(
@@ -145,8 +145,7 @@ def _write_log(ws: Workspace, started: datetime, result: RunResult) -> Path:
         ],
         "summary": str(result.summary.relative_to(ws.outbox)) if result.summary else None,
         "kept_edited": [  # outputs people had saved into, moved aside before they were written again
-            str(p.relative_to(ws.outbox))
-            for p in (*c.kept_edited, *([result.kept_edited] if result.kept_edited else []))
+            str(p.relative_to(ws.outbox)) for p in (*c.kept_edited, *result.kept_edited)
         ],
         "hypothesis": [str(p.relative_to(ws.outbox)) for p in result.hypothesis],
         "durations_seconds": {k: round(v, 3) for k, v in result.durations.items()},

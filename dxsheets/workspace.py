@@ -92,9 +92,8 @@ def open_workspace(root: Path) -> Workspace:
     ws = Workspace(root.resolve())
     if not ws.templates.is_dir():
         enclosing = _enclosing_workspace(ws.root)
-        if (
-            enclosing is not None
-        ):  # e.g. -w pointed at the inbox: making a workspace there would split the data
+        # -w pointed inside a workspace (its inbox, say): making one there would split the data.
+        if enclosing is not None:
             raise WorkspaceError(
                 f"{ws.root} はワークスペースではありません（templates/ がありません）。"
                 f"このフォルダを含むワークスペース {enclosing} を `-w {enclosing}` で指定してください。"
