@@ -391,8 +391,9 @@ def demo(directory: Path | None) -> None:
     done = generate_forms(masters, ws.secret(), ws.distribute)
     click.echo(f"デモ用ワークスペース: {ws.root}")
     click.echo(f"配布用の課題抽出シート {len(done)} 件: {ws.distribute}")
-    plans = plan_returns(masters, ws.distribute)
-    drop_returns(ws.inbox, plans, time.time())
+    now = time.time()
+    plans = plan_returns(masters, ws.distribute, now)
+    drop_returns(ws.inbox, plans, now)
     click.echo(
         f"返送ファイル {len(plans)} 件を inbox/ に置きました（誤り・再送・重複・壊れたファイルを含む）。"
     )

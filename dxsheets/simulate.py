@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import io
 import random
+import re
+import zipfile
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
@@ -197,9 +199,14 @@ MISTAKES = (
 )
 
 
-def plan_returns(masters: Masters, distribute: Path, seed: int = 2026) -> list[Planned]:
-    """The inbox of one night: good, mistaken, re-sent, mailed, duplicated, broken and hostile files."""
+def plan_returns(masters: Masters, distribute: Path, now: float, seed: int = 2026) -> list[Planned]:
+    """The inbox of one night: good, mistaken, re-sent, mailed, duplicated, broken and hostile files.
+
+    Times are as a night's would be: each workbook was saved by its promoter some minutes before it arrived
+    (or before its mail was sent), so the evidence `status` shows reads in order.
+    """
     rng = random.Random(seed)
+    clock = random.Random(seed + 1)  # times only: the answers stay those of `seed`
     depts = list(masters.active_departments)
     rng.shuffle(depts)
     answering, silent = depts[: len(depts) - 8], depts[len(depts) - 8 :]
@@ -208,28 +215,37 @@ def plan_returns(masters: Masters, distribute: Path, seed: int = 2026) -> list[P
     def blank(d: Any) -> bytes:
         return form_path(distribute, d).read_bytes()
 
+    def saved(data: bytes, age_hours: float) -> bytes:
+        """`data` as saved by its promoter a little before it arrived `age_hours` ago."""
+        arrived = datetime.fromtimestamp(now, UTC) - timedelta(hours=age_hours)
+        return _saved_at(data, arrived - timedelta(minutes=clock.uniform(3, 90)))
+
     for i, d in enumerate(answering):
         values = _good(rng, masters)
         folder = d.bu
         name = form_path(distribute, d).name
         if i < len(MISTAKES):
             note, change = MISTAKES[i]
-            plans.append(
-                Planned(f"{folder}/{name}", fill(blank(d), {**values, **change}), 30, f"誤り: {note}")
-            )
+            mistaken = saved(fill(blank(d), {**values, **change}), 30)
+            plans.append(Planned(f"{folder}/{name}", mistaken, 30, f"誤り: {note}"))
             if i < 2:  # fixed and sent again later: the first becomes superseded
-                plans.append(Planned(f"{folder}/再送_{name}", fill(blank(d), values), 5, "修正して再送"))
+                fixed = saved(fill(blank(d), values), 5)
+                plans.append(Planned(f"{folder}/再送_{name}", fixed, 5, "修正して再送"))
             continue
-        data = fill(blank(d), values)
-        if i % 9 == 0:
-            plans.append(
-                Planned(f"mail/{d.code}_回答.eml", _mail(d.name, name, data, rng), 20, "メールで返信")
-            )
+        if i % 9 == 0:  # sent some hours before a staffer saved the mail into the inbox
+            sent = 20 + clock.uniform(1, 8)
+            data = saved(fill(blank(d), values), sent)
+            mail = _mail(d.name, name, data, datetime.fromtimestamp(now, UTC) - timedelta(hours=sent))
+            plans.append(Planned(f"mail/{d.code}_回答.eml", mail, 20, "メールで返信"))
         else:
-            plans.append(Planned(f"{folder}/{name}", data, rng.uniform(2, 60), "回答"))
+            age = rng.uniform(2, 60)
+            data = saved(fill(blank(d), values), age)
+            plans.append(Planned(f"{folder}/{name}", data, age, "回答"))
         if i == len(MISTAKES) + 1:  # after answering, the blank sheet attached by mistake: the answer stands
             plans.append(
-                Planned(f"{folder}/空欄_{name}", blank(d), 1, "配布したままの空のシートを誤って送付")
+                Planned(
+                    f"{folder}/空欄_{name}", saved(blank(d), 1), 1, "配布したままの空のシートを誤って送付"
+                )
             )
         if i % 17 == 0:
             plans.append(Planned(f"共有/コピー_{name}", data, 1, "同じファイルを二重に保存（重複）"))
@@ -251,14 +267,32 @@ def plan_returns(masters: Masters, distribute: Path, seed: int = 2026) -> list[P
     return plans
 
 
-def _mail(dept_name: str, filename: str, data: bytes, rng: random.Random) -> bytes:
+_CORE_MODIFIED = re.compile(rb"(<dcterms:modified\b[^>]*>)[^<]*(</dcterms:modified>)")
+
+
+def _saved_at(data: bytes, when: datetime) -> bytes:
+    """The workbook `data` with its saved time (docProps/core.xml) set to `when`, as Excel records it.
+
+    openpyxl stamps every save with the present moment; a promoter's file carries the time they saved it.
+    """
+    stamp = when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            part = src.read(info)
+            if info.filename == "docProps/core.xml":
+                part, n = _CORE_MODIFIED.subn(rb"\g<1>" + stamp + rb"\g<2>", part)
+                assert n == 1, "openpyxl writes one dcterms:modified"
+            dst.writestr(info, part)
+    return out.getvalue()
+
+
+def _mail(dept_name: str, filename: str, data: bytes, sent: datetime) -> bytes:
     msg = EmailMessage()
     msg["From"] = f"{dept_name} <promoter@city.example.lg.jp>"
     msg["To"] = "DX推進課 <dx-suishin@city.example.lg.jp>"
     msg["Subject"] = f"Re: 【ご依頼】課題抽出シートのご回答について（{dept_name}）"
-    msg["Date"] = format_datetime(
-        datetime(2026, 11, 20, 9, 0, tzinfo=UTC) + timedelta(hours=rng.randint(0, 100))
-    )
+    msg["Date"] = format_datetime(sent)
     msg.set_content(f"DX推進課 御中\n\n{dept_name}です。課題抽出シートを送付します。\n")
     msg.add_attachment(
         data,

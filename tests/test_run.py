@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import openpyxl
@@ -14,6 +15,7 @@ from click.testing import CliRunner
 from promoter import Fill, drop, returned
 
 from dxsheets.cli import cli
+from dxsheets.ledger import Ledger
 from dxsheets.pipeline import workspace_lock
 from dxsheets.workspace import Workspace
 
@@ -82,6 +84,11 @@ def test_demo_produces_summary_hypothesis_feedback_and_log(tmp_path: Path) -> No
     assert len(list((out / "feedback").glob("*_要修正.xlsx"))) == 3
     assert len(list((out / "logs").glob("run-*.json"))) == 1
     assert "回答済み 50・要修正 3・未回答 8" in result.stdout
+    # As a night's files would be: each workbook was saved before it was sent, so the evidence reads in order.
+    with Ledger(out / "ledger.sqlite3") as ledger:
+        stamped = [(r.path, r.saved_at, r.sent_at) for r in ledger.files() if r.saved_at and r.sent_at]
+    assert len(stamped) >= 55
+    assert [row for row in stamped if datetime.fromisoformat(row[1]) >= datetime.fromisoformat(row[2])] == []
     # Deterministic: a second demo elsewhere gives the same counts.
     again = CliRunner().invoke(cli, ["demo", str(tmp_path / "demo2")])
     assert [line for line in again.stdout.splitlines() if line.startswith(("ファイル", "部署"))] == [
