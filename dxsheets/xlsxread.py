@@ -146,7 +146,7 @@ class WorkbookReadError(Exception):
         detail: English explanation for logs; wording may change.
         sheet, cell, where: Where in the workbook, when one place is to blame (a sheet used far beyond
             the grid limits): the sheet, the cell when it is known exactly, and ``where`` in words a person
-            can act on ("課題抽出シート!C20000", "課題抽出シート の 20,000 行目"). Empty otherwise.
+            can act on ("課題抽出シート!C20000", "課題抽出シートの 20,000 行目"). Empty otherwise.
     """
 
     def __init__(self, code: str, detail: str, sheet: str = "", cell: str = "", where: str = "") -> None:
@@ -923,9 +923,9 @@ class _SheetBuilder:
                 where = f"{self.sheet}!{cell}"
             else:
                 where = (
-                    f"{self.sheet} の {row:,} 行目"
+                    f"{self.sheet}の {row:,} 行目"
                     if row > lim.max_row
-                    else f"{self.sheet} の {col_letter(col)} 列"
+                    else f"{self.sheet}の {col_letter(col)} 列"
                 )
         return WorkbookReadError(
             "sheet-too-large",

@@ -180,7 +180,7 @@ def test_text_typed_far_below_the_form_is_found_by_its_cell(generated: Workspace
     assert entry["status"] == "rejected" and codes(entry) == [("file-sheet-too-large", "error")]
     ((problem,),) = [entry["problems"]]
     assert problem["sheet"] == F.MAIN_SHEET  # the used range says how far, not which cell
-    assert f"{F.MAIN_SHEET} の 20,000 行目まで入力や書式がある" in problem["message"]
+    assert f"{F.MAIN_SHEET}の 20,000 行目まで入力や書式がある" in problem["message"]
 
 
 def test_values_are_normalised(generated: Workspace) -> None:

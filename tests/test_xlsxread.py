@@ -672,7 +672,7 @@ def test_a_far_cell_is_named_where_a_person_can_find_it(
 
 
 @pytest.mark.parametrize(
-    ("ref", "where"), [("A1:E20000", f"{FORM} の 20,000 行目"), ("A1:GT5", f"{FORM} の GT 列")]
+    ("ref", "where"), [("A1:E20000", f"{FORM}の 20,000 行目"), ("A1:GT5", f"{FORM}の GT 列")]
 )
 def test_a_used_range_too_wide_is_named_by_its_row_or_column(xw_book: bytes, ref: str, where: str) -> None:
     body = f'<dimension ref="{ref}"/><sheetData><row r="1"><c r="A1"><v>1</v></c></row></sheetData>'
