@@ -18,7 +18,7 @@ from .text import clean
 from .xlsxread import Cell, excel_serial_to_date
 
 # Bump when a rule changes: every file is then checked again on the next collect.
-RULES_VERSION = "2"  # 2: form-blank; documents sent instead of a workbook are file-unsupported-type
+RULES_VERSION = "3"  # 2: form-blank; documents are file-unsupported-type. 3: date-invalid quotes the entry
 
 RULES: dict[str, str] = {
     # the file itself
@@ -200,6 +200,14 @@ class _Reader:
         return parse_date_text(text), True
 
 
+def _typed(v: Value) -> str:
+    """What a promoter sees in a cell that holds a value: its text, or a number as Excel shows it."""
+    value = v.cell.value if v.cell is not None else None
+    if isinstance(value, float):
+        return f"{value:.15g}"
+    return clean(str(value)) if value is not None else ""
+
+
 def parse_date_text(text: str) -> date | None:
     for pat in _DATE_PATTERNS:
         m = pat.fullmatch(text)
@@ -352,7 +360,8 @@ def check_values(
                 _problem(
                     "date-invalid",
                     ERROR,
-                    f"回答日（{_where(v)}）が日付として読めません。2026/11/20 の形で入力してください。",
+                    f"回答日（{_where(v)}）の「{_typed(v)[:20]}」は日付として読めません。"
+                    "2026/11/20 の形で入力してください。",
                     v,
                     F.N_ANSWER_DATE,
                 )

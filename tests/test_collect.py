@@ -166,6 +166,23 @@ def test_rules(generated: Workspace, case: str, fill: Fill, expected: list[tuple
     assert feedback_path(generated.feedback, dept).exists() == has_error
 
 
+@pytest.mark.parametrize(
+    ("typed", "shown"),
+    [("来週", "来週"), ("２０２６年１３月４０日", "2026年13月40日"), (3_000_000, "3000000")],
+)
+def test_a_date_that_cannot_be_read_is_quoted_back(generated: Workspace, typed: object, shown: str) -> None:
+    """The promoter sees what they typed, so they know which entry the message is about."""
+    drop(
+        generated.inbox,
+        "d.xlsx",
+        returned(generated.distribute, generated.masters().department("0402"), Fill(answer_date=typed)),
+    )
+    collect(generated)
+    ((problem,),) = [file_entry(status_json(generated), "d.xlsx")["problems"]]
+    assert problem["code"] == "date-invalid"
+    assert f"の「{shown}」は日付として読めません" in problem["message"]
+
+
 def test_text_typed_far_below_the_form_is_found_by_its_cell(generated: Workspace) -> None:
     """A promoter who typed a note in row 20,000 (beyond what a form can use) is told which cell."""
     wb = openpyxl.load_workbook(
