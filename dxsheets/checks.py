@@ -18,7 +18,7 @@ from .text import clean
 from .xlsxread import Cell, excel_serial_to_date
 
 # Bump when a rule changes: every file is then checked again on the next collect.
-RULES_VERSION = "3"  # 2: form-blank; documents are file-unsupported-type. 3: date-invalid quotes the entry
+RULES_VERSION = "3"  # 2: form-blank; documents file-unsupported-type. 3: date-invalid, form-unknown wording
 
 RULES: dict[str, str] = {
     # the file itself
@@ -250,8 +250,9 @@ def check_identity(ident: Identity | None, masters: Masters, secret: bytes) -> l
             Problem(
                 "form-unknown",
                 ERROR,
-                "このファイルは dxsheets が配布した課題抽出シートではありません（識別情報が見つかりません）。"
-                "配布したシートに入力して送ってください。",
+                "配布した課題抽出シートではありません（シートの識別情報が見つかりません）。新しいブックに"
+                "貼り付けたものや、シートを別のブックにコピーしたものでは識別情報がなくなります。配布した"
+                "ファイルそのものに入力して送ってください。",
             )
         ]
     if ident.version != F.FORM_VERSION:

@@ -313,6 +313,32 @@ def test_a_file_posing_as_another_department_is_rejected(generated: Workspace) -
     assert result.departments["0402"] == "not_answered" and result.departments["0101"] == "not_answered"
 
 
+def test_a_sheet_copied_out_of_the_distributed_book_is_told_to_use_the_book(generated: Workspace) -> None:
+    """Answers pasted into a new book, or the hidden identity sheet deleted: nothing ties the file to a
+    department, so it is rejected, saying why and what to send instead."""
+    data = returned(generated.distribute, generated.masters().department("0402"))
+    pasted = openpyxl.Workbook()
+    pasted.active.title = F.MAIN_SHEET
+    for row in openpyxl.load_workbook(io.BytesIO(data))[F.MAIN_SHEET].iter_rows():
+        for cell in row:
+            if cell.value is not None:
+                pasted.active[cell.coordinate] = cell.value
+    stripped = openpyxl.load_workbook(io.BytesIO(data))
+    del stripped[F.META_SHEET]
+    for name, book in (("貼り付け.xlsx", pasted), ("識別なし.xlsx", stripped)):
+        buf = io.BytesIO()
+        book.save(buf)
+        drop(generated.inbox, name, buf.getvalue())
+    result = collect(generated)
+    for name in ("貼り付け.xlsx", "識別なし.xlsx"):
+        entry = file_entry(status_json(generated), name)
+        assert entry["status"] == "rejected" and entry["department"] is None
+        assert codes(entry) == [("form-unknown", "error")]
+        assert "新しいブックに貼り付けたもの" in entry["problems"][0]["message"]
+        assert "配布したファイルそのものに入力して" in entry["problems"][0]["message"]
+    assert result.departments["0402"] == "not_answered"
+
+
 def test_a_sheet_from_another_round_is_told_so(generated: Workspace) -> None:
     from dataclasses import replace
 
