@@ -272,15 +272,21 @@ def check_identity(ident: Identity | None, masters: Masters, secret: bytes) -> l
             )
         ]
     dept = masters.department(ident.dept_code)
+    signed = F.token_ok(secret, ident.form_id, ident.round_id, ident.dept_code, ident.token)
     if dept is None:
+        # A sheet dxsheets signed for this code: the department left the list after it was distributed (a
+        # reorganisation, a changed code), which DX staff fix in the masters; otherwise the code was edited.
         return [
             Problem(
                 "dept-unknown",
                 ERROR,
-                f"部署コード「{ident.dept_code}」は部署一覧にありません。配布したシートをそのまま使ってください。",
+                f"部署コード「{ident.dept_code}」の部署が部署一覧にありません。配布後に部署一覧から外れたか、"
+                "部署コードが変わった可能性があります。DX推進課にお問い合わせください。"
+                if signed
+                else f"部署コード「{ident.dept_code}」は部署一覧にありません。配布したシートをそのまま使ってください。",
             )
         ]
-    if not F.token_ok(secret, ident.form_id, ident.round_id, ident.dept_code, ident.token):
+    if not signed:
         return [
             Problem(
                 "token-invalid",

@@ -23,11 +23,13 @@ from promoter import Fill, drop, fill_workbook, returned
 from dxsheets import forms as F
 from dxsheets.cli import cli
 from dxsheets.collect import collect
+from dxsheets.domain import Department
 from dxsheets.feedback import feedback_path
 from dxsheets.generate import build_form, form_path, jp_date
 from dxsheets.intake import Arrival
 from dxsheets.ledger import Ledger
 from dxsheets.workspace import Workspace
+from dxsheets.xlsxread import Limits
 
 JST = timezone(timedelta(hours=9))
 
@@ -135,6 +137,8 @@ RULE_CASES = [
     ),
     ("q3-not-in-q2", Fill(q3=[("別の業務", "予算がない")]), [("q3-name-not-in-q2", "warning")]),
     ("q3-no-gap", Fill(q3=[("会議資料の作成", None)]), [("q3-gap-missing", "error")]),
+    ("q3-no-name", Fill(q3=[(None, "予算と人手が足りない")]), [("q3-name-missing", "error")]),
+    ("formula-error", Fill(respondent="#DIV/0!"), [("formula-error", "error")]),
     (
         "q2-text-too-long",
         Fill(q2=[("窓口受付", "紙" * 1001, "電子", None)], q3=[]),
@@ -279,6 +283,22 @@ def test_a_deleted_name_is_reported_and_not_merged(generated: Workspace) -> None
     assert entry["status"] == "rejected"
 
 
+def test_a_name_whose_rows_were_deleted_is_reported_as_broken(generated: Workspace) -> None:
+    """Deleting every row of an input turns its name into #REF! in Excel: said, with what to do."""
+    wb = openpyxl.load_workbook(
+        io.BytesIO(returned(generated.distribute, generated.masters().department("0101")))
+    )
+    wb.defined_names[F.N_Q3].attr_text = f"'{F.MAIN_SHEET}'!#REF!"
+    out = io.BytesIO()
+    wb.save(out)
+    drop(generated.inbox, "ref.xlsx", out.getvalue())
+    result = collect(generated)
+    entry = file_entry(status_json(generated), "ref.xlsx")
+    assert codes(entry) == [("name-broken", "error")] and entry["status"] == "rejected"
+    assert "行や列の削除で消えた可能性があります" in entry["problems"][0]["message"]
+    assert result.departments["0101"] == "needs_fixing"
+
+
 def test_a_name_stretched_to_the_last_row_is_refused_without_reading_a_million_rows(
     generated: Workspace,
 ) -> None:
@@ -337,6 +357,96 @@ def test_a_sheet_copied_out_of_the_distributed_book_is_told_to_use_the_book(gene
         assert "新しいブックに貼り付けたもの" in entry["problems"][0]["message"]
         assert "配布したファイルそのものに入力して" in entry["problems"][0]["message"]
     assert result.departments["0402"] == "not_answered"
+
+
+def _signed_for(ws: Workspace, dept: Department) -> bytes:
+    """A sheet dxsheets generated and signed for `dept`, filled in."""
+    return fill_workbook(build_form(ws.masters(), dept, ws.secret(), datetime(2026, 11, 2, 9, 0)), Fill())
+
+
+@pytest.mark.parametrize(
+    ("case", "code", "said"),
+    [
+        pytest.param(case, code, said, id=case)
+        for case, code, said in [
+            ("version-edited", "form-version-unknown", "シートの版（9）が今回の様式（1）と違います"),
+            (
+                "left-the-list",
+                "dept-unknown",
+                "配布後に部署一覧から外れたか、部署コードが変わった可能性があります",
+            ),
+            (
+                "code-edited",
+                "dept-unknown",
+                "部署コード「9901」は部署一覧にありません。配布したシートをそのまま",
+            ),
+            ("not-in-this-survey", "dept-inactive", "は今回の調査対象ではありません"),
+        ]
+    ],
+)
+def test_a_sheet_that_cannot_be_attributed_says_why(
+    generated: Workspace, case: str, code: str, said: str
+) -> None:
+    """A department that left the list after the sheets went out is for DX staff to settle in the masters;
+    a code edited by hand is for the promoter to undo. Neither file counts for any department."""
+    m = generated.masters()
+    data = {
+        "version-edited": lambda: returned(
+            generated.distribute, m.department("0101"), Fill(extra={F.N_FORM_VERSION: "9"})
+        ),
+        "left-the-list": lambda: _signed_for(generated, Department("9901", "旧組織部", "旧課", "", "")),
+        "code-edited": lambda: returned(
+            generated.distribute, m.department("0101"), Fill(extra={F.N_DEPT_CODE: "9901"})
+        ),
+        "not-in-this-survey": lambda: _signed_for(generated, next(d for d in m.departments if not d.active)),
+    }[case]()
+    drop(generated.inbox, "r.xlsx", data)
+    result = collect(generated)
+    entry = file_entry(status_json(generated), "r.xlsx")
+    assert codes(entry) == [(code, "error")] and entry["status"] == "rejected"
+    assert entry["department"] is None and said in entry["problems"][0]["message"]
+    assert result.departments["0101"] == "not_answered"
+
+
+@pytest.mark.parametrize(
+    ("damage", "code", "said"),
+    [
+        pytest.param(
+            {"xl/worksheets/sheet1.xml": b"<worksheet><sheetData><row></worksheet>"},
+            "file-xml-malformed",
+            "壊れて",
+            id="malformed-xml",
+        ),
+        pytest.param(
+            {"xl/worksheets/sheet1.xml": None}, "file-missing-part", "欠けています", id="sheet-missing"
+        ),
+    ],
+)
+def test_a_damaged_workbook_is_rejected_with_what_to_do(
+    generated: Workspace, damage: dict[str, bytes | None], code: str, said: str
+) -> None:
+    good = returned(generated.distribute, generated.masters().department("0101"))
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(good)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            part = damage.get(info.filename, src.read(info))
+            if part is not None:
+                dst.writestr(info, part)
+    drop(generated.inbox, "damaged.xlsx", out.getvalue())
+    collect(generated)
+    entry = file_entry(status_json(generated), "damaged.xlsx")
+    assert codes(entry) == [(code, "error")] and entry["status"] == "rejected"
+    assert (
+        said in entry["problems"][0]["message"]
+        and "保存し直して送ってください" in entry["problems"][0]["message"]
+    )
+
+
+def test_a_file_larger_than_any_form_is_refused_unread(generated: Workspace) -> None:
+    drop(generated.inbox, "big.xlsx", returned(generated.distribute, generated.masters().department("0101")))
+    collect(generated, limits=Limits(max_file_bytes=4096))
+    entry = file_entry(status_json(generated), "big.xlsx")
+    assert codes(entry) == [("file-too-large", "error")] and entry["status"] == "rejected"
 
 
 def test_a_sheet_from_another_round_is_told_so(generated: Workspace) -> None:
