@@ -78,6 +78,7 @@ RULES: dict[str, str] = {
     "superseded": "同じ部署から後に送られたファイルがある",
     "duplicate": "同じ内容のファイルが既にある",
     "pending": "コピー中または Excel で開いている",
+    "ignored": "Office の一時ファイル・ロックファイル・システムファイル（読まない）",
     "file-gone-before-read": "読み取る前に inbox からなくなった（移動・削除・コピーの取り消し）",
     "saved-order-doubtful": "ファイルの時刻では最新だが、同じ部署の別の返送の方がブックの保存日時が新しい（要確認）",
     "pending-previous-used": "取り込み済みのファイルが開かれている・保存し直し中：落ち着くまで前回の内容を使う",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,16 @@ def test_every_command_is_documented(command: str) -> None:
 @pytest.mark.parametrize("code", sorted(RULES))
 def test_every_rule_code_is_documented(code: str) -> None:
     assert f"| `{code}` |" in README
+
+
+def test_every_problem_code_the_code_can_produce_is_a_listed_rule() -> None:
+    """`status --json` is a public contract: a code written anywhere in dxsheets is one the README lists."""
+    source = "\n".join(
+        p.read_text(encoding="utf-8") for p in (Path(__file__).parent.parent / "dxsheets").glob("*.py")
+    )
+    produced = set(re.findall(r'\b_?[Pp]roblem\(\s*"([a-z0-9-]+)"', source))
+    assert len(produced) > 40, "the pattern still finds how problems are made"
+    assert produced - set(RULES) == set()
 
 
 def test_exit_codes_are_documented() -> None:
