@@ -31,7 +31,7 @@ def one_size(n: int) -> None:
         result = run(ws, settle=0)
         total = time.perf_counter() - t
         assert result.collect.files["accepted"] == n
-        summary_mb = result.summary.stat().st_size / 1024**2 if result.summary else 0
+        summary_mb = result.consolidated.summary.stat().st_size / 1024**2
         print(f"\n== {n} returns")
         for stage, seconds in result.durations.items():
             print(f"{stage:<12} {seconds:8.1f} s  ({seconds / total:4.0%})")

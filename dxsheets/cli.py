@@ -23,7 +23,7 @@ from .errors import DxsheetsError
 from .fsio import is_aside
 from .generate import generate_forms
 from .ledger import Ledger, ledger_fault
-from .pipeline import RunResult, exclusive
+from .pipeline import Consolidated, RunResult, exclusive
 from .pipeline import consolidate as consolidate_outputs
 from .pipeline import run as run_pipeline
 from .status import DEPT_STATUS_JA, FILE_STATUS_JA, for_department, status_lines, status_report
@@ -299,10 +299,14 @@ def consolidate(workspace: Path) -> None:
     ws = open_workspace(workspace)
     with exclusive(ws):
         done = consolidate_outputs(ws)
+    echo_consolidated(ws, done)
+
+
+def echo_consolidated(ws: Any, done: Consolidated) -> None:
     click.echo(f"集計: {done.summary}")
     echo_kept_edited(done.kept_edited)
     click.echo(f"仮説検証シート {len(done.hypothesis)} 件: {ws.hypothesis}")
-    echo_aside([done.summary, *done.hypothesis])
+    echo_aside(done.written)
 
 
 def echo_kept_edited(kept: list[Path]) -> None:
@@ -324,10 +328,7 @@ def echo_aside(written: list[Path]) -> None:
 
 def echo_run(ws: Any, result: RunResult) -> None:
     echo_collect(result.collect, ws.masters())
-    click.echo(f"集計: {result.summary}")
-    echo_kept_edited(result.kept_edited)
-    click.echo(f"仮説検証シート {len(result.hypothesis)} 件: {ws.hypothesis}")
-    echo_aside(result.consolidated)
+    echo_consolidated(ws, result.consolidated)
     click.echo(f"実行ログ: {result.log}")
 
 

@@ -24,21 +24,6 @@ from .ledger import Ledger
 from .workspace import Workspace
 
 
-@dataclass
-class RunResult:
-    collect: CollectResult
-    summary: Path | None = None
-    hypothesis: list[Path] = field(default_factory=list)
-    kept_edited: list[Path] = field(default_factory=list)  # the summary staff had saved into, moved aside
-    log: Path | None = None
-    durations: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def consolidated(self) -> list[Path]:
-        """The workbooks consolidate wrote: the summary, then the hypothesis books."""
-        return [*([self.summary] if self.summary else []), *self.hypothesis]
-
-
 def workspace_lock(ws: Workspace) -> FileLock:
     """The lock one run holds; portable (Windows too) through the filelock package."""
     ws.outbox.mkdir(parents=True, exist_ok=True)
@@ -72,6 +57,19 @@ class Consolidated:
     hypothesis: list[Path]
     kept_edited: list[Path] = field(default_factory=list)  # the summary staff had saved into, moved aside
 
+    @property
+    def written(self) -> list[Path]:
+        """The workbooks consolidate wrote: the summary, then the hypothesis books."""
+        return [self.summary, *self.hypothesis]
+
+
+@dataclass
+class RunResult:
+    collect: CollectResult
+    consolidated: Consolidated
+    log: Path | None = None
+    durations: dict[str, float] = field(default_factory=dict)
+
 
 def consolidate(ws: Workspace, now: datetime | None = None) -> Consolidated:
     """Write the summary workbook and the per-WG hypothesis workbooks from the ledger."""
@@ -104,19 +102,13 @@ def run(
         t1 = time.perf_counter()
         done = consolidate(ws, started)
         t2 = time.perf_counter()
-        result = RunResult(
-            collected,
-            done.summary,
-            done.hypothesis,
-            done.kept_edited,
-            durations={"collect": t1 - t0, "consolidate": t2 - t1},
-        )
+        result = RunResult(collected, done, durations={"collect": t1 - t0, "consolidate": t2 - t1})
         result.log = _write_log(ws, started, result)
         return result
 
 
 def _write_log(ws: Workspace, started: datetime, result: RunResult) -> Path:
-    c = result.collect
+    c, done = result.collect, result.consolidated
     depts: dict[str, int] = {}
     for status in c.departments.values():
         depts[status] = depts.get(status, 0) + 1
@@ -141,13 +133,13 @@ def _write_log(ws: Workspace, started: datetime, result: RunResult) -> Path:
         "vanished": c.vanished,
         "ledger_backup": str(c.ledger_backup.relative_to(ws.outbox)) if c.ledger_backup else None,
         "written_aside": [  # outputs open in Excel at the time, published beside their usual name
-            str(p.relative_to(ws.outbox)) for p in (*c.feedback, *result.consolidated) if is_aside(p)
+            str(p.relative_to(ws.outbox)) for p in (*c.feedback, *done.written) if is_aside(p)
         ],
-        "summary": str(result.summary.relative_to(ws.outbox)) if result.summary else None,
+        "summary": str(done.summary.relative_to(ws.outbox)),
         "kept_edited": [  # outputs people had saved into, moved aside before they were written again
-            str(p.relative_to(ws.outbox)) for p in (*c.kept_edited, *result.kept_edited)
+            str(p.relative_to(ws.outbox)) for p in (*c.kept_edited, *done.kept_edited)
         ],
-        "hypothesis": [str(p.relative_to(ws.outbox)) for p in result.hypothesis],
+        "hypothesis": [str(p.relative_to(ws.outbox)) for p in done.hypothesis],
         "durations_seconds": {k: round(v, 3) for k, v in result.durations.items()},
     }
     path = ws.logs / f"run-{started:%Y%m%d-%H%M%S}.json"
