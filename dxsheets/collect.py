@@ -431,6 +431,7 @@ def _file_row(
 def _decide(ledger: Ledger, masters: Masters, key: str, result: CollectResult) -> None:
     """Settle fates across files: duplicates, and the latest return per department (in SQL: no file row is
     loaded here, however many there are)."""
+    ledger.unsettle()  # decided afresh from every file's own fate, the ones not in the inbox tonight too
     # Byte-identical copies: the first seen is the return, the others are duplicates.
     ledger.mark_duplicates("{winner} と同じ内容です（重複）。", "{winner} と同じ内容のファイルです。")
     # The latest attributable return of each department is its answer; earlier ones are superseded.

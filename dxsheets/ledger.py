@@ -24,7 +24,7 @@ from pathlib import Path
 from .domain import Problem
 from .errors import WorkspaceError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: own_status, own_reason
 MIN_SQLITE = (3, 33, 0)
 BACKUP_FOLDER = "backup"  # beside the ledger: outbox/backup/ledger-<YYYYmmdd-HHMMSS-micro>.sqlite3
 BACKUPS_KEPT = 7  # a week of nights
@@ -46,7 +46,9 @@ CREATE TABLE IF NOT EXISTS files (
     evidence    TEXT,               -- mail-date | file-time
     saved_at    TEXT,               -- the workbook's own docProps modified time (cross-check)
     application TEXT,
-    archive     TEXT                -- path of the immutable copy, relative to outbox
+    archive     TEXT,               -- path of the immutable copy relative to outbox
+    own_status  TEXT,               -- its status and reason on its own: before the fates across files
+    own_reason  TEXT                -- (superseded or duplicate) are settled again each night; schema 2
 );
 CREATE TABLE IF NOT EXISTS problems (
     path     TEXT NOT NULL REFERENCES files(path) ON DELETE CASCADE,
@@ -130,6 +132,7 @@ RETURNS = """
     WINDOW w AS (PARTITION BY dept_code ORDER BY sent DESC, COALESCE(saved_at, '') DESC, path DESC)
 """
 LATEST = f"SELECT * FROM ({RETURNS}) WHERE rank = 1"
+_SETTLED = "('superseded', 'duplicate')"  # the statuses decided across files, each night anew
 # The rows of a mail's attachments, `<mail>/<name>` (`/` sorts just before `0`): an index range on path.
 _PARTS = "path >= ? || '/' AND path < ? || '0'"
 
@@ -207,13 +210,37 @@ class Ledger:
             self.db.execute("PRAGMA journal_mode=DELETE")
             self.db.execute("PRAGMA foreign_keys=ON")
             self.db.executescript(SCHEMA)
+            self._migrate()
             self.db.execute("CREATE TEMP TABLE IF NOT EXISTS present (path TEXT PRIMARY KEY)")
-            self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            version = str(SCHEMA_VERSION)  # written only when it changes: opening alone writes nothing
+            self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (version,))
+            self.db.execute(
+                "UPDATE meta SET value = ? WHERE key = 'schema_version' AND value != ?", (version, version)
+            )
             self.db.commit()
         except sqlite3.Error as exc:
             with contextlib.suppress(AttributeError):
                 self.db.close()
             raise ledger_fault(path, exc) from None
+
+    def _migrate(self) -> None:
+        """Bring a ledger written by an earlier version to this schema (inside the opening transaction)."""
+        columns = {r[1] for r in self.db.execute("PRAGMA table_info(files)")}
+        if "own_status" not in columns:  # schema 1: a settled file's own fate is in its content's reading
+            self.db.execute("ALTER TABLE files ADD COLUMN own_status TEXT")
+            self.db.execute("ALTER TABLE files ADD COLUMN own_reason TEXT")
+            self.db.execute(
+                f"UPDATE files SET own_status = status, own_reason = reason WHERE status NOT IN {_SETTLED}"
+            )
+            self.db.execute(
+                f"""UPDATE files SET own_status = CASE r.fate WHEN 'ok' THEN 'accepted' ELSE r.fate END,
+                    own_reason = CASE WHEN r.fate = 'ok' THEN '受理' ELSE COALESCE((
+                        SELECT message FROM problems p WHERE p.path = files.path AND p.severity = 'error'
+                        ORDER BY seq LIMIT 1), reason) END
+                    FROM (SELECT sha256, json_extract(MAX(result), '$.fate') AS fate
+                          FROM readings GROUP BY sha256) r
+                    WHERE files.status IN {_SETTLED} AND files.sha256 = r.sha256"""
+            )
 
     def back_up(self, keep: int = BACKUPS_KEPT) -> Path | None:
         """Copy the ledger as it is now to `backup/ledger-<local time>.sqlite3` beside it, keeping the newest
@@ -312,13 +339,15 @@ class Ledger:
         self.upsert_files([(row, problems)])
 
     def upsert_files(self, rows: list[tuple[FileRow, list[Problem]]]) -> None:
-        """Write file rows and replace their problems: a few statements for a whole batch of files."""
-        cols = ", ".join(FILE_COLUMNS)
-        marks = ", ".join("?" for _ in FILE_COLUMNS)
-        updates = ", ".join(f"{c}=excluded.{c}" for c in FILE_COLUMNS if c not in ("path", "first_seen"))
+        """Write file rows and replace their problems: a few statements for a whole batch of files. Each row
+        is as the file is on its own: its status and reason are also kept as its own (`unsettle`)."""
+        columns = (*FILE_COLUMNS, "own_status", "own_reason")
+        cols = ", ".join(columns)
+        marks = ", ".join("?" for _ in columns)
+        updates = ", ".join(f"{c}=excluded.{c}" for c in columns if c not in ("path", "first_seen"))
         self.db.executemany(
             f"INSERT INTO files ({cols}) VALUES ({marks}) ON CONFLICT(path) DO UPDATE SET {updates}",
-            [tuple(getattr(row, c) for c in FILE_COLUMNS) for row, _ in rows],
+            [(*(getattr(row, c) for c in FILE_COLUMNS), row.status, row.reason) for row, _ in rows],
         )
         self.db.executemany("DELETE FROM problems WHERE path = ?", [(row.path,) for row, _ in rows])
         self.db.executemany(
@@ -356,6 +385,19 @@ class Ledger:
             "UPDATE files SET present = 0 WHERE present = 1 AND path NOT IN (SELECT path FROM temp.present)"
         )
 
+    def unsettle(self) -> None:
+        """Give every file its own status and reason back, before the fates across files are settled again.
+
+        Files recorded tonight have theirs already; this is for the others: a file no longer in the inbox
+        (its content still counts) that lost to a copy or a later return may win now that the other has
+        changed or been sent again. Left as it was, it would stay `duplicate` of a file that no longer
+        outranks it, and its department would have no answer at all. Run inside the caller's transaction."""
+        self.db.execute(f"DELETE FROM problems WHERE code IN {_SETTLED}")
+        self.db.execute(
+            f"""UPDATE files SET status = own_status, reason = own_reason
+                WHERE status IN {_SETTLED} AND own_status IS NOT NULL"""
+        )
+
     def mark_duplicates(self, reason: str, message: str) -> None:
         """Byte-identical contents: the first seen (by first_seen, sent_at, path) is the return, the others
         become `duplicate`. `{winner}` in `reason` and `message` is the first one's path."""
@@ -372,7 +414,8 @@ class Ledger:
         self.db.execute("DROP TABLE IF EXISTS temp.losers")
         self.db.execute(
             f"""CREATE TEMP TABLE losers AS
-                SELECT l.path, l.winner, (SELECT COUNT(*) FROM problems p WHERE p.path = l.path) AS base
+                SELECT l.path, l.winner,
+                    (SELECT COALESCE(MAX(seq) + 1, 0) FROM problems p WHERE p.path = l.path) AS base
                 FROM ({losers}) l"""
         )
         self.db.execute(

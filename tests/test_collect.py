@@ -562,6 +562,50 @@ def test_an_earlier_answer_sent_again_unchanged_is_the_latest(generated: Workspa
     assert ans["respondent"] == "月曜" and path == "月曜.xlsx"
 
 
+def test_a_copy_taken_out_of_the_inbox_still_holds_the_answer_when_the_other_is_saved_again(
+    generated: Workspace,
+) -> None:
+    """Staff tidy the inbox (a copy saved from mail is moved out) and the promoter saves their file again,
+    unchanged. The copy, now the earliest sent, is the department's answer again: the department stays
+    answered. Its row had stayed `duplicate`, the file saved again became its duplicate, and the department
+    turned 未回答 with its answers gone from the summary (found by tests/test_nights_property.py)."""
+    data = returned(generated.distribute, generated.masters().department("0101"))
+    drop(generated.inbox, "未来創造部/0101.xlsx", data, age_seconds=7200)
+    drop(generated.inbox, "メール保存/0101_コピー.xlsx", data, age_seconds=3600)
+    assert collect(generated).departments["0101"] == "answered"
+    (generated.inbox / "メール保存/0101_コピー.xlsx").unlink()
+    drop(generated.inbox, "未来創造部/0101.xlsx", data, age_seconds=120)
+    result = collect(generated)
+    assert result.departments["0101"] == "answered"
+    report = status_json(generated)
+    assert file_entry(report, "メール保存/0101_コピー.xlsx")["status"] == "accepted"
+    assert file_entry(report, "未来創造部/0101.xlsx")["status"] == "duplicate"
+    with Ledger(generated.ledger_path) as ledger:
+        assert [s[0] for s in ledger.submissions()] == ["0101"]
+
+
+def test_a_ledger_written_by_the_earlier_version_is_brought_up_to_date(generated: Workspace) -> None:
+    """Schema 1 kept no file's own fate: a settled file gets it from its content's reading when opened."""
+    import sqlite3
+
+    data = returned(generated.distribute, generated.masters().department("0101"))
+    drop(generated.inbox, "未来創造部/0101.xlsx", data, age_seconds=7200)
+    drop(generated.inbox, "メール保存/0101_コピー.xlsx", data, age_seconds=3600)
+    collect(generated)
+    with sqlite3.connect(generated.ledger_path) as db:  # as the earlier version left it
+        db.execute("ALTER TABLE files DROP COLUMN own_status")
+        db.execute("ALTER TABLE files DROP COLUMN own_reason")
+        db.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    db.close()
+    (generated.inbox / "メール保存/0101_コピー.xlsx").unlink()
+    drop(generated.inbox, "未来創造部/0101.xlsx", data, age_seconds=120)
+    assert collect(generated).departments["0101"] == "answered"
+    with Ledger(generated.ledger_path) as ledger:
+        assert ledger.get_meta("schema_version") == "2"
+        copy = ledger.file("メール保存/0101_コピー.xlsx")
+        assert copy is not None and (copy.status, copy.reason) == ("accepted", "受理")
+
+
 def test_status_for_one_department_answers_a_promoter_on_the_phone(generated: Workspace) -> None:
     """ "Did you get our file?": its status, its files, and the files whose department could not be read
     but whose name says it is theirs."""

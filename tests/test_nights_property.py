@@ -1,0 +1,223 @@
+"""Property: over any sequence of nights, whatever arrives, is sent again or is taken away, every file is
+accounted for and each department's status is that of the last return it sent.
+
+A state machine drops returns (good, with an error, the blank sheet; as files or in mails), copies of
+earlier files sent again later, files saved over, junk, and deletions into the inbox, and runs `collect`
+at random points. After every night it
+checks what a DX staffer relies on:
+* every file in the inbox has a fate and a reason, none is left pending (all are settled and closed),
+  files taken away keep their rows, and the inbox is exactly as it was before the run;
+* every file read has its archive copy, byte for byte;
+* each department is answered / needs fixing / not answered as the last content it sent says, where a
+  content counts as sent when its last copy was (a blank sheet is never a return), with exactly one
+  `accepted` file for an answered department and none for one that needs fixing.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from hostile import make_eml
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
+from promoter import Fill, returned
+
+from dxsheets.collect import collect
+from dxsheets.generate import form_path, generate_forms
+from dxsheets.ledger import Ledger
+from dxsheets.workspace import init_workspace
+
+DEPTS = ("0101", "0102", "0103")
+KINDS = ("good", "good-again", "with-error", "blank")
+JUNK = (b"", "部署,回答\r\n総務課,はい\r\n".encode("cp932"), b"PK\x03\x04 half a zip")
+FATES = {"accepted", "rejected", "superseded", "duplicate", "unsupported", "ignored", "pending"}
+
+
+@dataclass(frozen=True)
+class Returns:
+    secret: bytes
+    data: dict[tuple[str, str], bytes]  # (department, kind) -> workbook bytes
+
+
+@functools.cache
+def returns() -> Returns:
+    """Each department's returns, filled once: every example's workspace is given the same secret."""
+    with tempfile.TemporaryDirectory() as tmp:
+        ws, _ = init_workspace(Path(tmp) / "ws")
+        masters = ws.masters()
+        generate_forms(masters, ws.secret(), ws.distribute, codes=DEPTS)
+        data = {}
+        for code in DEPTS:
+            dept = masters.department(code)
+            data[(code, "good")] = returned(ws.distribute, dept)
+            data[(code, "good-again")] = returned(ws.distribute, dept, Fill(respondent="二回目 次郎"))
+            data[(code, "with-error")] = returned(ws.distribute, dept, Fill(q1="多分"))
+            data[(code, "blank")] = form_path(ws.distribute, dept).read_bytes()
+        return Returns(ws.secret(), data)
+
+
+@dataclass(frozen=True)
+class Sent:
+    dept: str | None  # None: junk
+    kind: str
+    sha256: str
+    at: float  # when it was sent: the mail's Date, or the file time
+    disk: str  # the file in the inbox (a mail's attachments share its file)
+
+
+def _hashes(folder: Path) -> dict[str, str]:
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in folder.rglob("*")
+        if p.is_file()
+    }
+
+
+class Nights(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tmp = tempfile.TemporaryDirectory()
+        self.ws, _ = init_workspace(Path(self.tmp.name) / "ws")
+        self.ws.secret_path.write_bytes(returns().secret)
+        self.clock = time.time() - 10 * 86400  # file times: well settled, in the order sent
+        self.present: dict[str, Sent] = {}  # in the inbox now, by ledger path
+        self.read: dict[str, Sent] = {}  # seen by a collect (taken away or replaced since, perhaps)
+        self.contents: dict[str, bytes] = {}
+        self.n = 0
+
+    def teardown(self) -> None:
+        self.tmp.cleanup()
+
+    def _name(self, dept: str | None, kind: str, suffix: str = ".xlsx") -> str:
+        self.n += 1
+        self.clock += 100
+        folder = ("共有", "市民部/再送", "mail")[self.n % 3]
+        return f"{folder}/{self.n:03d}_{dept or 'junk'}_{kind}{suffix}"
+
+    def _write(self, rel: str, data: bytes, dept: str | None, kind: str) -> None:
+        path = self.ws.inbox / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        os.utime(path, (self.clock, self.clock))
+        sha = hashlib.sha256(data).hexdigest()
+        self.contents[sha] = data
+        self.present[rel] = Sent(dept, kind, sha, self.clock, rel)
+
+    @rule(dept=st.sampled_from(DEPTS), kind=st.sampled_from(KINDS))
+    def send(self, dept: str, kind: str) -> None:
+        self._write(self._name(dept, kind), returns().data[(dept, kind)], dept, kind)
+
+    @rule(dept=st.sampled_from(DEPTS), kind=st.sampled_from(KINDS))
+    def send_by_mail(self, dept: str, kind: str) -> None:
+        """A mail saved into the inbox a little after it was sent: dated by its Date header."""
+        mail = self._name(dept, kind, ".eml")
+        data = returns().data[(dept, kind)]
+        sent = datetime.fromtimestamp(int(self.clock), UTC)
+        make_eml(self.ws.inbox / mail, [(f"{dept}_{kind}.xlsx", data)], sent)
+        os.utime(self.ws.inbox / mail, (self.clock + 50, self.clock + 50))
+        sha = hashlib.sha256(data).hexdigest()
+        self.contents[sha] = data
+        self.present[f"{mail}/{dept}_{kind}.xlsx"] = Sent(dept, kind, sha, sent.timestamp(), mail)
+
+    @precondition(lambda self: self.present)
+    @rule(data=st.data())
+    def send_a_file_again(self, data: st.DataObject) -> None:
+        """The same bytes again, later, under another name ("please use this one")."""
+        earlier = self.present[data.draw(st.sampled_from(sorted(self.present)))]
+        self._write(
+            self._name(earlier.dept, earlier.kind), self.contents[earlier.sha256], earlier.dept, earlier.kind
+        )
+
+    @precondition(lambda self: any(rel == s.disk for rel, s in self.present.items()))
+    @rule(data=st.data(), dept=st.sampled_from(DEPTS), kind=st.sampled_from(KINDS))
+    def save_over_a_file(self, data: st.DataObject, dept: str, kind: str) -> None:
+        """A file in the inbox replaced by another under the same name (saved again from Excel)."""
+        rel = data.draw(st.sampled_from(sorted(rel for rel, s in self.present.items() if rel == s.disk)))
+        self.clock += 100
+        self._write(rel, returns().data[(dept, kind)], dept, kind)
+
+    @rule(junk=st.sampled_from(JUNK))
+    def send_junk(self, junk: bytes) -> None:
+        self._write(self._name(None, "junk"), junk, None, "junk")
+
+    @precondition(lambda self: self.present)
+    @rule(data=st.data())
+    def take_a_file_away(self, data: st.DataObject) -> None:
+        disk = self.present[data.draw(st.sampled_from(sorted(self.present)))].disk
+        (self.ws.inbox / disk).unlink()
+        self.present = {rel: s for rel, s in self.present.items() if s.disk != disk}
+
+    @rule()
+    def night(self) -> None:
+        before = _hashes(self.ws.inbox)
+        result = collect(self.ws, jobs=1)
+        assert _hashes(self.ws.inbox) == before, "inbox/ is read-only to dxsheets"
+        self.read.update(self.present)
+        with Ledger(self.ws.ledger_path) as ledger:
+            rows = {r.path: r for r in ledger.files()}
+        for rel in self.present:
+            row = rows[rel]
+            assert row.status in FATES - {"pending"} and row.reason and row.present == 1, row
+        for rel in set(self.read) - set(self.present):
+            assert rows[rel].present == 0, rel  # taken away: the row stays, marked absent
+        assert set(rows) == set(self.read)
+        for row in rows.values():
+            if row.sha256 and row.archive:
+                copy = self.ws.outbox / row.archive
+                assert hashlib.sha256(copy.read_bytes()).hexdigest() == row.sha256, row.path
+        for dept in DEPTS:
+            expected = self._expected_status(dept)
+            assert result.departments[dept] == expected, (dept, self._history(dept))
+            accepted = [r for r in rows.values() if r.dept_code == dept and r.status == "accepted"]
+            assert len(accepted) == (1 if expected == "answered" else 0), (dept, accepted)
+
+    def _expected_status(self, dept: str) -> str:
+        """The status the last content this department sent gives it; a content is sent when its last
+        copy was. A blank sheet is not a return."""
+        last_sent: dict[str, tuple[float, str]] = {}
+        for s in self.read.values():
+            if s.dept == dept and s.kind != "blank":
+                last_sent[s.sha256] = max(last_sent.get(s.sha256, (0.0, "")), (s.at, s.kind))
+        if not last_sent:
+            return "not_answered"
+        _, kind = max(last_sent.values())
+        return "needs_fixing" if kind == "with-error" else "answered"
+
+    def _history(self, dept: str) -> list[tuple[str, str, float]]:
+        return sorted(
+            ((rel, s.kind, s.at) for rel, s in self.read.items() if s.dept == dept), key=lambda t: t[2]
+        )
+
+
+Nights.TestCase.settings = settings(
+    max_examples=int(os.environ.get("NIGHTS_EXAMPLES", "25")),
+    stateful_step_count=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+test_nights = Nights.TestCase
+
+
+def test_the_returns_are_what_they_claim() -> None:
+    """The machine's inputs: a good return, one with an error, the blank sheet (guards the model)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        ws, _ = init_workspace(Path(tmp) / "ws")
+        ws.secret_path.write_bytes(returns().secret)
+        for kind in KINDS:
+            (ws.inbox / f"{kind}.xlsx").write_bytes(returns().data[("0101", kind)])
+            os.utime(ws.inbox / f"{kind}.xlsx", (time.time() - 3600,) * 2)
+        collect(ws, jobs=1)
+        with Ledger(ws.ledger_path) as ledger:
+            fates = {r.path: (r.status, [p.code for p in ledger.problems(r.path)]) for r in ledger.files()}
+    assert fates["with-error.xlsx"] == ("rejected", ["q1-invalid"])
+    assert fates["blank.xlsx"] == ("rejected", ["form-blank"])
+    for good in ("good.xlsx", "good-again.xlsx"):  # no problem: accepted, or outdated by a later return
+        assert fates[good][0] in ("accepted", "superseded") and fates[good][1] in ([], ["superseded"])
