@@ -2,10 +2,10 @@
 accounted for and each department's status is that of the last return it sent.
 
 A state machine drops returns (good, with an error, the blank sheet; as files or in mails), copies of
-earlier files sent again later, files saved over, junk, and deletions into the inbox, and runs `collect`
-at random points. After every night it
+earlier files sent again later, files saved over, junk, workbooks opened and closed in Excel (its
+owner file beside them), and deletions into the inbox, and runs `collect` at random points. After every night it
 checks what a DX staffer relies on:
-* every file in the inbox has a fate and a reason, none is left pending (all are settled and closed),
+* every file in the inbox has a fate and a reason, none is left pending unless it is open in Excel,
   files taken away keep their rows, and the inbox is exactly as it was before the run;
 * every file read has its archive copy, byte for byte;
 * each department is answered / needs fixing / not answered as the last content it sent says, where a
@@ -89,8 +89,10 @@ class Nights(RuleBasedStateMachine):
         self.ws.secret_path.write_bytes(returns().secret)
         self.clock = time.time() - 10 * 86400  # file times: well settled, in the order sent
         self.present: dict[str, Sent] = {}  # in the inbox now, by ledger path
-        self.read: dict[str, Sent] = {}  # seen by a collect (taken away or replaced since, perhaps)
+        self.read: dict[str, Sent] = {}  # read by a collect (taken away or replaced since, perhaps)
+        self.seen: set[str] = set()  # in the inbox on some night: read, or waiting (open in Excel)
         self.contents: dict[str, bytes] = {}
+        self.locks: dict[str, str] = {}  # a workbook open in Excel -> its owner file (~$name)
         self.n = 0
 
     def teardown(self) -> None:
@@ -136,11 +138,15 @@ class Nights(RuleBasedStateMachine):
             self._name(earlier.dept, earlier.kind), self.contents[earlier.sha256], earlier.dept, earlier.kind
         )
 
-    @precondition(lambda self: any(rel == s.disk for rel, s in self.present.items()))
+    def _saved_files(self) -> list[str]:
+        """Files in the inbox a person saved (not mails, not Excel's owner files)."""
+        return sorted(rel for rel, s in self.present.items() if rel == s.disk and s.kind != "lock")
+
+    @precondition(lambda self: self._saved_files())
     @rule(data=st.data(), dept=st.sampled_from(DEPTS), kind=st.sampled_from(KINDS))
     def save_over_a_file(self, data: st.DataObject, dept: str, kind: str) -> None:
         """A file in the inbox replaced by another under the same name (saved again from Excel)."""
-        rel = data.draw(st.sampled_from(sorted(rel for rel, s in self.present.items() if rel == s.disk)))
+        rel = data.draw(st.sampled_from(self._saved_files()))
         self.clock += 100
         self._write(rel, returns().data[(dept, kind)], dept, kind)
 
@@ -154,21 +160,50 @@ class Nights(RuleBasedStateMachine):
         disk = self.present[data.draw(st.sampled_from(sorted(self.present)))].disk
         (self.ws.inbox / disk).unlink()
         self.present = {rel: s for rel, s in self.present.items() if s.disk != disk}
+        self.locks = {rel: lock for rel, lock in self.locks.items() if lock in self.present}
+
+    def _closed_workbooks(self) -> list[str]:
+        return [rel for rel in self._saved_files() if rel not in self.locks]
+
+    @precondition(lambda self: self._closed_workbooks())
+    @rule(data=st.data())
+    def open_in_excel(self, data: st.DataObject) -> None:
+        """A promoter opens their file on the shared drive: Excel keeps `~$<name>` beside it meanwhile."""
+        rel = data.draw(st.sampled_from(self._closed_workbooks()))
+        folder, name = rel.rsplit("/", 1)
+        self.locks[rel] = f"{folder}/~${name}"
+        self._write(self.locks[rel], b"\x08yamada  " + b"\x00" * 153, None, "lock")
+
+    @precondition(lambda self: self.locks)
+    @rule(data=st.data())
+    def close_in_excel(self, data: st.DataObject) -> None:
+        lock = self.locks.pop(data.draw(st.sampled_from(sorted(self.locks))))
+        (self.ws.inbox / lock).unlink()
+        del self.present[lock]
 
     @rule()
     def night(self) -> None:
         before = _hashes(self.ws.inbox)
         result = collect(self.ws, jobs=1)
         assert _hashes(self.ws.inbox) == before, "inbox/ is read-only to dxsheets"
-        self.read.update(self.present)
+        # A workbook open in Excel is not read: its earlier content (if any) stands until it is closed.
+        open_now = {rel for rel, lock in self.locks.items() if rel in self.present}
+        self.read.update({rel: s for rel, s in self.present.items() if rel not in open_now})
         with Ledger(self.ws.ledger_path) as ledger:
             rows = {r.path: r for r in ledger.files()}
         for rel in self.present:
             row = rows[rel]
-            assert row.status in FATES - {"pending"} and row.reason and row.present == 1, row
-        for rel in set(self.read) - set(self.present):
+            assert row.status in FATES and row.reason and row.present == 1, row
+            assert row.status != "pending" or rel in open_now, row
+        self.seen |= set(self.present)
+        for rel in self.seen - set(self.present):
             assert rows[rel].present == 0, rel  # taken away: the row stays, marked absent
-        assert set(rows) == set(self.read)
+            if rel not in self.read:  # it went before it could ever be read: said once the inbox has files
+                # (an inbox found empty may be a share that did not connect: nothing is concluded from it)
+                assert rows[rel].status in (("ignored",) if self.present else ("ignored", "pending")), rows[
+                    rel
+                ]
+        assert set(rows) == self.seen
         for row in rows.values():
             if row.sha256 and row.archive:
                 copy = self.ws.outbox / row.archive
