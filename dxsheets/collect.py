@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -37,6 +38,7 @@ from .intake import (
     Item,
     Taken,
     attachment_bytes,
+    examine,
     is_mail,
     iso_utc,
     scan,
@@ -170,7 +172,7 @@ def collect(
         def waits(arrival: Arrival, problems: list[Problem]) -> tuple[FileRow, list[Problem]]:
             """The row of a file that cannot be taken in tonight (being saved, open, locked, gone): its
             earlier content's when it had one, so its department keeps its answer meanwhile, else pending."""
-            previous = _previous_content(ledger, arrival, problems, key, when, deadline)
+            previous = _previous_content(ledger, arrival, problems, key, when, deadline, intake, out.readings)
             if previous is None:
                 return _file_row(arrival, None, None, Examined(PENDING, problems), when)
             result.kept_previous.append(arrival.path)
@@ -258,6 +260,8 @@ def collect(
         if result.seen == 0:
             result.vanished = seen_last_time  # their rows and answers stay; said, so it is not missed
         out.flush()
+        if result.rechecked:  # the rules changed: the returns no longer in the inbox are judged by them too
+            _check_again_from_archive(ledger, ws, intake, key, deadline, jobs, result)
         with ledger.transaction():  # fates across files change together, or not at all
             # An inbox found empty (a share that did not connect) says nothing about what is in it.
             ledger.forget_placeholders(mails_read, folders=not result.vanished)
@@ -275,8 +279,58 @@ def collect(
     return result
 
 
+def _check_again_from_archive(
+    ledger: Ledger,
+    ws: Workspace,
+    intake: Intake,
+    key: str,
+    deadline: datetime,
+    jobs: int | None,
+    result: CollectResult,
+) -> None:
+    """Check again, from their archive copies, the returns no longer in the inbox, on a night the rules
+    changed: they still count, so they are judged by tonight's masters like the rest (a content already
+    read under these rules is not parsed again). Their rows keep where and when they were seen; one whose
+    copy cannot be read keeps its row as it was."""
+    rows = {row.path: row for row in ledger.examined_absent()}
+    if not rows:
+        return
+    checked: list[tuple[FileRow, list[Problem]]] = []
+    readings: list[tuple[str, str, str]] = []
+
+    def on_result(path: str, t: Taken) -> None:
+        row, sha, e = rows[path], t.sha256, t.examined
+        if sha is None or sha != row.sha256 or (e is not None and e.fate == PENDING):
+            return  # the copy is missing or not what was archived: nothing better to go on
+        if e is None:  # already read under these rules (tonight, or before the rules last changed)
+            cached = ledger.reading(sha, key)
+            assert cached is not None, "known contents have a reading"
+            e = Examined.from_json(cached, answers=False)
+        elif t.reading is not None:
+            readings.append((sha, key, t.reading))
+        sent = datetime.fromisoformat(row.sent_at) if row.sent_at else datetime.fromtimestamp(row.mtime, UTC)
+        copy = ws.outbox / (row.archive or "")
+        arrival = Arrival(row.path, copy, row.size, row.mtime, sent, row.evidence or "file-time")
+        new, problems = _file_row(arrival, row.sha256, row.archive, e, row.last_seen, deadline)
+        checked.append((replace(new, first_seen=row.first_seen, present=0), problems))
+
+    items = (
+        Item(row.path, ws.outbox / (row.archive or ""), None, Path(row.path).suffix) for row in rows.values()
+    )
+    take_in_all(items, intake, jobs=jobs, on_result=on_result)
+    ledger.save_readings(readings)
+    ledger.upsert_files(checked)  # not noted present: they are still not in the inbox
+
+
 def _previous_content(
-    ledger: Ledger, arrival: Arrival, why: list[Problem], key: str, when: str, deadline: datetime
+    ledger: Ledger,
+    arrival: Arrival,
+    why: list[Problem],
+    key: str,
+    when: str,
+    deadline: datetime,
+    intake: Intake,
+    readings: list[tuple[str, str, str]],
 ) -> tuple[FileRow, list[Problem]] | None:
     """The row of a file that cannot be taken in tonight (open in Excel, being saved again, locked or moved
     when read; `why` says which) at a path whose earlier content was taken in for a department: that content
@@ -286,11 +340,17 @@ def _previous_content(
     as the run starts, turns their department 未回答 and drops its answers from the summary for the night.
     The row takes the file's new size and time (so the next run sees whether it has settled) and the
     earlier content's hash, archive copy, sending time and reading. None when there is no such content.
+    On a night the rules changed, that content is judged by them (examined again from its archive copy,
+    the new reading added to `readings`).
     """
     prev = ledger.file(arrival.path)
     if prev is None or prev.sha256 is None or not prev.dept_code:
         return None
-    found = ledger.reading(prev.sha256, key) or ledger.latest_reading(prev.sha256)
+    found = (
+        ledger.reading(prev.sha256, key)
+        or _examined_again(prev, intake, key, readings)
+        or ledger.latest_reading(prev.sha256)
+    )
     if found is None:
         return None
     e = Examined.from_json(found, answers=False)
@@ -306,6 +366,24 @@ def _previous_content(
     ]
     earlier = replace(arrival, sent_at=sent, evidence=prev.evidence or arrival.evidence, problems=[])
     return _file_row(earlier, prev.sha256, prev.archive, e, when, deadline)
+
+
+def _examined_again(
+    prev: FileRow, intake: Intake, key: str, readings: list[tuple[str, str, str]]
+) -> dict | None:
+    """The reading under the rules `key` of a content read under others, from its archive copy; None when
+    the copy cannot be read. Here in the parent: rare (a file open on the night the masters changed), and
+    a content read safely before."""
+    if not prev.archive or not prev.sha256:
+        return None
+    try:
+        data = (intake.archive.parent / prev.archive).read_bytes()
+        text = examine(data, intake.masters, intake.secret, intake.limits).to_json()
+    except Exception:  # the copy is gone, or a fault in a rule: the reading it had stands
+        return None
+    readings.append((prev.sha256, key, text))
+    found: dict = json.loads(text)
+    return found
 
 
 def _inbox_ready(ws: Workspace, seen_last_time: int) -> None:

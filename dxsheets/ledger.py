@@ -297,6 +297,20 @@ class Ledger:
         r = self.db.execute(f"SELECT {', '.join(FILE_COLUMNS)} FROM files WHERE path = ?", (path,)).fetchone()
         return FileRow(*r) if r else None
 
+    def examined_absent(self) -> list[FileRow]:
+        """Files not in the inbox tonight whose content was examined (they still count). Call once tonight's
+        files are noted present."""
+        cols = ", ".join(f"f.{c}" for c in FILE_COLUMNS)
+        rows = self.db.execute(
+            f"""SELECT {cols} FROM files f
+                WHERE f.sha256 IS NOT NULL AND f.sha256 != '' AND f.archive IS NOT NULL
+                  AND f.status NOT IN ('pending', 'ignored')
+                  AND f.path NOT IN (SELECT path FROM temp.present)
+                  AND EXISTS (SELECT 1 FROM readings r WHERE r.sha256 = f.sha256)
+                ORDER BY f.path"""
+        )
+        return [FileRow(*r) for r in rows]
+
     def sighting(self, path: str) -> tuple[int | None, float] | None:
         """The (size, mtime) a file had when last seen, or None for a file never seen. A mail read into its
         attachments has rows only for them, which keep the mail's mtime (not its size): (None, mtime)."""

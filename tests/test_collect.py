@@ -859,6 +859,47 @@ def test_each_night_says_which_departments_moved_and_why_every_return_was_checke
     ]
 
 
+def test_a_return_taken_out_of_the_inbox_is_checked_again_from_its_archive_copy(generated: Workspace) -> None:
+    """Every return is checked again after a master changes, the ones staff have moved out of the inbox too:
+    their content is in the archive, and they still count. Otherwise the summary would judge them by last
+    week's WG list while the rest follow today's."""
+    m = generated.masters()
+    drop(generated.inbox, "済/0401_市民課.xlsx", returned(generated.distribute, m.department("0401")))
+    assert collect(generated).departments["0401"] == "answered"
+    (generated.inbox / "済/0401_市民課.xlsx").unlink()  # tidied away once read
+    wb = openpyxl.load_workbook(generated.templates / "working_groups.xlsx")
+    wb.active["B2"] = "行政手続デジタル化WG"  # the WG the answer chose is renamed
+    wb.save(generated.templates / "working_groups.xlsx")
+    result = collect(generated)
+    assert result.departments["0401"] == "needs_fixing"
+    entry = file_entry(status_json(generated), "済/0401_市民課.xlsx")
+    assert entry["status"] == "rejected" and codes(entry) == [("wg-invalid", "error")]
+    assert feedback_path(generated.feedback, m.department("0401")).exists()
+    with Ledger(generated.ledger_path) as ledger:
+        row = ledger.file("済/0401_市民課.xlsx")
+        assert row is not None and row.present == 0  # still not in the inbox
+    wb.active["B2"] = "行政手続オンライン化WG"  # renamed back: the answer stands again
+    wb.save(generated.templates / "working_groups.xlsx")
+    assert collect(generated).departments["0401"] == "answered"
+
+
+def test_a_return_open_in_excel_on_the_night_the_masters_change_is_judged_by_the_new_masters(
+    generated: Workspace,
+) -> None:
+    """Its earlier content stands while it is open, checked again under tonight's masters (found by
+    tests/test_nights_property.py: it kept last week's verdict)."""
+    m = generated.masters()
+    drop(generated.inbox, "0401_市民課.xlsx", returned(generated.distribute, m.department("0401")))
+    assert collect(generated).departments["0401"] == "answered"
+    wb = openpyxl.load_workbook(generated.templates / "working_groups.xlsx")
+    wb.active["B2"] = "行政手続デジタル化WG"
+    wb.save(generated.templates / "working_groups.xlsx")
+    drop(generated.inbox, "~$0401_市民課.xlsx", b"\x08yamada  " + b"\x00" * 153)  # opened in Excel
+    assert collect(generated).departments["0401"] == "needs_fixing"
+    entry = file_entry(status_json(generated), "0401_市民課.xlsx")
+    assert [c for c, _ in codes(entry)] == ["wg-invalid", "pending-previous-used"]
+
+
 def test_feedback_is_a_fresh_sheet_with_marks_and_fixed_it_is_valid(generated: Workspace) -> None:
     m = generated.masters()
     dept = m.department("0402")

@@ -3,7 +3,8 @@ accounted for and each department's status is that of the last return it sent.
 
 A state machine drops returns (good, with an error, the blank sheet; as files or in mails), copies of
 earlier files sent again later, files saved over, junk, workbooks opened and closed in Excel (its
-owner file beside them), and deletions into the inbox, and runs `collect` at random points. After every night it
+owner file beside them), deletions from the inbox and a WG renamed in the masters (and back), and runs
+`collect` at random points. After every night it
 checks what a DX staffer relies on:
 * every file in the inbox has a fate and a reason, none is left pending unless it is open in Excel,
   files taken away keep their rows, and the inbox is exactly as it was before the run;
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import openpyxl
 from hostile import make_eml
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -93,6 +95,7 @@ class Nights(RuleBasedStateMachine):
         self.seen: set[str] = set()  # in the inbox on some night: read, or waiting (open in Excel)
         self.contents: dict[str, bytes] = {}
         self.locks: dict[str, str] = {}  # a workbook open in Excel -> its owner file (~$name)
+        self.renamed = False  # the WG the good answers chose has been renamed in the masters
         self.n = 0
 
     def teardown(self) -> None:
@@ -182,6 +185,16 @@ class Nights(RuleBasedStateMachine):
         del self.present[lock]
 
     @rule()
+    def rename_a_wg(self) -> None:
+        """The DX office renames (or renames back) the WG the good answers chose: while renamed, those
+        answers are `wg-invalid`, the ones no longer in the inbox too."""
+        self.renamed = not self.renamed
+        path = self.ws.templates / "working_groups.xlsx"
+        wb = openpyxl.load_workbook(path)
+        wb.active["B2"] = "行政手続デジタル化WG" if self.renamed else "行政手続オンライン化WG"
+        wb.save(path)
+
+    @rule()
     def night(self) -> None:
         before = _hashes(self.ws.inbox)
         result = collect(self.ws, jobs=1)
@@ -224,7 +237,8 @@ class Nights(RuleBasedStateMachine):
         if not last_sent:
             return "not_answered"
         _, kind = max(last_sent.values())
-        return "needs_fixing" if kind == "with-error" else "answered"
+        wrong = kind == "with-error" or (self.renamed and kind in ("good", "good-again"))
+        return "needs_fixing" if wrong else "answered"
 
     def _history(self, dept: str) -> list[tuple[str, str, float]]:
         return sorted(
