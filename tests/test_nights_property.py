@@ -3,8 +3,8 @@ accounted for and each department's status is that of the last return it sent.
 
 A state machine drops returns (good, with an error, the blank sheet; as files or in mails), copies of
 earlier files sent again later, files saved over, junk, workbooks opened and closed in Excel (its
-owner file beside them), deletions from the inbox and a WG renamed in the masters (and back), and runs
-`collect` at random points. After every night it
+owner file beside them), deletions from the inbox, a WG renamed and a department left out in the
+masters (and back), and runs `collect` at random points. After every night it
 checks what a DX staffer relies on:
 * every file in the inbox has a fate and a reason, none is left pending unless it is open in Excel,
   files taken away keep their rows, and the inbox is exactly as it was before the run;
@@ -96,6 +96,7 @@ class Nights(RuleBasedStateMachine):
         self.contents: dict[str, bytes] = {}
         self.locks: dict[str, str] = {}  # a workbook open in Excel -> its owner file (~$name)
         self.renamed = False  # the WG the good answers chose has been renamed in the masters
+        self.left_out = False  # 0103 is marked × (not in this survey) in the masters
         self.n = 0
 
     def teardown(self) -> None:
@@ -195,6 +196,17 @@ class Nights(RuleBasedStateMachine):
         wb.save(path)
 
     @rule()
+    def leave_out_a_department(self) -> None:
+        """The DX office marks 0103 × (not in this survey), or back ○: while left out, its returns are
+        `dept-inactive` and it has no status; back in, every return it sent counts again."""
+        self.left_out = not self.left_out
+        path = self.ws.templates / "departments.xlsx"
+        wb = openpyxl.load_workbook(path)
+        row = next(r for r in wb.active.iter_rows(min_row=2) if r[0].value == "0103")
+        row[5].value = "×" if self.left_out else "○"
+        wb.save(path)
+
+    @rule()
     def night(self) -> None:
         before = _hashes(self.ws.inbox)
         result = collect(self.ws, jobs=1)
@@ -222,6 +234,10 @@ class Nights(RuleBasedStateMachine):
                 copy = self.ws.outbox / row.archive
                 assert hashlib.sha256(copy.read_bytes()).hexdigest() == row.sha256, row.path
         for dept in DEPTS:
+            if dept == "0103" and self.left_out:
+                assert dept not in result.departments
+                assert not [r for r in rows.values() if r.dept_code == dept and r.status == "accepted"]
+                continue
             expected = self._expected_status(dept)
             assert result.departments[dept] == expected, (dept, self._history(dept))
             accepted = [r for r in rows.values() if r.dept_code == dept and r.status == "accepted"]
