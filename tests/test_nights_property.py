@@ -1,7 +1,7 @@
 """Property: over any sequence of nights, whatever arrives, is sent again or is taken away, every file is
 accounted for and each department's status is that of the last return it sent.
 
-A state machine drops returns (good, with an error, the blank sheet; as files or in mails), copies of
+A state machine drops returns (good, with an error, the blank sheet; as files or in mails, saved over), copies of
 earlier files sent again later, files saved over, junk, workbooks opened and closed in Excel (its
 owner file beside them), deletions from the inbox, a WG renamed and a department left out in the
 masters (and back), and runs `collect` at random points. After every night it
@@ -124,7 +124,9 @@ class Nights(RuleBasedStateMachine):
     @rule(dept=st.sampled_from(DEPTS), kind=st.sampled_from(KINDS))
     def send_by_mail(self, dept: str, kind: str) -> None:
         """A mail saved into the inbox a little after it was sent: dated by its Date header."""
-        mail = self._name(dept, kind, ".eml")
+        self._mail(self._name(dept, kind, ".eml"), dept, kind)
+
+    def _mail(self, mail: str, dept: str, kind: str) -> None:
         data = returns().data[(dept, kind)]
         sent = datetime.fromtimestamp(int(self.clock), UTC)
         make_eml(self.ws.inbox / mail, [(f"{dept}_{kind}.xlsx", data)], sent)
@@ -132,6 +134,19 @@ class Nights(RuleBasedStateMachine):
         sha = hashlib.sha256(data).hexdigest()
         self.contents[sha] = data
         self.present[f"{mail}/{dept}_{kind}.xlsx"] = Sent(dept, kind, sha, sent.timestamp(), mail)
+
+    def _mails(self) -> list[str]:
+        return sorted({s.disk for rel, s in self.present.items() if rel != s.disk})
+
+    @precondition(lambda self: self._mails())
+    @rule(data=st.data(), dept=st.sampled_from(DEPTS), kind=st.sampled_from(KINDS))
+    def save_a_mail_over(self, data: st.DataObject, dept: str, kind: str) -> None:
+        """A mail file in the inbox replaced by another mail under the same name (what it attached
+        before is no longer in the inbox, but was sent all the same)."""
+        mail = data.draw(st.sampled_from(self._mails()))
+        self.present = {rel: s for rel, s in self.present.items() if s.disk != mail}
+        self.clock += 100
+        self._mail(mail, dept, kind)
 
     @precondition(lambda self: self.present)
     @rule(data=st.data())
