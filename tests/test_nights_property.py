@@ -11,7 +11,8 @@ staffer relies on:
 * every file read has its archive copy, byte for byte;
 * each department is answered / needs fixing / not answered as the last content it sent says, where a
   content counts as sent when its last copy was (a blank sheet is never a return), with exactly one
-  `accepted` file for an answered department and none for one that needs fixing.
+  `accepted` file for an answered department and none for one that needs fixing;
+* the summary (`consolidate.gather`) shows the same statuses, and the answers of that last content.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 from promoter import Fill, returned
 
 from dxsheets.collect import collect
+from dxsheets.consolidate import gather
 from dxsheets.generate import form_path, generate_forms
 from dxsheets.ledger import Ledger
 from dxsheets.workspace import init_workspace
@@ -40,6 +42,7 @@ from dxsheets.workspace import init_workspace
 DEPTS = ("0101", "0102", "0103")
 KINDS = ("good", "good-again", "with-error", "blank")
 JUNK = (b"", "部署,回答\r\n総務課,はい\r\n".encode("cp932"), b"PK\x03\x04 half a zip")
+RESPONDENT = {"good": "山田 太郎", "good-again": "二回目 次郎"}  # who answered, as the returns say
 FATES = {"accepted", "rejected", "superseded", "duplicate", "unsupported", "ignored", "pending"}
 
 
@@ -231,6 +234,7 @@ class Nights(RuleBasedStateMachine):
         self.read.update({rel: s for rel, s in self.present.items() if rel not in open_now})
         with Ledger(self.ws.ledger_path) as ledger:
             rows = {r.path: r for r in ledger.files()}
+            summary = gather(self.ws.masters(), ledger)  # what the morning's summary shows
         for rel in self.present:
             row = rows[rel]
             assert row.status in FATES and row.reason and row.present == 1, row
@@ -257,17 +261,26 @@ class Nights(RuleBasedStateMachine):
             assert result.departments[dept] == expected, (dept, self._history(dept))
             accepted = [r for r in rows.values() if r.dept_code == dept and r.status == "accepted"]
             assert len(accepted) == (1 if expected == "answered" else 0), (dept, accepted)
+            assert summary.statuses[dept] == expected
+            if expected == "answered":  # the summary shows the answers of the content sent last
+                assert summary.accepted[dept].respondent == RESPONDENT[self._last_kind(dept)], dept
+            else:
+                assert dept not in summary.accepted
 
-    def _expected_status(self, dept: str) -> str:
-        """The status the last content this department sent gives it; a content is sent when its last
-        copy was. A blank sheet is not a return."""
+    def _last_kind(self, dept: str) -> str | None:
+        """The kind of the last content this department sent; a content is sent when its last copy was. A
+        blank sheet is not a return."""
         last_sent: dict[str, tuple[float, str]] = {}
         for s in self.read.values():
             if s.dept == dept and s.kind != "blank":
                 last_sent[s.sha256] = max(last_sent.get(s.sha256, (0.0, "")), (s.at, s.kind))
-        if not last_sent:
+        return max(last_sent.values())[1] if last_sent else None
+
+    def _expected_status(self, dept: str) -> str:
+        """The status the last content this department sent gives it."""
+        kind = self._last_kind(dept)
+        if kind is None:
             return "not_answered"
-        _, kind = max(last_sent.values())
         wrong = kind == "with-error" or (self.renamed and kind in ("good", "good-again"))
         return "needs_fixing" if wrong else "answered"
 
