@@ -12,7 +12,8 @@ staffer relies on:
 * each department is answered / needs fixing / not answered as the last content it sent says, where a
   content counts as sent when its last copy was (a blank sheet is never a return), with exactly one
   `accepted` file for an answered department and none for one that needs fixing;
-* the summary (`consolidate.gather`) shows the same statuses, and the answers of that last content.
+* the summary (`consolidate.gather`) shows the same statuses, and the answers of that last content;
+* a feedback book exists for exactly the departments that need fixing.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from promoter import Fill, returned
 
 from dxsheets.collect import collect
 from dxsheets.consolidate import gather
+from dxsheets.feedback import feedback_path
 from dxsheets.generate import form_path, generate_forms
 from dxsheets.ledger import Ledger
 from dxsheets.workspace import init_workspace
@@ -234,7 +236,8 @@ class Nights(RuleBasedStateMachine):
         self.read.update({rel: s for rel, s in self.present.items() if rel not in open_now})
         with Ledger(self.ws.ledger_path) as ledger:
             rows = {r.path: r for r in ledger.files()}
-            summary = gather(self.ws.masters(), ledger)  # what the morning's summary shows
+            masters = self.ws.masters()
+            summary = gather(masters, ledger)  # what the morning's summary shows
         for rel in self.present:
             row = rows[rel]
             assert row.status in FATES and row.reason and row.present == 1, row
@@ -262,6 +265,10 @@ class Nights(RuleBasedStateMachine):
             accepted = [r for r in rows.values() if r.dept_code == dept and r.status == "accepted"]
             assert len(accepted) == (1 if expected == "answered" else 0), (dept, accepted)
             assert summary.statuses[dept] == expected
+            # A feedback book for exactly the departments that need to fix something.
+            assert feedback_path(self.ws.feedback, masters.department(dept)).exists() == (
+                expected == "needs_fixing"
+            )
             if expected == "answered":  # the summary shows the answers of the content sent last
                 assert summary.accepted[dept].respondent == RESPONDENT[self._last_kind(dept)], dept
             else:
