@@ -1,7 +1,7 @@
 """Property: over any sequence of nights, whatever arrives, is sent again or is taken away, every file is
 accounted for and each department's status is that of the last return it sent.
 
-A state machine drops returns (good, with an error, the blank sheet; as files or in mails), copies of
+A state machine drops returns (good, with an error, the blank sheet; as files, in mails, two to a mail), copies of
 earlier files sent again later, files and mails saved over, junk, workbooks opened and closed in Excel
 (its owner file beside them), deletions from the inbox, a WG renamed and a department left out in the
 masters (and back), and runs `collect` at random points. After every night it checks what a DX
@@ -29,7 +29,7 @@ from pathlib import Path
 
 import openpyxl
 from hostile import make_eml
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, assume, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 from promoter import Fill, returned
@@ -131,14 +131,28 @@ class Nights(RuleBasedStateMachine):
         """A mail saved into the inbox a little after it was sent: dated by its Date header."""
         self._mail(self._name(dept, kind, ".eml"), dept, kind)
 
-    def _mail(self, mail: str, dept: str, kind: str) -> None:
-        data = returns().data[(dept, kind)]
+    @rule(
+        first=st.tuples(st.sampled_from(DEPTS), st.sampled_from(KINDS)),
+        second=st.tuples(st.sampled_from(DEPTS), st.sampled_from(KINDS)),
+    )
+    def send_a_batch_by_mail(self, first: tuple[str, str], second: tuple[str, str]) -> None:
+        """A 部's clerk mails two of its 課' sheets at once."""
+        assume(first[0] != second[0])  # two returns of one department in one mail: neither is the later
+        self._mail(self._name(first[0], "batch", ".eml"), *first, also=second)
+
+    def _mail(self, mail: str, dept: str, kind: str, also: tuple[str, str] | None = None) -> None:
         sent = datetime.fromtimestamp(int(self.clock), UTC)
-        make_eml(self.ws.inbox / mail, [(f"{dept}_{kind}.xlsx", data)], sent)
+        attached = [
+            (f"{d}_{k}{'_2' if i else ''}.xlsx", d, k)
+            for i, (d, k) in enumerate([(dept, kind), *([also] if also else [])])
+        ]
+        make_eml(self.ws.inbox / mail, [(name, returns().data[(d, k)]) for name, d, k in attached], sent)
         os.utime(self.ws.inbox / mail, (self.clock + 50, self.clock + 50))
-        sha = hashlib.sha256(data).hexdigest()
-        self.contents[sha] = data
-        self.present[f"{mail}/{dept}_{kind}.xlsx"] = Sent(dept, kind, sha, sent.timestamp(), mail)
+        for name, d, k in attached:
+            data = returns().data[(d, k)]
+            sha = hashlib.sha256(data).hexdigest()
+            self.contents[sha] = data
+            self.present[f"{mail}/{name}"] = Sent(d, k, sha, sent.timestamp(), mail)
 
     def _mails(self) -> list[str]:
         return sorted({s.disk for rel, s in self.present.items() if rel != s.disk})
