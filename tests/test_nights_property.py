@@ -1,11 +1,11 @@
 """Property: over any sequence of nights, whatever arrives, is sent again or is taken away, every file is
 accounted for and each department's status is that of the last return it sent.
 
-A state machine drops returns (good, with an error, the blank sheet; as files, in mails, two to a mail), copies of
-earlier files sent again later, files and mails saved over, junk, workbooks opened and closed in Excel
-(its owner file beside them), deletions from the inbox, a WG renamed and a department left out in the
-masters (and back), and runs `collect` at random points. After every night it checks what a DX
-staffer relies on:
+A state machine drops returns (good, with an error, the blank sheet; as files, in mails, two to a
+mail), copies of earlier files sent again later, files and mails saved over, junk, workbooks opened and
+closed in Excel (its owner file beside them), deletions from the inbox, a WG renamed and a department
+left out in the masters (and back), and runs `collect` at random points. After every night it checks
+what a DX staffer relies on:
 * every file in the inbox has a fate and a reason, none is left pending unless it is open in Excel,
   files taken away keep their rows, and the inbox is exactly as it was before the run;
 * every file read has its archive copy, byte for byte;
