@@ -569,8 +569,7 @@ def examine(data: bytes, masters: Masters, secret: bytes, limits: Limits | None 
                 return Examined(UNSUPPORTED, [_zip_archive_problem(data)])
             kind = sniff(data)
             if kind in _UNSUPPORTED_FORMATS:  # a spreadsheet we do not read: OpenDocument, Excel binary
-                code, message = _READ_MESSAGES[_UNSUPPORTED_FORMATS[kind]]
-                return Examined(UNSUPPORTED, [Problem(code, ERROR, message)])
+                return _unsupported_format(kind)
             document = document_kind(data)
             if document is not None:
                 return Examined(UNSUPPORTED, [_document_problem(document)])
@@ -583,8 +582,7 @@ def examine(data: bytes, masters: Masters, secret: bytes, limits: Limits | None 
     if kind == FORMAT_EMPTY:
         return Examined(REJECTED, [Problem("file-empty", ERROR, _READ_MESSAGES["empty-file"][1])])
     if kind in _UNSUPPORTED_FORMATS:
-        code, message = _READ_MESSAGES[_UNSUPPORTED_FORMATS[kind]]
-        return Examined(UNSUPPORTED, [Problem(code, ERROR, message)])
+        return _unsupported_format(kind)
     if kind == FORMAT_ENCRYPTED:
         return Examined(REJECTED, [Problem("file-encrypted", ERROR, _READ_MESSAGES["encrypted"][1])])
     if kind != FORMAT_XLSX:
@@ -594,6 +592,12 @@ def examine(data: bytes, masters: Masters, secret: bytes, limits: Limits | None 
     except WorkbookReadError as exc:
         return Examined(REJECTED, [_read_problem(exc)])
     return _examine_form(raw, masters, secret)
+
+
+def _unsupported_format(kind: str) -> Examined:
+    """A spreadsheet format dxsheets does not read, answered with what to send instead."""
+    code, message = _READ_MESSAGES[_UNSUPPORTED_FORMATS[kind]]
+    return Examined(UNSUPPORTED, [Problem(code, ERROR, message)])
 
 
 _DOCUMENT_NAMES = {

@@ -424,7 +424,8 @@ class Ledger:
 
     def _settle(self, losers: str, status: str, reason: str, message: str) -> None:
         """Give every file of the query `losers` (path, winner) `status`, and its problem of that code (info)
-        after its others. Several statements: run it inside the caller's transaction."""
+        after its others. After `unsettle`, which took every earlier one away. Several statements: run it
+        inside the caller's transaction."""
         self.db.execute("DROP TABLE IF EXISTS temp.losers")
         self.db.execute(
             f"""CREATE TEMP TABLE losers AS
@@ -438,11 +439,7 @@ class Ledger:
             (status, reason),
         )
         self.db.execute(
-            """DELETE FROM problems WHERE code IN ('superseded', 'duplicate')
-               AND path IN (SELECT path FROM temp.losers)"""
-        )
-        self.db.execute(
-            """INSERT OR REPLACE INTO problems
+            """INSERT INTO problems
                SELECT path, base, ?, 'info', '', '', replace(?, '{winner}', winner), '', NULL, NULL
                FROM temp.losers""",
             (status, message),
