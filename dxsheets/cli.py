@@ -196,6 +196,11 @@ def echo_collect(result: CollectResult, masters: Masters | None = None) -> None:
     click.echo("部署: " + "・".join(f"{DEPT_STATUS_JA[k]} {v}" for k, v in depts.items()))
     if result.rechecked:
         click.echo(_RECHECKED_JA[result.rechecked])
+    if result.rechecked_absent:
+        click.echo(
+            f"inbox から移された返送 {result.rechecked_absent} 件も、outbox/archive/ の保管コピーで"
+            "チェックし直しました（回答として数えています）。"
+        )
     if result.moved:
         moves = [
             f"{code} {_dept_label(masters, code)}{DEPT_STATUS_JA[was]}→{DEPT_STATUS_JA[now]}"

@@ -78,6 +78,7 @@ class CollectResult:
     # staff see what moved (a fix arrived, a new return with errors, a master edit that flipped many).
     moved: dict[str, tuple[str, str]] = field(default_factory=dict)
     rechecked: str | None = None  # "masters" or "rules": why every content was checked again tonight
+    rechecked_absent: int = 0  # of them, returns no longer in the inbox, checked from their archive copies
     doubtful: list[str] = field(default_factory=list)  # answers whose saved times contradict the file times
     kept_edited: list[Path] = field(default_factory=list)  # feedback books people had saved into, moved aside
     seconds: float = 0.0
@@ -320,6 +321,7 @@ def _check_again_from_archive(
     take_in_all(items, intake, jobs=jobs, on_result=on_result)
     ledger.save_readings(readings)
     ledger.upsert_files(checked)  # not noted present: they are still not in the inbox
+    result.rechecked_absent = len(checked)
 
 
 def _previous_content(

@@ -121,6 +121,7 @@ def _write_log(ws: Workspace, started: datetime, result: RunResult) -> Path:
             {"code": code, "from": was, "to": now} for code, (was, now) in sorted(c.moved.items())
         ],
         "rechecked": c.rechecked,
+        "rechecked_absent": c.rechecked_absent,
         "seen": c.seen,
         "examined": c.examined,
         "reused": c.reused,

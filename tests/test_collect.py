@@ -850,6 +850,7 @@ def test_each_night_says_which_departments_moved_and_why_every_return_was_checke
     wb.save(generated.templates / "working_groups.xlsx")
     out = cli_collect("run")
     assert "マスタか secret.key が前回の回収から変わったため、すべての返送をチェックし直しました" in out
+    assert "inbox から移された" not in out  # both returns are still in the inbox
     assert "状況が変わった部署 2 件: 0401 市民課 回答済み→要修正, 0402 市民協働課 回答済み→要修正" in out
     log = json.loads(max(generated.logs.glob("run-*.json")).read_text(encoding="utf-8"))
     assert log["rechecked"] == "masters"
@@ -870,8 +871,12 @@ def test_a_return_taken_out_of_the_inbox_is_checked_again_from_its_archive_copy(
     wb = openpyxl.load_workbook(generated.templates / "working_groups.xlsx")
     wb.active["B2"] = "行政手続デジタル化WG"  # the WG the answer chose is renamed
     wb.save(generated.templates / "working_groups.xlsx")
-    result = collect(generated)
-    assert result.departments["0401"] == "needs_fixing"
+    out = CliRunner().invoke(cli, ["run", "-w", str(generated.root)])
+    assert "inbox から移された返送 1 件も、outbox/archive/ の保管コピーでチェックし直しました" in out.stdout
+    log = json.loads(max(generated.logs.glob("run-*.json")).read_text(encoding="utf-8"))
+    assert log["rechecked_absent"] == 1
+    depts = {d["code"]: d["status"] for d in status_json(generated)["departments"]}
+    assert depts["0401"] == "needs_fixing"
     entry = file_entry(status_json(generated), "済/0401_市民課.xlsx")
     assert entry["status"] == "rejected" and codes(entry) == [("wg-invalid", "error")]
     assert feedback_path(generated.feedback, m.department("0401")).exists()
