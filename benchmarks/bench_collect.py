@@ -1,7 +1,7 @@
 """Collect many returned workbooks: files/s and peak memory, against two baselines in the same run.
 
 Run: python benchmarks/bench_collect.py            (1,000 returns)
-     python benchmarks/bench_collect.py --full     (1,000 and 10,000 returns)
+     python benchmarks/bench_collect.py --full     (1,000 and 10,000 returns; also --no-quick)
 
 Returns are realistic: half are saved the way Excel saves (xlsxwriter: shared strings), half filled with
 openpyxl (inline strings, which are slower to read); each has its own department, token and answers.
@@ -284,6 +284,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--files", type=int, default=1000)
     ap.add_argument("--full", action="store_true", help="also 10,000 returns")
+    ap.add_argument(
+        "--quick",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="1,000 returns only (the default); --no-quick is --full",
+    )
     ap.add_argument("--repeat", type=int, default=5, help="runs of collect and the floor, interleaved")
     ap.add_argument("--collect-only", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -291,7 +297,7 @@ def main() -> None:
         collect_only(args.collect_only)
         return
     one_size(args.files, args.repeat)
-    if args.full:
+    if args.full or not args.quick:
         one_size(10_000, min(args.repeat, 2))
 
 

@@ -1,7 +1,7 @@
 """The nightly run end to end (collect, then consolidate) for many returns: seconds per stage, peak memory.
 
 Run: python benchmarks/bench_run.py            (1,000 returns)
-     python benchmarks/bench_run.py --full     (1,000 and 10,000 returns)
+     python benchmarks/bench_run.py --full     (1,000 and 10,000 returns; also --no-quick)
 
 Baseline in the same run: the collect stage alone, so the cost of consolidating is seen as a share.
 Target: peak memory under 1 GB at 10,000 returns (the summary is written with bounded memory).
@@ -47,9 +47,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--files", type=int, default=1000)
     ap.add_argument("--full", action="store_true", help="also 10,000 returns")
+    ap.add_argument(
+        "--quick",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="1,000 returns only (the default); --no-quick is --full",
+    )
     args = ap.parse_args()
     one_size(args.files)
-    if args.full:
+    if args.full or not args.quick:
         one_size(10_000)
 
 
