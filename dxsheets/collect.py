@@ -515,9 +515,7 @@ def _decide(ledger: Ledger, masters: Masters, key: str, result: CollectResult) -
     # Byte-identical copies: the first seen is the return, the others are duplicates.
     ledger.mark_duplicates("{winner} と同じ内容です（重複）。", "{winner} と同じ内容のファイルです。")
     # The latest attributable return of each department is its answer; earlier ones are superseded.
-    ledger.mark_superseded(
-        "後から送られた {winner} を採用しました。", "同じ部署から後に送られた {winner} を採用しました。"
-    )
+    ledger.mark_superseded(_OUTRANKED)
     result.doubtful = _cross_check_saved_times(ledger)
     ledger.clear_submissions()
     # Copied inside SQLite from the readings: no answers are loaded into memory here.
@@ -525,6 +523,22 @@ def _decide(ledger: Ledger, masters: Masters, key: str, result: CollectResult) -
     result.departments = department_statuses(ledger, masters)
     result.files = dict.fromkeys(STATUSES, 0) | ledger.status_counts()
 
+
+# What a superseded return is told, by how the answer outranks it (see `Ledger.mark_superseded`): sent
+# later; sent at the same time (attached to one mail) but saved later; sent and saved at the same time.
+_OUTRANKED = (
+    ("後から送られた {winner} を採用しました。", "同じ部署から後に送られた {winner} を採用しました。"),
+    (
+        "同時に送られた {winner} の方がブックの保存日時が新しいため、そちらを採用しました。",
+        "同じ部署から同時に（同じメールに添付されてなど）送られた {winner} の方が、ブックの保存日時が"
+        "新しいため、そちらを採用しました。",
+    ),
+    (
+        "同時に送られ保存日時も同じ {winner} を名前の順で採用しました。どちらが最新か確かめてください。",
+        "同じ部署から同時に送られた {winner} とブックの保存日時も同じため、名前の順で後の方を採用"
+        "しました。どちらが最新か確かめ、最新の方をもう一度 inbox に保存してください。",
+    ),
+)
 
 SAVED_ORDER_SLACK = 60  # seconds: saved times closer than this are not taken to contradict file times
 

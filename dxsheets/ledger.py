@@ -15,7 +15,7 @@ import hashlib
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -117,7 +117,12 @@ COPIES = """
 # A blank sheet (`form-blank`) is not a return: sent after a real answer by mistake, it must not replace it.
 RETURNS = """
     SELECT path, dept_code, status, sha256, sent_at, FIRST_VALUE(last_copy) OVER w AS winner,
-        ROW_NUMBER() OVER w AS rank
+        ROW_NUMBER() OVER w AS rank,
+        -- how the answer outranks this return: 0 sent later, 1 sent at the same time (attached to one
+        -- mail) but saved later, 2 sent and saved at the same time (then by name)
+        CASE WHEN sent != FIRST_VALUE(sent) OVER w THEN 0
+             WHEN COALESCE(saved_at, '') != FIRST_VALUE(COALESCE(saved_at, '')) OVER w THEN 1
+             ELSE 2 END AS outranked_by
     FROM (
         SELECT path, dept_code, status, sha256, sent_at, saved_at,
             MAX(COALESCE(sent_at, '')) OVER copies AS sent, FIRST_VALUE(path) OVER copies AS last_copy
@@ -415,36 +420,52 @@ class Ledger:
     def mark_duplicates(self, reason: str, message: str) -> None:
         """Byte-identical contents: the first seen (by first_seen, sent_at, path) is the return, the others
         become `duplicate`. `{winner}` in `reason` and `message` is the first one's path."""
-        self._settle(f"SELECT path, winner FROM ({COPIES}) WHERE rank > 1", "duplicate", reason, message)
+        self._settle(
+            f"SELECT path, winner, 0 AS variant FROM ({COPIES}) WHERE rank > 1",
+            "duplicate",
+            [(reason, message)],
+        )
 
-    def mark_superseded(self, reason: str, message: str) -> None:
-        """A department's attributable returns other than its latest become `superseded`. `{winner}` in
-        `reason` and `message` is the latest one's path."""
-        self._settle(f"SELECT path, winner FROM ({RETURNS}) WHERE rank > 1", "superseded", reason, message)
+    def mark_superseded(self, said: Sequence[tuple[str, str]]) -> None:
+        """A department's attributable returns other than its latest become `superseded`. `said` holds the
+        (reason, message) for a return outranked by one sent later, by one sent at the same time but
+        saved later, and by one sent and saved at the same time (then taken by name); `{winner}` in them
+        is the latest one's path."""
+        self._settle(
+            f"SELECT path, winner, outranked_by AS variant FROM ({RETURNS}) WHERE rank > 1",
+            "superseded",
+            said,
+        )
 
-    def _settle(self, losers: str, status: str, reason: str, message: str) -> None:
-        """Give every file of the query `losers` (path, winner) `status`, and its problem of that code (info)
-        after its others. After `unsettle`, which took every earlier one away. Several statements: run it
-        inside the caller's transaction."""
+    def _settle(self, losers: str, status: str, said: Sequence[tuple[str, str]]) -> None:
+        """Give every file of the query `losers` (path, winner, variant) `status`, its reason and its
+        problem of that code (info, after its others) from `said[variant]` (reason, message). After
+        `unsettle`, which took every earlier one away. Several statements: run it inside the caller's
+        transaction."""
         self.db.execute("DROP TABLE IF EXISTS temp.losers")
         self.db.execute(
             f"""CREATE TEMP TABLE losers AS
-                SELECT l.path, l.winner,
+                SELECT l.path, l.winner, l.variant,
                     (SELECT COALESCE(MAX(seq) + 1, 0) FROM problems p WHERE p.path = l.path) AS base
                 FROM ({losers}) l"""
         )
+        self.db.execute("DROP TABLE IF EXISTS temp.said")
+        self.db.execute("CREATE TEMP TABLE said (variant INTEGER PRIMARY KEY, reason TEXT, message TEXT)")
+        self.db.executemany("INSERT INTO temp.said VALUES (?, ?, ?)", [(i, *rm) for i, rm in enumerate(said)])
         self.db.execute(
-            """UPDATE files SET status = ?, reason = replace(?, '{winner}', l.winner)
-               FROM temp.losers l WHERE files.path = l.path""",
-            (status, reason),
+            """UPDATE files SET status = ?, reason = replace(s.reason, '{winner}', l.winner)
+               FROM temp.losers l JOIN temp.said s ON s.variant = l.variant WHERE files.path = l.path""",
+            (status,),
         )
         self.db.execute(
             """INSERT INTO problems
-               SELECT path, base, ?, 'info', '', '', replace(?, '{winner}', winner), '', NULL, NULL
-               FROM temp.losers""",
-            (status, message),
+               SELECT l.path, l.base, ?, 'info', '', '', replace(s.message, '{winner}', l.winner), '',
+                   NULL, NULL
+               FROM temp.losers l JOIN temp.said s ON s.variant = l.variant""",
+            (status,),
         )
         self.db.execute("DROP TABLE temp.losers")
+        self.db.execute("DROP TABLE temp.said")
 
     def doubtful_orders(self, slack_seconds: int) -> list[tuple[str, str, str]]:
         """Departments whose answer was chosen by file times that the workbooks' own saved times

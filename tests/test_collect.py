@@ -28,6 +28,7 @@ from dxsheets.feedback import feedback_path
 from dxsheets.generate import build_form, form_path, jp_date
 from dxsheets.intake import Arrival
 from dxsheets.ledger import Ledger
+from dxsheets.simulate import _saved_at
 from dxsheets.workspace import Workspace
 from dxsheets.xlsxread import Limits
 
@@ -488,6 +489,43 @@ def test_latest_return_wins_and_mail_date_is_the_evidence(generated: Workspace, 
     with Ledger(generated.ledger_path) as ledger:
         ((_, path, _, _, ans),) = ledger.submissions()
     assert ans["respondent"] == "二回目" and path == "mail/返信.eml/0401_市民課.xlsx"
+
+
+@pytest.mark.parametrize("same_saved_time", [False, True], ids=["saved-apart", "saved-together"])
+def test_two_returns_of_one_department_in_one_mail(generated: Workspace, same_saved_time: bool) -> None:
+    """A promoter attaches both their first try and their fix to one mail: sent at the same time, the one
+    saved later is the answer, and the other says so rather than claim it was sent later. Saved at the
+    same time too, the name decides, and staff are asked to make sure."""
+    dept = generated.masters().department("0401")
+    fixed = _saved_at(
+        returned(generated.distribute, dept, Fill(respondent="修正後")),
+        datetime(2026, 11, 24, 9, 30, tzinfo=JST),
+    )
+    first_at = datetime(2026, 11, 24, 9, 30 if same_saved_time else 9, tzinfo=JST)
+    first = _saved_at(returned(generated.distribute, dept, Fill(respondent="修正前")), first_at)
+    hostile.make_eml(
+        generated.inbox / "返信.eml",
+        [("b_0401_市民課.xlsx", fixed), ("a_0401_市民課.xlsx", first)],
+        datetime(2026, 11, 24, 10, 0, tzinfo=JST),
+    )
+    hostile.age(generated.inbox / "返信.eml", 7200)
+    collect(generated)
+    report = status_json(generated)
+    answer, other = (
+        file_entry(report, "返信.eml/b_0401_市民課.xlsx"),
+        file_entry(report, "返信.eml/a_0401_市民課.xlsx"),
+    )
+    assert answer["status"] == "accepted" and other["status"] == "superseded"
+    if same_saved_time:
+        assert other["reason"] == (
+            "同時に送られ保存日時も同じ 返信.eml/b_0401_市民課.xlsx を名前の順で採用しました。"
+            "どちらが最新か確かめてください。"
+        )
+    else:
+        assert other["reason"] == (
+            "同時に送られた 返信.eml/b_0401_市民課.xlsx の方がブックの保存日時が新しいため、"
+            "そちらを採用しました。"
+        )
 
 
 def test_a_blank_sheet_sent_after_an_answer_does_not_replace_it(generated: Workspace) -> None:
