@@ -46,7 +46,7 @@ from .intake import (
     unread,
     walk,
 )
-from .ledger import FileRow, Ledger
+from .ledger import RULES_KEY_META, FileRow, Ledger
 from .workspace import Workspace
 from .xlsxread import Limits
 
@@ -90,7 +90,6 @@ def rules_key(masters: Masters, secret: bytes) -> str:
     return f"{checks.RULES_VERSION}:{digest}"
 
 
-_RULES_KEY = "rules_key"  # ledger meta: the rules key of the last collect
 _GONE_BEFORE_READ = (
     "読み取る前に inbox からなくなりました（移動・削除・コピーの取り消しなど）。内容は確認していません。"
 )
@@ -151,7 +150,7 @@ def collect(
         expected = sum(1 for _ in walk(ws.inbox)) if on_progress else 0
         result.ledger_backup = ledger.back_up()  # before any change: a broken night costs only that night
         before = department_statuses(ledger, masters) if seen_last_time else {}  # first night: none
-        result.rechecked = _why_rechecked(ledger.get_meta(_RULES_KEY), key)
+        result.rechecked = _why_rechecked(ledger.get_meta(RULES_KEY_META), key)
         intake = Intake(masters, secret, ws.archive, ledger.known_contents(key), limits)
         # Read from their earlier content last time: their new content is taken in tonight (few, if any).
         waited = ledger.paths_with_problem(PREVIOUS_USED)
@@ -268,7 +267,7 @@ def collect(
             ledger.forget_placeholders(mails_read, folders=not result.vanished)
             ledger.mark_absent(None if result.vanished else _GONE_BEFORE_READ)
             _decide(ledger, masters, key, result)
-            ledger.set_meta(_RULES_KEY, key)
+            ledger.set_meta(RULES_KEY_META, key)
         result.moved = {
             code: (before.get(code, NOT_ANSWERED), now)
             for code, now in result.departments.items()

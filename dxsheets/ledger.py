@@ -137,6 +137,7 @@ RETURNS = """
     WINDOW w AS (PARTITION BY dept_code ORDER BY sent DESC, COALESCE(saved_at, '') DESC, path DESC)
 """
 LATEST = f"SELECT * FROM ({RETURNS}) WHERE rank = 1"
+RULES_KEY_META = "rules_key"  # meta: the rules key (`collect.rules_key`) of the last collect
 _SETTLED = "('superseded', 'duplicate')"  # the statuses decided across files, each night anew
 # The rows of a mail's attachments, `<mail>/<name>` (`/` sorts just before `0`): an index range on path.
 _PARTS = "path >= ? || '/' AND path < ? || '0'"
@@ -239,12 +240,21 @@ class Ledger:
             )
             self.db.execute(
                 f"""UPDATE files SET own_status = CASE r.fate WHEN 'ok' THEN 'accepted' ELSE r.fate END,
-                    own_reason = CASE WHEN r.fate = 'ok' THEN '受理' ELSE COALESCE((
+                    own_reason = CASE WHEN r.fate = 'ok' THEN '受理' || COALESCE((
+                        SELECT '（注意 ' || COUNT(*) || ' 件）' FROM problems p
+                        WHERE p.path = files.path AND p.severity = 'warning' HAVING COUNT(*) > 0), '')
+                        ELSE COALESCE((
                         SELECT message FROM problems p WHERE p.path = files.path AND p.severity = 'error'
                         ORDER BY seq LIMIT 1), reason) END
-                    FROM (SELECT sha256, json_extract(MAX(result), '$.fate') AS fate
-                          FROM readings GROUP BY sha256) r
-                    WHERE files.status IN {_SETTLED} AND files.sha256 = r.sha256"""
+                    FROM (SELECT sha256, json_extract(result, '$.fate') AS fate FROM readings o
+                          -- the reading under the last collect's rules, else the latest one kept
+                          WHERE o.rowid = (SELECT rowid FROM readings i WHERE i.sha256 = o.sha256
+                                           ORDER BY i.rules = (SELECT value FROM meta
+                                                               WHERE key = ?) DESC,
+                                                    i.rowid DESC
+                                           LIMIT 1)) r
+                    WHERE files.status IN {_SETTLED} AND files.sha256 = r.sha256""",
+                (RULES_KEY_META,),
             )
 
     def back_up(self, keep: int = BACKUPS_KEPT) -> Path | None:
