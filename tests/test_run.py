@@ -89,10 +89,16 @@ def test_demo_produces_summary_hypothesis_feedback_and_log(tmp_path: Path) -> No
         stamped = [(r.path, r.saved_at, r.sent_at) for r in ledger.files() if r.saved_at and r.sent_at]
     assert len(stamped) >= 55
     assert [row for row in stamped if datetime.fromisoformat(row[1]) >= datetime.fromisoformat(row[2])] == []
-    # Deterministic: a second demo elsewhere gives the same counts.
+    # Deterministic: a second demo elsewhere gives the same counts, and so does the README's example.
     again = CliRunner().invoke(cli, ["demo", str(tmp_path / "demo2")])
-    assert [line for line in again.stdout.splitlines() if line.startswith(("ファイル", "部署"))] == [
-        line for line in result.stdout.splitlines() if line.startswith(("ファイル", "部署"))
+    counts = ("返送ファイル", "回収", "ファイル", "部署")
+    assert [line for line in again.stdout.splitlines() if line.startswith(counts)] == [
+        line for line in result.stdout.splitlines() if line.startswith(counts)
+    ]
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    example = readme.split("`dxsheets demo` creates", 1)[1].split("```", 2)[1]
+    assert [line for line in example.splitlines() if line.startswith(counts)] == [
+        line for line in result.stdout.splitlines() if line.startswith(counts)
     ]
 
 
