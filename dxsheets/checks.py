@@ -25,6 +25,7 @@ RULES: dict[str, str] = {
     "file-empty": "空のファイル",
     "file-not-workbook": "Excel ブックではない（CSV・HTML・壊れたデータなど）",
     "file-encrypted": "パスワードで保護されている",
+    "file-irm": "秘密度ラベル（権利管理）で暗号化されている",
     "file-legacy-xls": "古い .xls 形式（.xlsx で保存し直してもらう）",
     "file-ods": "OpenDocument (.ods) 形式（.xlsx で保存し直してもらう）",
     "file-xlsb": "Excel バイナリブック (.xlsb) 形式（.xlsx で保存し直してもらう）",

@@ -39,6 +39,7 @@ from .mailnames import attachment_name
 from .xlsxread import (
     FORMAT_EMPTY,
     FORMAT_ENCRYPTED,
+    FORMAT_IRM,
     FORMAT_MSG,
     FORMAT_ODS,
     FORMAT_XLS,
@@ -373,7 +374,15 @@ def _mail_date(msg: Any, file_time: datetime) -> datetime | None:
 
 # What a mail attachment is recorded as, whatever its name: a zipped return (with its password in another mail)
 # too, to be told to unpack it.
-_MAILED_RETURN_FORMATS = (FORMAT_XLSX, FORMAT_XLS, FORMAT_ENCRYPTED, FORMAT_ODS, FORMAT_XLSB, FORMAT_ZIP)
+_MAILED_RETURN_FORMATS = (
+    FORMAT_XLSX,
+    FORMAT_XLS,
+    FORMAT_ENCRYPTED,
+    FORMAT_IRM,
+    FORMAT_ODS,
+    FORMAT_XLSB,
+    FORMAT_ZIP,
+)
 _TNEF_MAGIC = b"\x78\x9f\x3e\x22"  # 0x223E9F78, little-endian: a TNEF stream (winmail.dat)
 
 
@@ -493,6 +502,12 @@ _READ_MESSAGES = {
         "file-encrypted",
         "パスワードで保護されているため開けません。パスワードを外して保存し直し、送ってください。",
     ),
+    "irm": (
+        "file-irm",
+        "秘密度ラベル（権利管理による暗号化）で保護されているため開けません。Excel の［ホーム］→［秘密度］で"
+        "暗号化しないラベルに変えて保存し直し、送ってください。変えられないときは情報システムの担当に"
+        "相談してください。",
+    ),
     "legacy-xls": (
         "file-legacy-xls",
         "古い Excel 形式（.xls）です。配布したシートを「Excel ブック（*.xlsx）」形式で保存して送ってください。",
@@ -556,6 +571,9 @@ _UNSUPPORTED_FORMATS = {
 }
 
 
+_PROTECTED = {FORMAT_ENCRYPTED: "encrypted", FORMAT_IRM: "irm"}  # encrypted returns, by message key
+
+
 def examine(data: bytes, masters: Masters, secret: bytes, limits: Limits | None = None) -> Examined:
     """Everything dxsheets checks about one returned workbook, from bytes to answers and problems."""
     limits = limits or Limits()
@@ -583,8 +601,9 @@ def examine(data: bytes, masters: Masters, secret: bytes, limits: Limits | None 
         return Examined(REJECTED, [Problem("file-empty", ERROR, _READ_MESSAGES["empty-file"][1])])
     if kind in _UNSUPPORTED_FORMATS:
         return _unsupported_format(kind)
-    if kind == FORMAT_ENCRYPTED:
-        return Examined(REJECTED, [Problem("file-encrypted", ERROR, _READ_MESSAGES["encrypted"][1])])
+    if kind in _PROTECTED:  # a password or a sensitivity label: nothing can be read without it
+        code, message = _READ_MESSAGES[_PROTECTED[kind]]
+        return Examined(REJECTED, [Problem(code, ERROR, message)])
     if kind != FORMAT_XLSX:
         return Examined(REJECTED, [Problem("file-not-workbook", ERROR, _READ_MESSAGES["not-a-workbook"][1])])
     try:

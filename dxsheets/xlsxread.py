@@ -68,6 +68,7 @@ def _pull_parser() -> XMLPullParser:
 
 FORMAT_XLSX = "xlsx"
 FORMAT_ENCRYPTED = "encrypted"
+FORMAT_IRM = "irm"  # encrypted by a sensitivity label (rights management): no password opens it
 FORMAT_XLS = "xls"
 FORMAT_ODS = "ods"
 FORMAT_EMPTY = "empty"
@@ -81,6 +82,7 @@ ERROR_CODES = frozenset(
         "empty-file",
         "not-a-workbook",
         "encrypted",
+        "irm",
         "legacy-xls",
         "ods",
         "xlsb",
@@ -369,7 +371,7 @@ def sniff(data: bytes) -> str:
     """Decide a file's format from its content (magic bytes and zip directory), never from its name.
 
     An OLE2 compound file is ``encrypted`` (password-protected OOXML, or an .xls with a FILEPASS record),
-    ``xls`` (a BIFF workbook, or an OLE2 file too damaged to inspect), ``msg`` (an Outlook message) or
+    ``irm`` (encrypted by a sensitivity label: Information Rights Management, not a password), ``xls`` (a BIFF workbook, or an OLE2 file too damaged to inspect), ``msg`` (an Outlook message) or
     ``other`` (e.g. a .doc). A zip is
     ``ods`` (OpenDocument spreadsheet mimetype), ``xlsb`` (Excel's binary save: ``xl/workbook.bin``),
     ``xlsx`` (has ``[Content_Types].xml``; also any zip whose
@@ -487,14 +489,29 @@ def _first_zip_entry_is_ods_mimetype(data: bytes) -> bool:
     )
 
 
+# Marks of the rights-management (IRM) data space, MS-OFFCRYPTO 2.2.1: Office 2007+ files keep the package
+# in EncryptedPackage under a DRMEncryptedTransform, with no EncryptionInfo (which every password-encrypted
+# package has); Office 2003 files keep it in "\x09DRMContent".
+_IRM_PARTS = (
+    "\x06DataSpaces/TransformInfo/DRMEncryptedTransform",
+    "\x06DataSpaces/DataSpaceInfo/DRMEncryptedDataSpace",
+    "\x09DRMContent",
+)
+
+
 def _sniff_ole(data: bytes) -> str:
-    """Tell a password-protected workbook from a legacy .xls (or another OLE2 document)."""
+    """Tell a password-protected or rights-managed workbook from a legacy .xls (or another OLE2 document)."""
     import msoffcrypto  # local imports: only OLE2 inputs pay for them
     import olefile  # installed with msoffcrypto-tool, which depends on it
 
     try:
         with olefile.OleFileIO(io.BytesIO(data)) as ole:
-            if ole.exists("EncryptionInfo") or ole.exists("EncryptedPackage"):
+            has_info = ole.exists("EncryptionInfo")
+            if any(ole.exists(part) for part in _IRM_PARTS) or (
+                ole.exists("EncryptedPackage") and not has_info
+            ):
+                return FORMAT_IRM
+            if has_info or ole.exists("EncryptedPackage"):
                 return FORMAT_ENCRYPTED
             if ole.exists("Book"):  # BIFF5 (Excel 95): msoffcrypto cannot inspect it
                 return FORMAT_XLS
@@ -513,6 +530,7 @@ def _sniff_ole(data: bytes) -> str:
 
 _REFUSAL_BY_FORMAT = {
     FORMAT_ENCRYPTED: ("encrypted", "password-protected workbook (OLE2 container with encrypted package)"),
+    FORMAT_IRM: ("irm", "workbook encrypted by a sensitivity label (rights management), not a password"),
     FORMAT_XLS: ("legacy-xls", "legacy binary .xls workbook (OLE2 compound file)"),
     FORMAT_ODS: ("ods", "OpenDocument spreadsheet, not an Office Open XML workbook"),
     FORMAT_XLSB: ("xlsb", "Excel binary workbook (.xlsb), not an XML workbook"),

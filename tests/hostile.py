@@ -376,6 +376,48 @@ def make_encrypted(dest: Path, source: bytes, password: str = "pass") -> Path:
     return _write(dest, "回答_password.xlsx", out.getvalue())
 
 
+def _lp_utf16(text: str) -> bytes:
+    """UNICODE-LP-P4 (MS-OFFCRYPTO 2.1.2): byte length, UTF-16LE, padded to 4 bytes."""
+    raw = text.encode("utf-16-le")
+    return struct.pack("<I", len(raw)) + raw + b"\x00" * (-len(raw) % 4)
+
+
+def make_irm_protected(dest: Path, source: bytes) -> Path:
+    """An ``.xlsx`` under a sensitivity label that encrypts (Azure Rights Management / IRM), laid out as
+    Office writes one: the IRM data space of MS-OFFCRYPTO 2.2.1 (``\\x06DataSpaces`` with a
+    ``DRMEncryptedTransform``) and the package in ``EncryptedPackage``, with no ``EncryptionInfo`` (the
+    layout reported in nolze/msoffcrypto-tool#100). No password opens it: the city's rights-management
+    server does, for the people the label allows. The license and the encrypted bytes are stand-ins.
+    """
+    versions = struct.pack("<HHHHHH", 1, 0, 1, 0, 1, 0)  # reader, updater, writer: 1.0
+    entry = struct.pack("<II", 1, 0) + _lp_utf16("EncryptedPackage") + _lp_utf16("DRMEncryptedDataSpace")
+    data_space_map = struct.pack("<II", 8, 1) + struct.pack("<I", len(entry) + 4) + entry
+    transform_id = _lp_utf16("{C73DFACD-061F-43B0-8B64-0C620D2A8B50}")
+    transform = struct.pack("<I", 1) + transform_id + _lp_utf16("Microsoft.Metadata.DRMTransform") + versions
+    license_xml = '<XrML version="1.2"><BODY type="LICENSE">（市の権利管理サーバーが発行）</BODY></XrML>'
+    xrml = license_xml.encode("utf-8")
+    primary = (
+        struct.pack("<I", len(transform) + 4)
+        + transform
+        + struct.pack("<I", 4)
+        + struct.pack("<I", len(xrml))
+        + xrml
+        + b"\x00" * (-len(xrml) % 4)
+    )
+    scrambled = bytes(b ^ (i * 131 + 7) % 256 for i, b in enumerate(source))  # stands in for AES
+    streams = [
+        ("\x06DataSpaces/Version", _lp_utf16("Microsoft.Container.DataSpaces") + versions),
+        ("\x06DataSpaces/DataSpaceMap", data_space_map),
+        (
+            "\x06DataSpaces/DataSpaceInfo/DRMEncryptedDataSpace",
+            struct.pack("<II", 8, 1) + _lp_utf16("DRMEncryptedTransform"),
+        ),
+        ("\x06DataSpaces/TransformInfo/DRMEncryptedTransform/\x06Primary", primary),
+        ("EncryptedPackage", struct.pack("<Q", len(source)) + scrambled),
+    ]
+    return _write(dest, "回答_秘密度ラベル.xlsx", _ole2_bytes(streams))
+
+
 # --------------------------------------------------------------------------------------------------------
 # 5. Legacy .xls renamed .xlsx (and a minimal OLE2 writer)
 # --------------------------------------------------------------------------------------------------------
@@ -388,9 +430,10 @@ _CLSID_EXCEL97 = bytes.fromhex("2008020000000000C000000000000046")  # {00020820-
 
 
 def _ole2_bytes(streams: Sequence[tuple[str, bytes]], root_clsid: bytes = b"\x00" * 16) -> bytes:
-    """Build a version-3 OLE2 compound file (512-byte sectors) holding ``streams`` under the root storage.
+    """Build a version-3 OLE2 compound file (512-byte sectors) holding ``streams`` under the root storage;
+    a name with "/" puts its stream in storages (``"\\x06DataSpaces/Version"``).
 
-    Streams of 4,096 bytes or more go to regular sectors, smaller ones to the mini stream; the root's
+    Streams of 4,096 bytes or more go to regular sectors, smaller ones to the mini stream; each storage's
     children form a valid red-black tree (balanced, deepest level red).  Enough for olefile, msoffcrypto
     and spreadsheet readers; limited to ~6 MB (109 FAT sectors, no DIFAT sectors).
     """
@@ -434,32 +477,54 @@ def _ole2_bytes(streams: Sequence[tuple[str, bytes]], root_clsid: bytes = b"\x00
     mini_fat_start = alloc(mini_fat_bytes)
     mini_fat_sectors = len(mini_fat_bytes) // sector_size
 
-    # Directory: entry 0 is the root, entries 1..n the streams in the given order.
-    names = [name for name, _ in streams]
-    if len(set(n.upper() for n in names)) != len(names):
-        raise ValueError("stream names must be unique (case-insensitively)")
-    order = sorted(range(1, len(names) + 1), key=lambda i: (len(names[i - 1]), names[i - 1].upper()))
-    left = dict.fromkeys(order, _NOSTREAM)
-    right = dict.fromkeys(order, _NOSTREAM)
-    depth: dict[int, int] = {}
+    # Directory: entry 0 is the root; then the storages a "/" in a stream's name implies, and the streams.
+    nodes: list[tuple[str, int]] = []  # (path, kind: 1 storage, 2 stream)
+    index: dict[str, int] = {}
+    for name, _ in streams:
+        parts = name.split("/")
+        for n in range(1, len(parts)):
+            storage = "/".join(parts[:n])
+            if storage not in index:
+                nodes.append((storage, 1))
+                index[storage] = len(nodes)
+        if name in index:
+            raise ValueError(f"stream name used twice: {name!r}")
+        nodes.append((name, 2))
+        index[name] = len(nodes)
+    siblings: dict[str, list[int]] = {}
+    for i, (path, _) in enumerate(nodes, start=1):
+        siblings.setdefault(path.rpartition("/")[0], []).append(i)
+    left: dict[int, int] = {}
+    right: dict[int, int] = {}
+    red: set[int] = set()
+    child: dict[str, int] = {}
 
-    def tree(lo: int, hi: int, d: int) -> int:
-        if lo >= hi:
-            return _NOSTREAM
-        mid = (lo + hi) // 2
-        node = order[mid]
-        depth[node] = d
-        left[node] = tree(lo, mid, d + 1)
-        right[node] = tree(mid + 1, hi, d + 1)
-        return node
+    def leaf(i: int) -> str:
+        return nodes[i - 1][0].rpartition("/")[2]
 
-    root_child = tree(0, len(order), 0)
-    max_depth = max(depth.values(), default=0)
-    perfect = len(order) == 2 ** (max_depth + 1) - 1
-    red = {n for n, d in depth.items() if d == max_depth and not perfect and d > 0}
+    for parent, ids in siblings.items():  # each storage's children form a valid red-black tree
+        if len({leaf(i).upper() for i in ids}) != len(ids):
+            raise ValueError("names must be unique within a storage (case-insensitively)")
+        order = sorted(ids, key=lambda i: (len(leaf(i)), leaf(i).upper()))
+        depth: dict[int, int] = {}
+
+        def tree(lo: int, hi: int, d: int, order: list[int] = order, depth: dict[int, int] = depth) -> int:
+            if lo >= hi:
+                return _NOSTREAM
+            mid = (lo + hi) // 2
+            node = order[mid]
+            depth[node] = d
+            left[node] = tree(lo, mid, d + 1)
+            right[node] = tree(mid + 1, hi, d + 1)
+            return node
+
+        child[parent] = tree(0, len(order), 0)
+        max_depth = max(depth.values(), default=0)
+        perfect = len(order) == 2 ** (max_depth + 1) - 1
+        red |= {n for n, d in depth.items() if d == max_depth and not perfect and d > 0}
 
     def dir_entry(
-        name: str, kind: int, color: int, lft: int, rgt: int, child: int, start: int, size: int, clsid: bytes
+        name: str, kind: int, color: int, lft: int, rgt: int, kid: int, start: int, size: int, clsid: bytes
     ) -> bytes:
         raw = name.encode("utf-16-le")
         if len(raw) > 62:
@@ -467,7 +532,7 @@ def _ole2_bytes(streams: Sequence[tuple[str, bytes]], root_clsid: bytes = b"\x00
         return (
             raw.ljust(64, b"\x00")
             + struct.pack("<HBB", len(raw) + 2, kind, color)
-            + struct.pack("<III", lft, rgt, child)
+            + struct.pack("<III", lft, rgt, kid)
             + clsid
             + struct.pack("<I", 0)
             + b"\x00" * 16
@@ -481,17 +546,27 @@ def _ole2_bytes(streams: Sequence[tuple[str, bytes]], root_clsid: bytes = b"\x00
             1,
             _NOSTREAM,
             _NOSTREAM,
-            root_child,
+            child.get("", _NOSTREAM),
             mini_stream_start,
             len(mini_stream),
             root_clsid,
         )
     ]
-    for i, (name, data) in enumerate(streams, start=1):
+    sizes = {name: len(data) for name, data in streams}
+    for i, (path, kind) in enumerate(nodes, start=1):
         color = 0 if i in red else 1
-        entries.append(
-            dir_entry(name, 2, color, left[i], right[i], _NOSTREAM, starts[name], len(data), b"\x00" * 16)
-        )
+        if kind == 1:
+            entries.append(
+                dir_entry(
+                    leaf(i), 1, color, left[i], right[i], child.get(path, _NOSTREAM), 0, 0, b"\x00" * 16
+                )
+            )
+        else:
+            entries.append(
+                dir_entry(
+                    leaf(i), 2, color, left[i], right[i], _NOSTREAM, starts[path], sizes[path], b"\x00" * 16
+                )
+            )
     while len(entries) % 4:
         entries.append(
             b"\x00" * 64 + struct.pack("<HBB", 0, 0, 0) + struct.pack("<III", *[_NOSTREAM] * 3) + b"\x00" * 48
@@ -1648,6 +1723,7 @@ def build_corpus(directory: Path, source: bytes | None = None, with_bombs: bool 
         "random_bytes": make_random_bytes(directory),
         "truncated": make_truncated(directory, src),
         "encrypted": make_encrypted(directory, src),
+        "irm_protected": make_irm_protected(directory, src),
         "xls_renamed_xlsx": make_xls_renamed_xlsx(directory, use_soffice=False),
         "ods": make_ods(directory),
         "ods_named_xlsx": make_ods_named_xlsx(directory),

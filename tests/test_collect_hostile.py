@@ -42,6 +42,7 @@ EXPECTED = {
     "zero_bytes": ("rejected", ["file-empty"]),
     "truncated": ("rejected", ["file-truncated"]),
     "encrypted": ("rejected", ["file-encrypted"]),
+    "irm_protected": ("rejected", ["file-irm"]),
     "half_written": ("pending", []),
     "eml_no_attachment": ("unsupported", ["mail-no-workbook"]),
     # Documents sent instead of the workbook: said what they are, and that only the workbook is read.

@@ -256,6 +256,28 @@ def test_encrypted_is_real_agile_encrypted_ole2(tmp_path: Path, source: bytes) -
             office.decrypt(io.BytesIO())
 
 
+def test_irm_protected_has_the_rights_management_data_space_and_no_password_parts(
+    tmp_path: Path, source: bytes
+) -> None:
+    """Laid out as a sensitivity-labelled file Office saved: its data space says DRM, there is no
+    EncryptionInfo, and msoffcrypto (which only knows passwords) does not recognise it."""
+    path = h.make_irm_protected(tmp_path, source)
+    assert path.read_bytes()[:8] == h.OLE2_MAGIC
+    with olefile.OleFileIO(str(path)) as ole:
+        streams = {"/".join(s) for s in ole.listdir()}
+        assert ole.get_type("\x06DataSpaces/TransformInfo/DRMEncryptedTransform") == olefile.STGTY_STORAGE
+    assert streams == {
+        "\x06DataSpaces/Version",
+        "\x06DataSpaces/DataSpaceMap",
+        "\x06DataSpaces/DataSpaceInfo/DRMEncryptedDataSpace",
+        "\x06DataSpaces/TransformInfo/DRMEncryptedTransform/\x06Primary",
+        "EncryptedPackage",
+    }
+    _not_a_zip(path)
+    with open(path, "rb") as f, pytest.raises(msoffcrypto.exceptions.FileFormatError):
+        msoffcrypto.OfficeFile(f)
+
+
 # --------------------------------------------------------------------------------------- 5. legacy .xls
 
 

@@ -10,7 +10,9 @@ import tracemalloc
 import zipfile
 import zlib
 from datetime import UTC, date, datetime
+from pathlib import Path
 
+import hostile
 import openpyxl
 import pytest
 import xlsxwriter
@@ -22,6 +24,7 @@ from dxsheets.xlsxread import (
     ERROR_CODES,
     FORMAT_EMPTY,
     FORMAT_ENCRYPTED,
+    FORMAT_IRM,
     FORMAT_ODS,
     FORMAT_OTHER,
     FORMAT_XLS,
@@ -510,6 +513,16 @@ def test_password_protected_workbook(xw_book: bytes) -> None:
     assert data.startswith(b"\xd0\xcf\x11\xe0")
     assert sniff(data) == FORMAT_ENCRYPTED
     assert refusal(data) == "encrypted"
+
+
+def test_a_workbook_encrypted_by_a_sensitivity_label_is_told_from_a_password(
+    xw_book: bytes, tmp_path: Path
+) -> None:
+    data = hostile.make_irm_protected(tmp_path, xw_book).read_bytes()
+    assert sniff(data) == FORMAT_IRM
+    assert refusal(data) == "irm"
+    # Office 2003's rights management keeps the package in another stream, with no EncryptedPackage.
+    assert sniff(ole2({"\x09DRMContent": b"\x00" * 64})) == FORMAT_IRM
 
 
 def test_legacy_xls_and_encrypted_xls() -> None:
