@@ -441,6 +441,8 @@ class Ledger:
         (reason, message) for a return outranked by one sent later, by one sent at the same time but
         saved later, and by one sent and saved at the same time (then taken by name); `{winner}` in them
         is the latest one's path."""
+        if len(said) != 3:  # a variant without its words would leave its returns unsettled
+            raise ValueError(f"mark_superseded needs 3 (reason, message) pairs, got {len(said)}")
         self._settle(
             f"SELECT path, winner, outranked_by AS variant FROM ({RETURNS}) WHERE rank > 1",
             "superseded",
