@@ -350,7 +350,7 @@ def _previous_content(
     found = (
         ledger.reading(prev.sha256, key)
         or _examined_again(prev, intake, key, readings)
-        or ledger.latest_reading(prev.sha256)
+        or ledger.current_reading(prev.sha256)
     )
     if found is None:
         return None
@@ -573,12 +573,12 @@ def department_statuses(ledger: Ledger, masters: Masters) -> dict[str, str]:
     return out
 
 
-def _reading_of(ledger: Ledger, row: FileRow, key: str | None = None) -> Examined | None:
+def _reading_of(ledger: Ledger, row: FileRow) -> Examined | None:
     """The reading of a file's content: under the current rules, else the newest (a file moved away keeps
     its answer)."""
     if row.sha256 is None:
         return None
-    found = (ledger.reading(row.sha256, key) if key else None) or ledger.latest_reading(row.sha256)
+    found = ledger.current_reading(row.sha256)
     return Examined.from_json(found) if found is not None else None
 
 

@@ -213,7 +213,7 @@ def gather(masters: Masters, ledger: Ledger) -> Gathered:
     for code, status in statuses.items():
         row = latest.get(code)
         if status == NEEDS_FIXING and row is not None and row.sha256:
-            reading = ledger.latest_reading(row.sha256)
+            reading = ledger.current_reading(row.sha256)
             if reading and reading.get("answers"):
                 answers[code] = checks.answers_from_json(reading["answers"])
     issues: list[Issue] = []

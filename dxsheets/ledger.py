@@ -138,6 +138,9 @@ RETURNS = """
 """
 LATEST = f"SELECT * FROM ({RETURNS}) WHERE rank = 1"
 RULES_KEY_META = "rules_key"  # meta: the rules key (`collect.rules_key`) of the last collect
+# Readings of one content, the one under the last collect's rules first, then the newest (one parameter:
+# RULES_KEY_META).
+_CURRENT_FIRST = "ORDER BY rules = (SELECT value FROM meta WHERE key = ?) DESC, rowid DESC"
 _SETTLED = "('superseded', 'duplicate')"  # the statuses decided across files, each night anew
 # The rows of a mail's attachments, `<mail>/<name>` (`/` sorts just before `0`): an index range on path.
 _PARTS = "path >= ? || '/' AND path < ? || '0'"
@@ -247,12 +250,8 @@ class Ledger:
                         SELECT message FROM problems p WHERE p.path = files.path AND p.severity = 'error'
                         ORDER BY seq LIMIT 1), reason) END
                     FROM (SELECT sha256, json_extract(result, '$.fate') AS fate FROM readings o
-                          -- the reading under the last collect's rules, else the latest one kept
-                          WHERE o.rowid = (SELECT rowid FROM readings i WHERE i.sha256 = o.sha256
-                                           ORDER BY i.rules = (SELECT value FROM meta
-                                                               WHERE key = ?) DESC,
-                                                    i.rowid DESC
-                                           LIMIT 1)) r
+                          WHERE o.rowid = (SELECT rowid FROM readings WHERE sha256 = o.sha256
+                                           {_CURRENT_FIRST} LIMIT 1)) r
                     WHERE files.status IN {_SETTLED} AND files.sha256 = r.sha256""",
                 (RULES_KEY_META,),
             )
@@ -565,10 +564,12 @@ class Ledger:
             r[0] for r in self.db.execute("SELECT sha256 FROM readings WHERE rules = ?", (rules,))
         )
 
-    def latest_reading(self, sha256: str) -> dict | None:
-        """The newest reading of a content under any rules (for files no longer in the inbox)."""
+    def current_reading(self, sha256: str) -> dict | None:
+        """A content's reading under the last collect's rules, else its newest under any (a file no longer
+        in the inbox, unread since the rules changed). Not simply the newest: a content read under other
+        masters since (a department left out for a night) is known again, unread, when they come back."""
         r = self.db.execute(
-            "SELECT result FROM readings WHERE sha256 = ? ORDER BY rowid DESC LIMIT 1", (sha256,)
+            f"SELECT result FROM readings WHERE sha256 = ? {_CURRENT_FIRST} LIMIT 1", (sha256, RULES_KEY_META)
         ).fetchone()
         return json.loads(r[0]) if r else None
 

@@ -10,7 +10,8 @@ what a DX staffer relies on:
   files taken away keep their rows, and the inbox is exactly as it was before the run;
 * every file read has its archive copy, byte for byte;
 * each department is answered / needs fixing / not answered as the last content it sent says, where a
-  content counts as sent when its last copy was (a blank sheet is never a return), with exactly one
+  content counts as sent when its last copy was (a blank sheet is never a return; of two sent in one
+  mail, the one saved later), with exactly one
   `accepted` file for an answered department and none for one that needs fixing;
 * the summary (`consolidate.gather`) shows the same statuses, and the answers of that last content;
 * a feedback book exists for exactly the departments that need fixing;
@@ -33,7 +34,7 @@ from pathlib import Path
 
 import openpyxl
 from hostile import make_eml
-from hypothesis import HealthCheck, assume, settings
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 from promoter import Fill, returned
@@ -163,8 +164,8 @@ class Nights(RuleBasedStateMachine):
         second=st.tuples(st.sampled_from(DEPTS), st.sampled_from(KINDS)),
     )
     def send_a_batch_by_mail(self, first: tuple[str, str], second: tuple[str, str]) -> None:
-        """A 部's clerk mails two of its 課' sheets at once."""
-        assume(first[0] != second[0])  # two returns of one department in one mail: neither is the later
+        """A 部's clerk mails two of its 課' sheets at once (or a promoter two tries of theirs: sent
+        together, the one saved later is the answer)."""
         self._mail(self._name(first[0], "batch", ".eml"), *first, also=second)
 
     def _mail(self, mail: str, dept: str, kind: str, also: tuple[str, str] | None = None) -> None:
@@ -308,8 +309,9 @@ class Nights(RuleBasedStateMachine):
                 assert dept not in result.departments
                 assert not [r for r in rows.values() if r.dept_code == dept and r.status == "accepted"]
                 continue
-            expected = self._expected_status(dept)
-            assert result.departments[dept] == expected, (dept, self._history(dept))
+            kinds = self._answer_kinds(dept)
+            expected = result.departments[dept]
+            assert expected in {self._status_of(k) for k in kinds}, (dept, kinds, self._history(dept))
             accepted = [r for r in rows.values() if r.dept_code == dept and r.status == "accepted"]
             assert len(accepted) == (1 if expected == "answered" else 0), (dept, accepted)
             assert summary.statuses[dept] == expected
@@ -318,7 +320,8 @@ class Nights(RuleBasedStateMachine):
                 expected == "needs_fixing"
             )
             if expected == "answered":  # the summary shows the answers of the content sent last
-                assert summary.accepted[dept].respondent == RESPONDENT[self._last_kind(dept)], dept
+                answered = {RESPONDENT[k] for k in kinds if self._status_of(k) == "answered"}
+                assert summary.accepted[dept].respondent in answered, (dept, kinds)
             else:
                 assert dept not in summary.accepted
         self._check_saved_order(rows, problems)
@@ -347,18 +350,23 @@ class Nights(RuleBasedStateMachine):
             elif row.status != "rejected":  # only an answer (accepted, or rejected and latest) is flagged
                 assert not flagged, (row, mine)
 
-    def _last_kind(self, dept: str) -> str | None:
-        """The kind of the last content this department sent; a content is sent when its last copy was. A
-        blank sheet is not a return."""
+    def _answer_kinds(self, dept: str) -> set[str | None]:
+        """The kind of the last content this department sent ({None}: none); a content is sent when its
+        last copy was, and a blank sheet is not a return. Contents sent together (one mail) are told
+        apart by their saved times: "good-late" is saved after the others, which tie (then the names
+        decide, which this model does not follow: any of them)."""
         last_sent: dict[str, tuple[float, str]] = {}
         for s in self.read.values():
             if s.dept == dept and s.kind != "blank":
                 last_sent[s.sha256] = max(last_sent.get(s.sha256, (0.0, "")), (s.at, s.kind))
-        return max(last_sent.values())[1] if last_sent else None
+        if not last_sent:
+            return {None}
+        latest = max(at for at, _ in last_sent.values())
+        tied = {kind for at, kind in last_sent.values() if at == latest}
+        return {"good-late"} if "good-late" in tied else set(tied)
 
-    def _expected_status(self, dept: str) -> str:
-        """The status the last content this department sent gives it."""
-        kind = self._last_kind(dept)
+    def _status_of(self, kind: str | None) -> str:
+        """The status a department's answer of this kind gives it."""
         if kind is None:
             return "not_answered"
         wrong = kind == "with-error" or (self.renamed and kind in GOOD)
@@ -416,5 +424,28 @@ def test_a_doubtful_answer_taken_away_then_outdated_loses_its_warning() -> None:
         nights.night()  # checks: outdated, it carries no warning; the new answer does
         with Ledger(nights.ws.ledger_path) as ledger:
             assert [p.code for p in ledger.problems(answer)] == ["superseded"]
+    finally:
+        nights.teardown()
+
+
+def test_a_department_left_out_for_a_night_gets_its_feedback_book_back() -> None:
+    """Found by the machine: a department marked × for a night and back, whose answer needs fixing, had
+    no feedback book, nor its answers in the summary. Its content was read while it was out (no answers
+    kept for a department not in the survey); back in, the reading from before was known again, unread,
+    but the newest one (from the night it was out) was the one used."""
+    nights = Nights()
+    try:
+        nights.send("0103", "good")
+        nights.rename_a_wg()  # its WG renamed: the answer needs fixing
+        nights.night()
+        nights.leave_out_a_department()
+        nights.night()
+        nights.leave_out_a_department()  # back in
+        nights.night()  # checks: a feedback book for 0103, and the summary's data holds its answers
+        with Ledger(nights.ws.ledger_path) as ledger:
+            summary = gather(nights.ws.masters(), ledger)
+        assert (
+            summary.statuses["0103"] == "needs_fixing" and summary.answers["0103"].respondent == "山田 太郎"
+        )
     finally:
         nights.teardown()
