@@ -2,10 +2,10 @@
 accounted for and each department's status is that of the last return it sent.
 
 A state machine drops returns (good, with an error, the blank sheet; as files, in mails, two to a
-mail; two saved from mails newest first), copies of earlier files sent again later, files and mails saved over, junk, workbooks opened and
-closed in Excel (its owner file beside them), deletions from the inbox, a WG renamed and a department
-left out in the masters (and back), and runs `collect` at random points. After every night it checks
-what a DX staffer relies on:
+mail; two saved from mails newest first), copies of earlier files sent again later, files and mails
+saved over, junk, workbooks opened and closed in Excel (its owner file beside them), deletions from the
+inbox, a WG renamed, a department left out and the deadline moved in the masters (and back), and runs
+`collect` at random points. After every night it checks what a DX staffer relies on:
 * every file in the inbox has a fate and a reason, none is left pending unless it is open in Excel,
   files taken away keep their rows, and the inbox is exactly as it was before the run;
 * every file read has its archive copy, byte for byte;
@@ -18,7 +18,8 @@ what a DX staffer relies on:
 * an answer chosen by file time carries the saved-order warning exactly while a return of its department
   that it outdated says, by its workbook's saved time, that it was saved later (a "good-late" return:
   saved after every other, as when mail attachments are saved newest first), and an accepted file's
-  reason counts its warnings.
+  reason counts its warnings;
+* a return read is marked late exactly when it was sent after the deadline in tonight's masters.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ import os
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dt_time
 from pathlib import Path
 
 import openpyxl
@@ -57,6 +59,7 @@ RESPONDENT = {
     "good-late": "山田 太郎",
 }  # as the returns say
 GOOD = ("good", "good-again", "good-late")
+DEADLINE = date(2026, 12, 18)  # the bundled round's
 # The returns' saved times (docProps): long before any file time of the machine, except "good-late"'s,
 # after all of them.
 SAVED_EARLY = datetime.now(UTC) - timedelta(days=30)
@@ -123,6 +126,8 @@ class Nights(RuleBasedStateMachine):
         self.locks: dict[str, str] = {}  # a workbook open in Excel -> its owner file (~$name)
         self.renamed = False  # the WG the good answers chose has been renamed in the masters
         self.left_out = False  # 0103 is marked × (not in this survey) in the masters
+        self.early_deadline = False  # the deadline is moved before the first return was sent
+        self.first_clock = self.clock
         self.n = 0
 
     def teardown(self) -> None:
@@ -269,6 +274,18 @@ class Nights(RuleBasedStateMachine):
         wb.save(path)
 
     @rule()
+    def move_the_deadline(self) -> None:
+        """The DX office moves the deadline before the first return was sent (or back): every return, the
+        ones no longer in the inbox too, is marked late, and none is refused for it."""
+        self.early_deadline = not self.early_deadline
+        path = self.ws.templates / "round.xlsx"
+        wb = openpyxl.load_workbook(path)
+        row = next(r for r in wb.active.iter_rows(min_row=2) if r[0].value == "回答期限")
+        early = datetime.fromtimestamp(self.first_clock).date() - timedelta(days=1)
+        row[1].value = datetime.combine(early if self.early_deadline else DEADLINE, dt_time())
+        wb.save(path)
+
+    @rule()
     def another_night(self) -> None:
         """Hypothesis picks rules evenly: this second way to a night makes nights (where everything is
         checked) twice as common among the many ways files arrive."""
@@ -325,6 +342,12 @@ class Nights(RuleBasedStateMachine):
             else:
                 assert dept not in summary.accepted
         self._check_saved_order(rows, problems)
+        # Late is by the deadline in tonight's masters, for every return read, in the inbox or not.
+        end = datetime.combine(masters.round.deadline + timedelta(days=1), dt_time()).astimezone()
+        for row in rows.values():
+            if row.dept_code and row.sent_at and row.status not in ("pending", "ignored"):
+                late = any(p.code == "returned-late" for p in problems.get(row.path, []))
+                assert late == (datetime.fromisoformat(row.sent_at) > end), (row, end)
 
     def _check_saved_order(self, rows: dict[str, FileRow], problems: dict[str, list[Problem]]) -> None:
         """The saved-order warning is on an answer chosen by file time exactly while a return of its
@@ -447,5 +470,24 @@ def test_a_department_left_out_for_a_night_gets_its_feedback_book_back() -> None
         assert (
             summary.statuses["0103"] == "needs_fixing" and summary.answers["0103"].respondent == "山田 太郎"
         )
+    finally:
+        nights.teardown()
+
+
+def test_a_return_taken_away_is_marked_late_when_the_deadline_moves_before_it() -> None:
+    """One path the machine rarely takes, played out: a return no longer in the inbox is judged by the
+    moved deadline too (checked again from its archive copy), like the ones still there."""
+    nights = Nights()
+    try:
+        nights.send("0101", "good")
+        nights.send("0102", "good")
+        nights.night()
+        (gone,) = (rel for rel, s in nights.present.items() if s.dept == "0101")
+        (nights.ws.inbox / gone).unlink()
+        del nights.present[gone]
+        nights.move_the_deadline()
+        nights.night()  # checks: both returns marked late
+        with Ledger(nights.ws.ledger_path) as ledger:
+            assert [p.code for p in ledger.problems(gone)] == ["returned-late"]
     finally:
         nights.teardown()
