@@ -19,8 +19,13 @@ from dxsheets.text import clean
 from dxsheets.workspace import init_workspace
 
 WG_NAMES = ["行政手続オンライン化WG", "窓口WG", "デジタルデバイド解消WG", None]
-# Japanese, Latin, digits, formula-looking leads, emoji and half-width katakana: what promoters paste.
-ALPHABET = st.sampled_from(list("あいうえお漢字業務申請窓口ｱｲｳｴｵABCxyz0123456789=+-@（）、。!?😀 \n"))
+# Japanese, Latin, digits, formula-looking leads, emoji and half-width katakana: what promoters paste;
+# and what NFKC or XML change: ① ㈱, full-width and zero-width spaces, tabs, CR, quotes and markup
+# characters, half-width voiced kana, variant kanji and one outside the BMP (𠮷).
+ALPHABET = st.sampled_from(
+    list("あいうえお漢字業務申請窓口ｱｲｳｴｵABCxyz0123456789=+-@（）、。!?😀 \n")
+    + list("①㈱\u3000\t\u200b々ー～〜\r\"'<>&ｶﾞﾊﾟ髙﨑\U00020bb7")
+)
 # A leading "=" is a formula when typed (the formula rules cover that); +, - and @ leads stay text.
 TEXT = st.text(ALPHABET, min_size=1, max_size=60).filter(
     lambda s: clean(s) != "" and not clean(s).startswith("=")
