@@ -3,8 +3,8 @@ accounted for and each department's status is that of the last return it sent.
 
 A state machine drops returns (good, with an error, the blank sheet; as files, in mails, two to a
 mail; two saved from mails newest first), copies of earlier files sent again later, files and mails
-saved over, junk, workbooks opened and closed in Excel (its owner file beside them), deletions from the
-inbox, a WG renamed, a department left out and the deadline moved in the masters (and back), and runs
+saved over, junk, workbooks opened and closed in Excel (its owner file beside them), files filed into a
+folder and deletions from the inbox, a WG renamed, a department left out and the deadline moved in the masters (and back), and runs
 `collect` at random points. After every night it checks what a DX staffer relies on:
 * every file in the inbox has a fate and a reason, none is left pending unless it is open in Excel,
   files taken away keep their rows, and the inbox is exactly as it was before the run;
@@ -232,6 +232,17 @@ class Nights(RuleBasedStateMachine):
         (self.ws.inbox / disk).unlink()
         self.present = {rel: s for rel, s in self.present.items() if s.disk != disk}
         self.locks = {rel: lock for rel, lock in self.locks.items() if lock in self.present}
+
+    @precondition(lambda self: self._closed_workbooks())
+    @rule(data=st.data())
+    def move_a_file_into_a_folder(self, data: st.DataObject) -> None:
+        """A staffer files a return into a 済 folder: the same bytes and file time under a new path."""
+        rel = data.draw(st.sampled_from(self._closed_workbooks()))
+        moved = f"済/{rel}"
+        (self.ws.inbox / moved).parent.mkdir(parents=True, exist_ok=True)
+        (self.ws.inbox / rel).rename(self.ws.inbox / moved)
+        sent = self.present.pop(rel)
+        self.present[moved] = Sent(sent.dept, sent.kind, sent.sha256, sent.at, moved)
 
     def _closed_workbooks(self) -> list[str]:
         return [rel for rel in self._saved_files() if rel not in self.locks]
