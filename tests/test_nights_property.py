@@ -14,7 +14,8 @@ folder and deletions from the inbox, a WG renamed, a department left out and the
   mail, the one saved later), with exactly one
   `accepted` file for an answered department and none for one that needs fixing;
 * the summary (`consolidate.gather`) shows the same statuses, and the answers of that last content;
-* a feedback book exists for exactly the departments that need fixing;
+* a feedback book exists for exactly the departments that need fixing, holding the answers of the
+  return to fix and, read back as a return, the same errors;
 * an answer chosen by file time carries the saved-order warning exactly while a return of its department
   that it outdated says, by its workbook's saved time, that it was saved later (a "good-late" return:
   saved after every other, as when mail attachments are saved newest first), and an accepted file's
@@ -46,6 +47,7 @@ from dxsheets.consolidate import gather
 from dxsheets.domain import Problem
 from dxsheets.feedback import feedback_path
 from dxsheets.generate import form_path, generate_forms
+from dxsheets.intake import examine
 from dxsheets.ledger import FileRow, Ledger
 from dxsheets.simulate import _saved_at
 from dxsheets.workspace import init_workspace
@@ -57,6 +59,7 @@ RESPONDENT = {
     "good": "山田 太郎",
     "good-again": "二回目 次郎",
     "good-late": "山田 太郎",
+    "with-error": "山田 太郎",
 }  # as the returns say
 GOOD = ("good", "good-again", "good-late")
 DEADLINE = date(2026, 12, 18)  # the bundled round's
@@ -315,6 +318,7 @@ class Nights(RuleBasedStateMachine):
             masters = self.ws.masters()
             summary = gather(masters, ledger)  # what the morning's summary shows
             problems = ledger.all_problems()
+            latest = ledger.latest_returns()
         for rel in self.present:
             row = rows[rel]
             assert row.status in FATES and row.reason and row.present == 1, row
@@ -347,6 +351,17 @@ class Nights(RuleBasedStateMachine):
             assert feedback_path(self.ws.feedback, masters.department(dept)).exists() == (
                 expected == "needs_fixing"
             )
+            if expected == "needs_fixing":  # the book holds that return's answers, and says the same
+                book = examine(
+                    feedback_path(self.ws.feedback, masters.department(dept)).read_bytes(),
+                    masters,
+                    returns().secret,
+                )
+                assert book.answers is not None
+                fixing = {RESPONDENT[k] for k in kinds if k and self._status_of(k) == "needs_fixing"}
+                assert book.answers.respondent in fixing, (dept, kinds)
+                errors = {p.code for p in problems[latest[dept][0]] if p.severity == "error"}
+                assert {p.code for p in book.problems if p.severity == "error"} == errors, (dept, kinds)
             if expected == "answered":  # the summary shows the answers of the content sent last
                 answered = {RESPONDENT[k] for k in kinds if self._status_of(k) == "answered"}
                 assert summary.accepted[dept].respondent in answered, (dept, kinds)
