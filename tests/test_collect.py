@@ -528,6 +528,23 @@ def test_two_returns_of_one_department_in_one_mail(generated: Workspace, same_sa
         )
 
 
+def test_a_mailed_workbook_under_a_sensitivity_label_is_told_to_change_the_label(
+    generated: Workspace, tmp_path: Path
+) -> None:
+    """Attached even without a workbook name (some mail gateways drop it), the protected file is
+    recognised by its content and told what to do: not "remove the password", which it does not have."""
+    source = returned(generated.distribute, generated.masters().department("0101"))
+    protected = hostile.make_irm_protected(tmp_path, source).read_bytes()
+    hostile.make_eml(
+        generated.inbox / "返信.eml", [("添付ファイル", protected)], datetime(2026, 11, 24, tzinfo=JST)
+    )
+    hostile.age(generated.inbox / "返信.eml", 3600)
+    collect(generated)
+    entry = file_entry(status_json(generated), "返信.eml/添付ファイル")
+    assert entry["status"] == "rejected" and codes(entry) == [("file-irm", "error")]
+    assert "秘密度" in entry["problems"][0]["message"] and "パスワード" not in entry["problems"][0]["message"]
+
+
 def test_a_blank_sheet_sent_after_an_answer_does_not_replace_it(generated: Workspace) -> None:
     """A promoter who attaches the blank sheet by mistake, after answering, keeps the answer sent before;
     a department that sent only the blank sheet has not answered. Each blank file says what it is, once."""
