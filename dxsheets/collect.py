@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -38,7 +37,6 @@ from .intake import (
     Item,
     Taken,
     attachment_bytes,
-    examine,
     is_mail,
     iso_utc,
     scan,
@@ -169,14 +167,31 @@ def collect(
             out.add(row)
             progress()
 
-        def waits(arrival: Arrival, problems: list[Problem]) -> tuple[FileRow, list[Problem]]:
-            """The row of a file that cannot be taken in tonight (being saved, open, locked, gone): its
-            earlier content's when it had one, so its department keeps its answer meanwhile, else pending."""
-            previous = _previous_content(ledger, arrival, problems, key, when, deadline, intake, out.readings)
+        # Files that wait, whose earlier content is to be judged again by tonight's rules first.
+        judged_again: list[tuple[Arrival, list[Problem], FileRow]] = []
+
+        def waits(arrival: Arrival, problems: list[Problem], judge: bool = True) -> None:
+            """Record a file that cannot be taken in tonight (being saved, open, locked, gone): with its
+            earlier content's row when it had one, so its department keeps its answer meanwhile, else
+            pending. On a night the rules changed, that content is first read again from its archive copy,
+            by the workers, once the inbox has been taken in (`_judge_again`); `judge=False` after that."""
+            prev = ledger.file(arrival.path)
+            if (
+                judge
+                and prev
+                and prev.sha256
+                and prev.dept_code
+                and prev.archive
+                and not ledger.reading(prev.sha256, key)
+            ):
+                judged_again.append((arrival, problems, prev))
+                return
+            previous = _previous_content(ledger, arrival, prev, problems, key, when, deadline)
             if previous is None:
-                return _file_row(arrival, None, None, Examined(PENDING, problems), when)
+                record(_file_row(arrival, None, None, Examined(PENDING, problems), when))
+                return
             result.kept_previous.append(arrival.path)
-            return previous
+            record(previous)
 
         def to_take_in() -> Iterator[Item]:
             # The inbox is walked as the workers take files in: no list of every arrival is built.
@@ -204,7 +219,7 @@ def collect(
                         result.kept_previous.append(arrival.path)
                         progress()
                         continue
-                    record(waits(arrival, arrival.problems))
+                    waits(arrival, arrival.problems)
                     continue
                 if arrival.member is not None:  # an attachment: its mail (`<mail>/<name>`) was read
                     mail = arrival.path.rsplit("/", 1)[0]
@@ -221,12 +236,12 @@ def collect(
                         else None
                     )
                 except (OSError, IndexError):  # the mail is gone, locked or rewritten since the walk
-                    record(waits(arrival, unread().problems))
+                    waits(arrival, unread().problems)
                     continue
                 if arrival.fate is not None:  # decided from the name or size: archived without parsing
                     kept = _keep_here(ws.archive, arrival, data)
                     if kept is None:
-                        record(waits(arrival, unread().problems))
+                        waits(arrival, unread().problems)
                     else:
                         sha, archived = kept
                         decided = Examined(arrival.fate, arrival.problems)
@@ -252,11 +267,15 @@ def collect(
                 out.readings.append((t.sha256, key, t.reading))
             arrival = waiting.pop(path)
             if e.fate == PENDING:  # it could not be read (locked, moved) when its turn came
-                record(waits(arrival, e.problems))
+                waits(arrival, e.problems)
             else:
                 record(_file_row(arrival, t.sha256, t.archive, e, when, deadline))
 
         take_in_all(to_take_in(), intake, jobs=jobs, on_result=on_result)
+        if judged_again:  # recorded before anything absent is looked for: they are in the inbox
+            _judge_again(ledger, ws, intake, key, jobs, [prev for _, _, prev in judged_again])
+            for arrival, problems, _ in judged_again:
+                waits(arrival, problems, judge=False)  # a reading under tonight's rules, or the newest
         if result.seen == 0:
             result.vanished = seen_last_time  # their rows and answers stay; said, so it is not missed
         out.flush()
@@ -326,32 +345,25 @@ def _check_again_from_archive(
 def _previous_content(
     ledger: Ledger,
     arrival: Arrival,
+    prev: FileRow | None,
     why: list[Problem],
     key: str,
     when: str,
     deadline: datetime,
-    intake: Intake,
-    readings: list[tuple[str, str, str]],
 ) -> tuple[FileRow, list[Problem]] | None:
     """The row of a file that cannot be taken in tonight (open in Excel, being saved again, locked or moved
-    when read; `why` says which) at a path whose earlier content was taken in for a department: that content
-    keeps its fate, with a warning, until the new one can be read.
+    when read; `why` says which) at a path whose earlier content (`prev`, its row) was taken in for a
+    department: that content keeps its fate, with a warning, until the new one can be read.
 
     Without this, a promoter who leaves their return open in Excel on the shared drive, or saves it again
     as the run starts, turns their department 未回答 and drops its answers from the summary for the night.
     The row takes the file's new size and time (so the next run sees whether it has settled) and the
-    earlier content's hash, archive copy, sending time and reading. None when there is no such content.
-    On a night the rules changed, that content is judged by them (examined again from its archive copy,
-    the new reading added to `readings`).
+    earlier content's hash, archive copy, sending time and reading: under the rules `key` (the caller has
+    it read again first on a night they changed), else the newest. None when there is no such content.
     """
-    prev = ledger.file(arrival.path)
     if prev is None or prev.sha256 is None or not prev.dept_code:
         return None
-    found = (
-        ledger.reading(prev.sha256, key)
-        or _examined_again(prev, intake, key, readings)
-        or ledger.current_reading(prev.sha256)
-    )
+    found = ledger.reading(prev.sha256, key) or ledger.current_reading(prev.sha256)
     if found is None:
         return None
     e = Examined.from_json(found, answers=False)
@@ -369,22 +381,25 @@ def _previous_content(
     return _file_row(earlier, prev.sha256, prev.archive, e, when, deadline)
 
 
-def _examined_again(
-    prev: FileRow, intake: Intake, key: str, readings: list[tuple[str, str, str]]
-) -> dict | None:
-    """The reading under the rules `key` of a content read under others, from its archive copy; None when
-    the copy cannot be read. Here in the parent: rare (a file open on the night the masters changed), and
-    a content read safely before."""
-    if not prev.archive or not prev.sha256:
-        return None
-    try:
-        data = (intake.archive.parent / prev.archive).read_bytes()
-        text = examine(data, intake.masters, intake.secret, intake.limits).to_json()
-    except Exception:  # the copy is gone, or a fault in a rule: the reading it had stands
-        return None
-    readings.append((prev.sha256, key, text))
-    found: dict = json.loads(text)
-    return found
+def _judge_again(
+    ledger: Ledger, ws: Workspace, intake: Intake, key: str, jobs: int | None, rows: list[FileRow]
+) -> None:
+    """Read again, in the workers, the archive copies of earlier contents that stand in tonight for files
+    that cannot be read (open in Excel on the night the rules changed), and store their readings under
+    `key`. A copy that cannot be read leaves its content with the reading it had."""
+    readings: list[tuple[str, str, str]] = []
+
+    def on_result(_path: str, t: Taken) -> None:
+        if t.sha256 is not None and t.reading is not None:
+            readings.append((t.sha256, key, t.reading))
+
+    by_content = {row.sha256: row for row in rows}  # two waiting files of one content: read once
+    items = (
+        Item(row.path, ws.outbox / (row.archive or ""), None, Path(row.path).suffix)
+        for row in by_content.values()
+    )
+    take_in_all(items, intake, jobs=jobs, on_result=on_result)
+    ledger.save_readings([r for r in readings if r[0] in by_content])  # a copy not what was archived: no
 
 
 def _inbox_ready(ws: Workspace, seen_last_time: int) -> None:
