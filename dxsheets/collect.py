@@ -18,7 +18,7 @@ from pathlib import Path
 
 from . import checks
 from .archive import store
-from .domain import ERROR, WARNING, Masters, Problem
+from .domain import WARNING, Masters, Problem, file_reason
 from .errors import WorkspaceError
 from .feedback import feedback_path, write_feedback
 from .fsio import ASIDE_MARK, keep_edited
@@ -99,16 +99,6 @@ def _why_rechecked(last: str | None, key: str) -> str | None:
     if last is None or last == key:
         return None
     return "rules" if last.split(":", 1)[0] != key.split(":", 1)[0] else "masters"
-
-
-def _reason(status: str, problems: list[Problem]) -> str:
-    errors = [p for p in problems if p.severity == ERROR]
-    warnings = [p for p in problems if p.severity == "warning"]
-    if status == ACCEPTED:
-        return "受理" + (f"（注意 {len(warnings)} 件）" if warnings else "")
-    if errors:
-        return errors[0].message + (f"（ほか {len(errors) - 1} 件）" if len(errors) > 1 else "")
-    return problems[0].message if problems else ""
 
 
 def collect(
@@ -511,7 +501,7 @@ def _file_row(
             1,
             e.dept_code,
             status,
-            _reason(status, problems),
+            file_reason(status, problems),
             iso_utc(arrival.sent_at),
             arrival.evidence,
             iso_utc(e.saved_at),
@@ -574,7 +564,7 @@ def _cross_check_saved_times(ledger: Ledger) -> list[str]:
     for path in ledger.replace_flags(SAVED_ORDER, flags):
         row = ledger.file(path)
         if row is not None and row.status == ACCEPTED:  # its reason counts its warnings
-            ledger.set_reason(path, _reason(ACCEPTED, ledger.problems(path)))
+            ledger.set_reason(path, file_reason(ACCEPTED, ledger.problems(path)))
     return sorted(flags)
 
 

@@ -110,6 +110,18 @@ class Problem:
         }
 
 
+def file_reason(status: str, problems: list[Problem]) -> str:
+    """The one line that says why a file has its own status (status lists, the ledger): 受理 with its
+    warnings counted, else its first error (and how many more), else its first problem."""
+    errors = [p for p in problems if p.severity == ERROR]
+    warnings = [p for p in problems if p.severity == WARNING]
+    if status == "accepted":
+        return "受理" + (f"（注意 {len(warnings)} 件）" if warnings else "")
+    if errors:
+        return errors[0].message + (f"（ほか {len(errors) - 1} 件）" if len(errors) > 1 else "")
+    return problems[0].message if problems else ""
+
+
 @dataclass(frozen=True)
 class IssueRow:
     """A Q2 row: one piece of work, now and after digitalisation."""

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from .domain import Problem
+from .domain import Problem, file_reason
 from .errors import WorkspaceError
 
 SCHEMA_VERSION = 2  # 2: own_status, own_reason
@@ -241,20 +241,21 @@ class Ledger:
             self.db.execute(
                 f"UPDATE files SET own_status = status, own_reason = reason WHERE status NOT IN {_SETTLED}"
             )
-            self.db.execute(
-                f"""UPDATE files SET own_status = CASE r.fate WHEN 'ok' THEN 'accepted' ELSE r.fate END,
-                    own_reason = CASE WHEN r.fate = 'ok' THEN '受理' || COALESCE((
-                        SELECT '（注意 ' || COUNT(*) || ' 件）' FROM problems p
-                        WHERE p.path = files.path AND p.severity = 'warning' HAVING COUNT(*) > 0), '')
-                        ELSE COALESCE((
-                        SELECT message FROM problems p WHERE p.path = files.path AND p.severity = 'error'
-                        ORDER BY seq LIMIT 1), reason) END
-                    FROM (SELECT sha256, json_extract(result, '$.fate') AS fate FROM readings o
-                          WHERE o.rowid = (SELECT rowid FROM readings WHERE sha256 = o.sha256
-                                           {_CURRENT_FIRST} LIMIT 1)) r
-                    WHERE files.status IN {_SETTLED} AND files.sha256 = r.sha256""",
+            # A settled file's own fate is its content's, under the last collect's rules; its own reason
+            # is worded from its own problems (those of the settling taken out) as collect words it.
+            settled = self.db.execute(
+                f"""SELECT f.path, json_extract(r.result, '$.fate') FROM files f JOIN readings r
+                    ON r.rowid = (SELECT rowid FROM readings WHERE sha256 = f.sha256 {_CURRENT_FIRST} LIMIT 1)
+                    WHERE f.status IN {_SETTLED}""",
                 (RULES_KEY_META,),
-            )
+            ).fetchall()
+            for path, fate in settled:
+                status = "accepted" if fate == "ok" else fate
+                own = [p for p in self.problems(path) if p.code not in ("superseded", "duplicate")]
+                self.db.execute(
+                    "UPDATE files SET own_status = ?, own_reason = ? WHERE path = ?",
+                    (status, file_reason(status, own), path),
+                )
 
     def back_up(self, keep: int = BACKUPS_KEPT) -> Path | None:
         """Copy the ledger as it is now to `backup/ledger-<local time>.sqlite3` beside it, keeping the newest
