@@ -166,14 +166,7 @@ def collect(
             pending. On a night the rules changed, that content is first read again from its archive copy,
             by the workers, once the inbox has been taken in (`_judge_again`); `judge=False` after that."""
             prev = ledger.file(arrival.path)
-            if (
-                judge
-                and prev
-                and prev.sha256
-                and prev.dept_code
-                and prev.archive
-                and not ledger.reading(prev.sha256, key)
-            ):
+            if judge and prev and prev.sha256 and prev.archive and not ledger.reading(prev.sha256, key):
                 judged_again.append((arrival, problems, prev))
                 return
             previous = _previous_content(ledger, arrival, prev, problems, key, when, deadline)
@@ -342,8 +335,9 @@ def _previous_content(
     deadline: datetime,
 ) -> tuple[FileRow, list[Problem]] | None:
     """The row of a file that cannot be taken in tonight (open in Excel, being saved again, locked or moved
-    when read; `why` says which) at a path whose earlier content (`prev`, its row) was taken in for a
-    department: that content keeps its fate, with a warning, until the new one can be read.
+    when read; `why` says which) at a path whose earlier content (`prev`, its row) is, by tonight's rules,
+    a department's return: that content keeps its fate, with a warning, until the new one can be read.
+    (Tonight's rules: a department brought back into the survey tonight gets its return's answer.)
 
     Without this, a promoter who leaves their return open in Excel on the shared drive, or saves it again
     as the run starts, turns their department 未回答 and drops its answers from the summary for the night.
@@ -351,12 +345,14 @@ def _previous_content(
     earlier content's hash, archive copy, sending time and reading: under the rules `key` (the caller has
     it read again first on a night they changed), else the newest. None when there is no such content.
     """
-    if prev is None or prev.sha256 is None or not prev.dept_code:
+    if prev is None or prev.sha256 is None:
         return None
     found = ledger.reading(prev.sha256, key) or ledger.current_reading(prev.sha256)
     if found is None:
         return None
     e = Examined.from_json(found, answers=False)
+    if not e.dept_code:  # not a return of any department tonight (e.g. not a workbook): it just waits
+        return None
     said = "".join(p.message for p in why)
     sent = datetime.fromisoformat(prev.sent_at) if prev.sent_at else arrival.sent_at
     e.problems = [

@@ -517,3 +517,25 @@ def test_a_return_taken_away_is_marked_late_when_the_deadline_moves_before_it() 
             assert [p.code for p in ledger.problems(gone)] == ["returned-late"]
     finally:
         nights.teardown()
+
+
+def test_a_return_open_in_excel_on_the_night_its_department_comes_back_stands_in() -> None:
+    """Found by the machine (in CI): a department marked × sends its return, is brought back (○), and
+    that night the file is open in Excel. Its earlier content was not any department's return (a
+    department left out has none), so it did not stand in and the department was 未回答 for the night;
+    judged by tonight's masters, it is 0103's answer."""
+    nights = Nights()
+    try:
+        nights.send("0103", "good")
+        nights.leave_out_a_department()
+        nights.night()
+        nights.leave_out_a_department()  # back in
+        (rel,) = nights.present
+        folder, name = rel.rsplit("/", 1)
+        nights.locks[rel] = f"{folder}/~${name}"  # opened in Excel, as `open_in_excel` does
+        nights._write(nights.locks[rel], b"\x08yamada  " + b"\x00" * 153, None, "lock")
+        nights.night()  # checks: 0103 answered, by the content it sent
+        with Ledger(nights.ws.ledger_path) as ledger:
+            assert [p.code for p in ledger.problems(rel)] == ["pending-previous-used"]
+    finally:
+        nights.teardown()
