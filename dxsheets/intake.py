@@ -37,7 +37,6 @@ from .errors import WorkspaceError
 from .formread import read_form
 from .mailnames import attachment_name
 from .xlsxread import (
-    FORMAT_EMPTY,
     FORMAT_ENCRYPTED,
     FORMAT_IRM,
     FORMAT_MSG,
@@ -53,6 +52,7 @@ from .xlsxread import (
     WorkbookReadError,
     document_kind,
     read_workbook,
+    refusal,
     sniff,
 )
 
@@ -571,9 +571,6 @@ _UNSUPPORTED_FORMATS = {
 }
 
 
-_PROTECTED = {FORMAT_ENCRYPTED: "encrypted", FORMAT_IRM: "irm"}  # encrypted returns, by message key
-
-
 def examine(data: bytes, masters: Masters, secret: bytes, limits: Limits | None = None) -> Examined:
     """Everything dxsheets checks about one returned workbook, from bytes to answers and problems."""
     limits = limits or Limits()
@@ -597,20 +594,10 @@ def examine(data: bytes, masters: Masters, secret: bytes, limits: Limits | None 
     if document is not None:
         return Examined(UNSUPPORTED, [_document_problem(document)])
     kind = sniff(data)
-    if kind == FORMAT_EMPTY:
-        return Examined(REJECTED, [Problem("file-empty", ERROR, _READ_MESSAGES["empty-file"][1])])
     if kind in _UNSUPPORTED_FORMATS:
         return _unsupported_format(kind)
-    if kind in _PROTECTED:  # a password or a sensitivity label: nothing can be read without it
-        code, message = _READ_MESSAGES[_PROTECTED[kind]]
-        return Examined(REJECTED, [Problem(code, ERROR, message)])
-    if kind != FORMAT_XLSX:
-        return Examined(REJECTED, [Problem("file-not-workbook", ERROR, _READ_MESSAGES["not-a-workbook"][1])])
-    try:
-        raw = read_workbook(data, limits, names=F.READ_NAMES)
-    except WorkbookReadError as exc:
-        return Examined(REJECTED, [_read_problem(exc)])
-    return _examine_form(raw, masters, secret)
+    # Not a zip, so no workbook we read: empty, under a password or a sensitivity label, or something else.
+    return Examined(REJECTED, [_read_problem(refusal(kind))])
 
 
 def _unsupported_format(kind: str) -> Examined:

@@ -371,7 +371,8 @@ def sniff(data: bytes) -> str:
     """Decide a file's format from its content (magic bytes and zip directory), never from its name.
 
     An OLE2 compound file is ``encrypted`` (password-protected OOXML, or an .xls with a FILEPASS record),
-    ``irm`` (encrypted by a sensitivity label: Information Rights Management, not a password), ``xls`` (a BIFF workbook, or an OLE2 file too damaged to inspect), ``msg`` (an Outlook message) or
+    ``irm`` (encrypted by a sensitivity label: Information Rights Management, not a password), ``xls``
+    (a BIFF workbook, or an OLE2 file too damaged to inspect), ``msg`` (an Outlook message) or
     ``other`` (e.g. a .doc). A zip is
     ``ods`` (OpenDocument spreadsheet mimetype), ``xlsb`` (Excel's binary save: ``xl/workbook.bin``),
     ``xlsx`` (has ``[Content_Types].xml``; also any zip whose
@@ -529,6 +530,7 @@ def _sniff_ole(data: bytes) -> str:
 
 
 _REFUSAL_BY_FORMAT = {
+    FORMAT_EMPTY: ("empty-file", "the file is empty"),
     FORMAT_ENCRYPTED: ("encrypted", "password-protected workbook (OLE2 container with encrypted package)"),
     FORMAT_IRM: ("irm", "workbook encrypted by a sensitivity label (rights management), not a password"),
     FORMAT_XLS: ("legacy-xls", "legacy binary .xls workbook (OLE2 compound file)"),
@@ -538,6 +540,11 @@ _REFUSAL_BY_FORMAT = {
     FORMAT_MSG: ("outlook-msg", "Outlook message (.msg), not a workbook"),
     FORMAT_ZIP: ("zip-archive", "a zip archive of files, not a workbook"),
 }
+
+
+def refusal(fmt: str) -> WorkbookReadError:
+    """The refusal of a file whose format (from :func:`sniff`) is not a workbook we read."""
+    return WorkbookReadError(*_REFUSAL_BY_FORMAT[fmt])
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -1327,7 +1334,7 @@ def _read(
     with pkg.zf:
         fmt = _sniff_zip(pkg.zf, pkg.entries)
         if fmt != FORMAT_XLSX:
-            raise WorkbookReadError(*_REFUSAL_BY_FORMAT[fmt])
+            raise refusal(fmt)
         package_rels = _read_rels(pkg, "")
         wb_part = _rel_of_type(package_rels, "/officeDocument") or "xl/workbook.xml"
         if pkg.find(wb_part) is None:
@@ -1472,7 +1479,7 @@ def read_workbook(
         WorkbookReadError: For every file refused or unreadable; never another exception type for bad input.
     """
     if not data:
-        raise WorkbookReadError("empty-file", "the file is empty")
+        raise refusal(FORMAT_EMPTY)
     if len(data) > limits.max_file_bytes:
         raise WorkbookReadError("too-large-file", f"{len(data)} bytes (limit {limits.max_file_bytes})")
     if isinstance(sheets, str):
@@ -1480,9 +1487,7 @@ def read_workbook(
     if sheets is not None and names is not None:
         raise ValueError("give sheets or names, not both")
     if not data.startswith(ZIP_MAGIC):
-        raise WorkbookReadError(
-            *_REFUSAL_BY_FORMAT[sniff(data) if data.startswith(OLE_MAGIC) else FORMAT_OTHER]
-        )
+        raise refusal(sniff(data) if data.startswith(OLE_MAGIC) else FORMAT_OTHER)
     try:
         return _read(data, limits, sheets, names)
     except WorkbookReadError:
