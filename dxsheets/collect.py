@@ -10,7 +10,7 @@ import contextlib
 import hashlib
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dt_time
@@ -294,14 +294,39 @@ def _check_again_from_archive(
     changed: they still count, so they are judged by tonight's masters like the rest (a content already
     read under these rules is not parsed again). Their rows keep where and when they were seen; one whose
     copy cannot be read keeps its row as it was."""
-    rows = {row.path: row for row in ledger.examined_absent()}
-    if not rows:
-        return
     checked: list[tuple[FileRow, list[Problem]]] = []
+
+    def on_read(row: FileRow, e: Examined) -> None:
+        sent = datetime.fromisoformat(row.sent_at) if row.sent_at else datetime.fromtimestamp(row.mtime, UTC)
+        copy = ws.outbox / (row.archive or "")
+        arrival = Arrival(row.path, copy, row.size, row.mtime, sent, row.evidence or "file-time")
+        new, problems = _file_row(arrival, row.sha256, row.archive, e, row.last_seen, deadline)
+        checked.append((replace(new, first_seen=row.first_seen, present=0), problems))
+
+    _read_archive_copies(ledger, ws, intake, key, jobs, ledger.examined_absent(), on_read)
+    ledger.upsert_files(checked)  # not noted present: they are still not in the inbox
+    result.rechecked_absent = len(checked)
+
+
+def _read_archive_copies(
+    ledger: Ledger,
+    ws: Workspace,
+    intake: Intake,
+    key: str,
+    jobs: int | None,
+    rows: Iterable[FileRow],
+    on_read: Callable[[FileRow, Examined], None] | None = None,
+) -> None:
+    """Read the archive copies of the files `rows` in the workers, under the rules `key`, and store the new
+    readings; `on_read` gets each row whose copy is what was archived, with its reading (no answers). A
+    content already read under `key` is not parsed again; a copy missing or changed is passed over."""
+    by_path = {row.path: row for row in rows}
+    if not by_path:
+        return
     readings: list[tuple[str, str, str]] = []
 
     def on_result(path: str, t: Taken) -> None:
-        row, sha, e = rows[path], t.sha256, t.examined
+        row, sha, e = by_path[path], t.sha256, t.examined
         if sha is None or sha != row.sha256 or (e is not None and e.fate == PENDING):
             return  # the copy is missing or not what was archived: nothing better to go on
         if e is None:  # already read under these rules (tonight, or before the rules last changed)
@@ -310,19 +335,15 @@ def _check_again_from_archive(
             e = Examined.from_json(cached, answers=False)
         elif t.reading is not None:
             readings.append((sha, key, t.reading))
-        sent = datetime.fromisoformat(row.sent_at) if row.sent_at else datetime.fromtimestamp(row.mtime, UTC)
-        copy = ws.outbox / (row.archive or "")
-        arrival = Arrival(row.path, copy, row.size, row.mtime, sent, row.evidence or "file-time")
-        new, problems = _file_row(arrival, row.sha256, row.archive, e, row.last_seen, deadline)
-        checked.append((replace(new, first_seen=row.first_seen, present=0), problems))
+        if on_read is not None:
+            on_read(row, e)
 
     items = (
-        Item(row.path, ws.outbox / (row.archive or ""), None, Path(row.path).suffix) for row in rows.values()
+        Item(row.path, ws.outbox / (row.archive or ""), None, Path(row.path).suffix)
+        for row in by_path.values()
     )
     take_in_all(items, intake, jobs=jobs, on_result=on_result)
     ledger.save_readings(readings)
-    ledger.upsert_files(checked)  # not noted present: they are still not in the inbox
-    result.rechecked_absent = len(checked)
 
 
 def _previous_content(
@@ -371,21 +392,10 @@ def _judge_again(
     ledger: Ledger, ws: Workspace, intake: Intake, key: str, jobs: int | None, rows: list[FileRow]
 ) -> None:
     """Read again, in the workers, the archive copies of earlier contents that stand in tonight for files
-    that cannot be read (open in Excel on the night the rules changed), and store their readings under
-    `key`. A copy that cannot be read leaves its content with the reading it had."""
-    readings: list[tuple[str, str, str]] = []
-
-    def on_result(_path: str, t: Taken) -> None:
-        if t.sha256 is not None and t.reading is not None:
-            readings.append((t.sha256, key, t.reading))
-
-    by_content = {row.sha256: row for row in rows}  # two waiting files of one content: read once
-    items = (
-        Item(row.path, ws.outbox / (row.archive or ""), None, Path(row.path).suffix)
-        for row in by_content.values()
-    )
-    take_in_all(items, intake, jobs=jobs, on_result=on_result)
-    ledger.save_readings([r for r in readings if r[0] in by_content])  # a copy not what was archived: no
+    that cannot be read (open in Excel on the night the rules changed), so they are judged by them. A copy
+    that cannot be read leaves its content with the reading it had."""
+    one_per_content = {row.sha256: row for row in rows}  # two waiting files of one content: read once
+    _read_archive_copies(ledger, ws, intake, key, jobs, one_per_content.values())
 
 
 def _inbox_ready(ws: Workspace, seen_last_time: int) -> None:
