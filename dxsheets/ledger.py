@@ -141,7 +141,8 @@ RULES_KEY_META = "rules_key"  # meta: the rules key (`collect.rules_key`) of the
 # Readings of one content, the one under the last collect's rules first, then the newest (one parameter:
 # RULES_KEY_META).
 _CURRENT_FIRST = "ORDER BY rules = (SELECT value FROM meta WHERE key = ?) DESC, rowid DESC"
-_SETTLED = "('superseded', 'duplicate')"  # the statuses decided across files, each night anew
+_SETTLED_CODES = ("superseded", "duplicate")  # the statuses decided across files, each night anew
+_SETTLED = str(_SETTLED_CODES)  # in SQL: ('superseded', 'duplicate')
 # The rows of a mail's attachments, `<mail>/<name>` (`/` sorts just before `0`): an index range on path.
 _PARTS = "path >= ? || '/' AND path < ? || '0'"
 
@@ -251,7 +252,7 @@ class Ledger:
             ).fetchall()
             for path, fate in settled:
                 status = "accepted" if fate == "ok" else fate
-                own = [p for p in self.problems(path) if p.code not in ("superseded", "duplicate")]
+                own = [p for p in self.problems(path) if p.code not in _SETTLED_CODES]
                 self.db.execute(
                     "UPDATE files SET own_status = ?, own_reason = ? WHERE path = ?",
                     (status, file_reason(status, own), path),
