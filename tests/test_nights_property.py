@@ -231,7 +231,9 @@ class Nights(RuleBasedStateMachine):
     @precondition(lambda self: self.present)
     @rule(data=st.data())
     def take_a_file_away(self, data: st.DataObject) -> None:
-        disk = self.present[data.draw(st.sampled_from(sorted(self.present)))].disk
+        self._take_away(self.present[data.draw(st.sampled_from(sorted(self.present)))].disk)
+
+    def _take_away(self, disk: str) -> None:
         (self.ws.inbox / disk).unlink()
         self.present = {rel: s for rel, s in self.present.items() if s.disk != disk}
         self.locks = {rel: lock for rel, lock in self.locks.items() if lock in self.present}
@@ -254,7 +256,9 @@ class Nights(RuleBasedStateMachine):
     @rule(data=st.data())
     def open_in_excel(self, data: st.DataObject) -> None:
         """A promoter opens their file on the shared drive: Excel keeps `~$<name>` beside it meanwhile."""
-        rel = data.draw(st.sampled_from(self._closed_workbooks()))
+        self._open(data.draw(st.sampled_from(self._closed_workbooks())))
+
+    def _open(self, rel: str) -> None:
         folder, name = rel.rsplit("/", 1)
         self.locks[rel] = f"{folder}/~${name}"
         self._write(self.locks[rel], b"\x08yamada  " + b"\x00" * 153, None, "lock")
@@ -467,8 +471,7 @@ def test_a_doubtful_answer_taken_away_then_outdated_loses_its_warning() -> None:
         nights.save_attachments_newest_first("0101", "good")
         nights.night()
         (answer,) = (rel for rel, s in nights.present.items() if s.kind == "good")
-        (nights.ws.inbox / answer).unlink()  # tidied away once read
-        del nights.present[answer]
+        nights._take_away(answer)  # tidied away once read
         nights.send("0101", "good-again")
         nights.night()  # checks: outdated, it carries no warning; the new answer does
         with Ledger(nights.ws.ledger_path) as ledger:
@@ -509,8 +512,7 @@ def test_a_return_taken_away_is_marked_late_when_the_deadline_moves_before_it() 
         nights.send("0102", "good")
         nights.night()
         (gone,) = (rel for rel, s in nights.present.items() if s.dept == "0101")
-        (nights.ws.inbox / gone).unlink()
-        del nights.present[gone]
+        nights._take_away(gone)
         nights.move_the_deadline()
         nights.night()  # checks: both returns marked late
         with Ledger(nights.ws.ledger_path) as ledger:
@@ -531,9 +533,7 @@ def test_a_return_open_in_excel_on_the_night_its_department_comes_back_stands_in
         nights.night()
         nights.leave_out_a_department()  # back in
         (rel,) = nights.present
-        folder, name = rel.rsplit("/", 1)
-        nights.locks[rel] = f"{folder}/~${name}"  # opened in Excel, as `open_in_excel` does
-        nights._write(nights.locks[rel], b"\x08yamada  " + b"\x00" * 153, None, "lock")
+        nights._open(rel)  # in Excel
         nights.night()  # checks: 0103 answered, by the content it sent
         with Ledger(nights.ws.ledger_path) as ledger:
             assert [p.code for p in ledger.problems(rel)] == ["pending-previous-used"]
