@@ -7,7 +7,7 @@ import shutil
 import stat
 from pathlib import Path
 
-_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods", ".eml")
+_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods", ".eml", ".msg")
 _READ_ONLY = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
 _made: set[Path] = set()  # folders known to exist in this process: saves a mkdir per file
 

@@ -18,7 +18,9 @@ from .text import clean
 from .xlsxread import Cell, excel_serial_to_date
 
 # Bump when a rule changes: every file is then checked again on the next collect.
-RULES_VERSION = "3"  # 2: form-blank; documents file-unsupported-type. 3: date-invalid, form-unknown wording
+# 2: form-blank; documents file-unsupported-type. 3: date-invalid, form-unknown wording. 4: file-outlook-msg
+# wording (a .msg is read as a mail now).
+RULES_VERSION = "4"
 
 RULES: dict[str, str] = {
     # the file itself
@@ -29,7 +31,7 @@ RULES: dict[str, str] = {
     "file-legacy-xls": "古い .xls 形式（.xlsx で保存し直してもらう）",
     "file-ods": "OpenDocument (.ods) 形式（.xlsx で保存し直してもらう）",
     "file-xlsb": "Excel バイナリブック (.xlsb) 形式（.xlsx で保存し直してもらう）",
-    "file-outlook-msg": "Outlook のメール（.msg）のまま（添付を保存してもらう）",
+    "file-outlook-msg": "Outlook のメールだが名前が .msg で終わらない（名前を直してもらう）",
     "file-zip-archive": "ZIP 圧縮ファイル（パスワード付きを含む。展開してもらう）",
     "file-truncated": "途中で切れている（コピー中・添付の失敗）",
     "file-zip-bomb": "展開後の大きさが異常（zip 爆弾）",

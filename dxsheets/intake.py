@@ -29,7 +29,7 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
-from . import checks
+from . import checks, outlookmsg
 from . import forms as F
 from .archive import store
 from .domain import ERROR, WARNING, Answers, Masters, Problem
@@ -56,10 +56,13 @@ from .xlsxread import (
     sniff,
 )
 
+MAIL_SUFFIXES = (".eml", ".msg")
+
 
 def is_mail(name: str) -> bool:
-    """A saved mail by its name (`.eml`); whether it really is one, its content decides when it is read."""
-    return name.lower().endswith(".eml")
+    """A saved mail by its name (`.eml`, or Outlook's `.msg`); whether it really is one, and which, its
+    content decides when it is read."""
+    return name.lower().endswith(MAIL_SUFFIXES)
 
 
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".xlsb"}
@@ -77,7 +80,7 @@ OK = "ok"  # examined without errors; collect decides accepted / superseded / du
 class Arrival:
     """A file that reached the inbox, or a workbook attached to a mail there."""
 
-    path: str  # relative to the inbox, '/'-separated; attachments as "<mail>.eml/<attachment name>"
+    path: str  # relative to the inbox, '/'-separated; attachments as "<mail>.eml/<attachment name>" (or .msg)
     source: Path
     size: int
     mtime: float
@@ -207,7 +210,7 @@ def scan(
     seen_before: Callable[[str], tuple[int | None, float] | None] | None = None,
 ) -> Iterator[Arrival]:
     """Every arrival in the inbox, one at a time as the walk finds it: files, and the workbooks attached to
-    .eml files. None is kept here, so memory does not grow with the number of files.
+    saved mails (.eml, .msg). None is kept here, so memory does not grow with the number of files.
 
     Lock and system files are `ignored`; files changed within `settle` seconds or open in Excel are `pending`.
     A file time in the future (a clock ahead on the sender's PC or the file server) tells nothing about
@@ -337,10 +340,43 @@ def _not_a_file_problem(st: os.stat_result) -> Problem:
 
 
 def attachment_bytes(mail: Path, member: int) -> bytes:
-    """The content of a mail's `member`-th attachment (as numbered by the inbox walk)."""
-    msg = email.message_from_bytes(mail.read_bytes(), policy=email.policy.default)
+    """The content of a mail's `member`-th attachment (as numbered by the inbox walk).
+
+    Raises OSError or IndexError when the mail cannot be read or no longer has that attachment (it was
+    rewritten since the walk), ValueError when it is no longer a mail.
+    """
+    raw = mail.read_bytes()
+    if raw.startswith(OLE_MAGIC):
+        return outlookmsg.read_attachments(raw)[member].data
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
     part, _ = list(_attachments(msg))[member]
     return _payload(part)
+
+
+def _mail_contents(raw: bytes, file_time: datetime) -> Iterator[outlookmsg.Attachment] | None:
+    """The attachments of a saved mail, an .eml file or an Outlook .msg, each with the time its message was
+    sent (checked against `file_time`, when the mail was saved here); None when `raw` is no mail but a zip
+    or an OLE2 file (a workbook, say) under a mail's name, which its content then decides. Raises for a
+    mail too damaged to read."""
+    if raw.startswith(OLE_MAGIC):
+        try:  # damaged, it stays a mail (OleFileError): named as one, it is no workbook half-copied
+            return iter(outlookmsg.read_attachments(raw, not_after=file_time + MAIL_CLOCK_SLACK))
+        except outlookmsg.NotAMessage:
+            return None
+    if raw.startswith(ZIP_MAGIC):
+        return None
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    parts = list(_attachments(msg))
+    mail_sent = _mail_date(msg, file_time)
+
+    def each() -> Iterator[outlookmsg.Attachment]:
+        # Decoded one at a time, as they are looked at: memory does not hold every attachment at once.
+        for part, carrier in parts:
+            # A workbook in a forwarded mail was sent when that mail was, not when it was forwarded.
+            sent = (_mail_date(carrier, file_time) if carrier is not msg else None) or mail_sent
+            yield outlookmsg.Attachment(attachment_name(part), part.get_content_type(), _payload(part), sent)
+
+    return each()
 
 
 _MAX_FORWARD_DEPTH = 3  # mails forwarded as attachments are opened this many levels deep
@@ -386,10 +422,10 @@ _MAILED_RETURN_FORMATS = (
 _TNEF_MAGIC = b"\x78\x9f\x3e\x22"  # 0x223E9F78, little-endian: a TNEF stream (winmail.dat)
 
 
-def _is_winmail_dat(part: Any, name: str, data: bytes) -> bool:
+def _is_winmail_dat(mime: str, name: str, data: bytes) -> bool:
     """Outlook's TNEF attachment, by its type, its name or its signature."""
     return (
-        part.get_content_type() in ("application/ms-tnef", "application/vnd.ms-tnef")
+        mime.lower() in ("application/ms-tnef", "application/vnd.ms-tnef")
         or name.lower() == "winmail.dat"
         or data.startswith(_TNEF_MAGIC)
     )
@@ -409,39 +445,34 @@ def _mail_arrivals(path: Path, rel: str, st: os.stat_result, limits: Limits) -> 
     container = Arrival(rel, path, st.st_size, st.st_mtime, file_time, "file-time")
     try:
         raw = path.read_bytes()
-        if raw.startswith((ZIP_MAGIC, OLE_MAGIC)):
-            # Named .eml, but a zip or an OLE2 file (a workbook, an Outlook .msg renamed): the content decides.
-            return [container]
-        msg = email.message_from_bytes(raw, policy=email.policy.default)
-        attachments = list(_attachments(msg))
     except OSError:  # locked by the mail program saving it, or gone since the walk: look again next run
         container.fate = PENDING
         container.problems.extend(unread().problems)
         return [container]
-    except Exception as exc:  # a mail file can be damaged in more ways than the parser names
+    try:
+        contents = _mail_contents(raw, file_time)
+    except Exception as exc:  # a mail file can be damaged in more ways than the parsers name
         container.fate = REJECTED
-        container.problems.append(
-            _problem("file-not-workbook", f"メールファイルとして読めません（{type(exc).__name__}）。")
-        )
+        container.problems.append(_unreadable_mail(exc))
+        return [container]
+    if contents is None:  # named as a mail, but a zip or an OLE2 file (a workbook): the content decides
         return [container]
     out: list[Arrival] = []
     skipped: list[str] = []
     seen: dict[str, int] = {}
-    mail_sent = _mail_date(msg, file_time)
-    for index, (part, carrier) in enumerate(attachments):
-        name = (attachment_name(part) or "無題").replace("/", "_").replace("\\", "_")
+    for index, attached in enumerate(contents):
+        name = (attached.name or "無題").replace("/", "_").replace("\\", "_")
         seen[name] = seen.get(name, 0) + 1
         if seen[name] > 1:
             name = f"{seen[name]}_{name}"
-        data = _payload(part)
+        data = attached.data
         suffix = Path(name).suffix.lower()
         kind = sniff(data)
-        winmail = _is_winmail_dat(part, name, data)
+        winmail = _is_winmail_dat(attached.mime, name, data)
         if not (winmail or suffix in WORKBOOK_SUFFIXES or kind in _MAILED_RETURN_FORMATS):
             skipped.append(name)
             continue  # signature images, PDFs: not a return, and the mail itself is in the ledger below
-        # A workbook in a forwarded mail was sent when that mail was, not when it was forwarded.
-        sent = (_mail_date(carrier, file_time) if carrier is not msg else None) or mail_sent
+        sent = attached.sent
         # The content is not kept: it is read again from the mail when it is taken in, so memory does not
         # grow with the number of mails in the inbox.
         a = Arrival(
@@ -482,6 +513,14 @@ def _mail_arrivals(path: Path, rel: str, st: os.stat_result, limits: Limits) -> 
     return out
 
 
+def _unreadable_mail(exc: Exception) -> Problem:
+    return _problem(
+        "file-not-workbook",
+        f"メールファイルとして読めません（{type(exc).__name__}）。壊れているか、コピーが途中で止まったファイルです。"
+        "メールソフトから保存し直して inbox に置いてください。",
+    )
+
+
 def _attached(names: list[str]) -> str:
     """What a mail without a workbook did carry, for its message: "（添付: 回答.pdf、写真.jpg）"."""
     if not names:
@@ -514,7 +553,8 @@ _READ_MESSAGES = {
     ),
     "outlook-msg": (
         "file-outlook-msg",
-        "Outlook のメール（.msg）のままでは読み取れません。添付の課題抽出シート（Excel ブック）を保存して inbox に置いてください。",
+        "Outlook のメール（.msg）ですが、ファイル名が .msg で終わっていないため開きませんでした。"
+        "名前の末尾を .msg に変えるか、添付の課題抽出シート（Excel ブック）を保存して inbox に置いてください。",
     ),
     "xlsb": (
         "file-xlsb",

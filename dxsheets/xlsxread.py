@@ -503,7 +503,9 @@ _IRM_PARTS = (
 def _sniff_ole(data: bytes) -> str:
     """Tell a password-protected or rights-managed workbook from a legacy .xls (or another OLE2 document)."""
     import msoffcrypto  # local imports: only OLE2 inputs pay for them
-    import olefile  # installed with msoffcrypto-tool, which depends on it
+    import olefile
+
+    from .outlookmsg import is_message
 
     try:
         with olefile.OleFileIO(io.BytesIO(data)) as ole:
@@ -516,7 +518,7 @@ def _sniff_ole(data: bytes) -> str:
                 return FORMAT_ENCRYPTED
             if ole.exists("Book"):  # BIFF5 (Excel 95): msoffcrypto cannot inspect it
                 return FORMAT_XLS
-            if ole.exists("__properties_version1.0"):  # every Outlook message storage has one (MS-OXMSG)
+            if is_message(ole):
                 return FORMAT_MSG
             if not ole.exists("Workbook"):
                 return FORMAT_OTHER

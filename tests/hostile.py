@@ -45,6 +45,8 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Literal
 
+import olefile
+
 GIB = 1 << 30
 MIB = 1 << 20
 
@@ -258,21 +260,125 @@ def make_thumbs_db(dest: Path) -> Path:
     return _write(dest, "Thumbs.db", _ole2_bytes([("Catalog", catalog), ("1", thumb)]))
 
 
-def make_outlook_msg(dest: Path, subject: str = "【回答】DX推進アンケート（総務課）") -> Path:
-    """A mail dragged out of Outlook into the folder: an Outlook ``.msg``, an OLE2 compound file like a
-    legacy ``.xls``, with the ``__properties_version1.0`` stream every message storage has (MS-OXMSG) and
-    its subject as ``PidTagSubject`` (``__substg1.0_0037001F``, UTF-16LE).
+@dataclass(frozen=True)
+class MsgMail:
+    """A mail for :func:`make_outlook_msg`: its subject, when it was sent, and what is attached to it (a file
+    as ``(name, bytes)``, or another mail forwarded as an attachment)."""
 
-    The attachment storages a real one has are left out: the collector must tell it apart from a workbook
-    and ask for the attachment, not read it.
-    """
-    header = b"\x00" * 32  # the top-level message's property stream header (reserved, counts)
-    streams = [
-        ("__properties_version1.0", header),
-        ("__substg1.0_0037001F", subject.encode("utf-16-le")),
-        ("__substg1.0_001A001F", "IPM.Note".encode("utf-16-le")),  # PidTagMessageClass
-    ]
-    return _write(dest, "回答メール.msg", _ole2_bytes(streams))
+    subject: str = "【回答】DX推進アンケート（総務課）"
+    sent: dt.datetime | None = None  # PidTagClientSubmitTime; None for a draft never sent
+    attachments: Sequence[tuple[str, bytes] | MsgMail] = ()
+    unicode: bool = True  # False: 8-bit strings in cp932 (PT_STRING8), as older Outlook saved them
+
+
+_CLSID_OUTLOOK_MESSAGE = bytes.fromhex("0B0D020000000000C000000000000046")  # {00020D0B-0000-0000-C000-...}
+_PT_LONG, _PT_SYSTIME, _PT_BINARY, _PT_OBJECT = 0x0003, 0x0040, 0x0102, 0x000D
+
+
+def _filetime(when: dt.datetime) -> int:
+    """100-ns steps since 1601-01-01 UTC."""
+    epoch = dt.datetime(1601, 1, 1, tzinfo=dt.UTC)
+    return (when - epoch) // dt.timedelta(microseconds=1) * 10
+
+
+def _msg_streams(mail: MsgMail, at: str, header: bytes) -> list[tuple[str, bytes]]:
+    """The streams of one message storage at ``at`` ("" for the file's root), laid out as MS-OXMSG says."""
+    string_type = 0x001F if mail.unicode else 0x001E
+
+    def text(value: str) -> bytes:  # the stream holds no terminating null (MS-OXMSG 2.1.3)
+        return value.encode("utf-16-le") if mail.unicode else value.encode("cp932")
+
+    streams: list[tuple[str, bytes]] = []
+    entries: list[bytes] = []  # __properties_version1.0: 16 bytes each (type, id, flags, value)
+
+    def prop_string(folder: str, pid: int, value: str, props: list[bytes]) -> None:
+        data = text(value)
+        streams.append((f"{folder}__substg1.0_{pid:04X}{string_type:04X}", data))
+        null = 2 if mail.unicode else 1  # the size counts the null the stream leaves out
+        props.append(struct.pack("<HHIII", string_type, pid, 6, len(data) + null, 0))
+
+    prop_string(at, 0x0037, mail.subject, entries)  # PidTagSubject
+    prop_string(at, 0x001A, "IPM.Note", entries)  # PidTagMessageClass
+    if mail.sent is not None:
+        for pid in (0x0039, 0x0E06):  # PidTagClientSubmitTime, PidTagMessageDeliveryTime
+            entries.append(struct.pack("<HHIQ", _PT_SYSTIME, pid, 6, _filetime(mail.sent)))
+    # PidTagStoreSupportMask: STORE_UNICODE_OK says whether the strings are UTF-16 (001F) or 8-bit (001E).
+    entries.append(struct.pack("<HHIII", _PT_LONG, 0x340D, 6, 0x40000 if mail.unicode else 0, 0))
+    if not mail.unicode:
+        entries.append(struct.pack("<HHIII", _PT_LONG, 0x3FFD, 6, 932, 0))  # PidTagMessageCodepage
+    recip = f"{at}__recip_version1.0_#00000000/"
+    recip_props: list[bytes] = []
+    prop_string(recip, 0x3001, "DX推進課", recip_props)  # PidTagDisplayName
+    prop_string(recip, 0x3003, "dx@city.example.lg.jp", recip_props)  # PidTagEmailAddress
+    streams.append((f"{recip}__properties_version1.0", b"\x00" * 8 + b"".join(recip_props)))
+    for number, attached in enumerate(mail.attachments):
+        folder = f"{at}__attach_version1.0_#{number:08X}/"
+        props = [struct.pack("<HHIII", _PT_LONG, 0x0E21, 6, number, 0)]  # PidTagAttachNumber
+        if isinstance(attached, MsgMail):
+            props.append(struct.pack("<HHIII", _PT_LONG, 0x3705, 6, 5, 0))  # afEmbeddedMessage
+            prop_string(folder, 0x3001, attached.subject, props)
+            inner = f"{folder}__substg1.0_3701000D/"
+            streams += _msg_streams(attached, inner, b"\x00" * 24)
+        else:
+            name, data = attached
+            props.append(struct.pack("<HHIII", _PT_LONG, 0x3705, 6, 1, 0))  # afByValue
+            streams.append((f"{folder}__substg1.0_37010102", data))  # PidTagAttachDataBinary
+            props.append(struct.pack("<HHIII", _PT_BINARY, 0x3701, 6, len(data), 0))
+            prop_string(folder, 0x3707, name, props)  # PidTagAttachLongFilename
+            prop_string(folder, 0x3704, "~1" + Path(name).suffix[:4].upper(), props)  # the short 8.3 name
+            prop_string(folder, 0x3001, name, props)  # PidTagDisplayName
+            prop_string(folder, 0x3703, Path(name).suffix, props)  # PidTagAttachExtension
+            mime = mimetypes.guess_type(name)[0]
+            if name.lower().endswith(".xlsx"):
+                mime = MIME_XLSX
+            if mime:
+                prop_string(folder, 0x370E, mime, props)  # PidTagAttachMimeTag
+        streams.append((f"{folder}__properties_version1.0", b"\x00" * 8 + b"".join(props)))
+    # The header: reserved, next recipient and attachment ids, recipient and attachment counts (MS-OXMSG
+    # 2.4.1); an attached message's has no last reserved 8 bytes.
+    counts = struct.pack("<IIII", 1, len(mail.attachments), 1, len(mail.attachments))
+    head = (b"\x00" * 8 + counts + header[24:]) if len(header) > 8 else header
+    streams.append((f"{at}__properties_version1.0", head + b"".join(entries)))
+    return streams
+
+
+def outlook_msg_bytes(mail: MsgMail) -> bytes:
+    """An Outlook ``.msg`` (MS-OXMSG) of ``mail``: an OLE2 compound file with the message's properties as
+    streams, a recipient, the named-property map Outlook always writes, and each attachment in its own
+    storage (a forwarded mail as a message storage of its own)."""
+    streams = _msg_streams(mail, "", b"\x00" * 32)
+    streams += [
+        (f"__nameid_version1.0/__substg1.0_{n:04X}0102", b"") for n in (2, 3, 4)
+    ]  # GUID, entry and string streams of the named properties: none used
+    return _ole2_bytes(streams, root_clsid=_CLSID_OUTLOOK_MESSAGE)
+
+
+def make_outlook_msg(
+    dest: Path, subject: str = "【回答】DX推進アンケート（総務課）", mail: MsgMail | None = None
+) -> Path:
+    """A mail dragged out of Outlook into the folder: an Outlook ``.msg``, an OLE2 compound file like a
+    legacy ``.xls`` (see :func:`outlook_msg_bytes`). Without ``mail``, one sent with no attachment."""
+    mail = mail or MsgMail(subject, dt.datetime(2025, 4, 10, 8, 45, tzinfo=dt.UTC))
+    return _write(dest, "回答メール.msg", outlook_msg_bytes(mail))
+
+
+def make_msg_sector_loop(dest: Path, source: bytes) -> Path:
+    """An Outlook ``.msg`` whose attachment's sector chain loops back on itself (sector 2 -> sector 1): a
+    reader that follows chains without bounds never ends. olefile reads as many sectors as the declared
+    size needs, so the attachment comes out garbled (its first two sectors over and over)."""
+    mail = MsgMail("RE: 回答", dt.datetime(2026, 11, 20, 0, 0, tzinfo=dt.UTC), [("0401_市民課.xlsx", source)])
+    data = bytearray(outlook_msg_bytes(mail))
+    assert len(source) >= 4096, "the attachment must lie in regular sectors"
+    with olefile.OleFileIO(io.BytesIO(bytes(data))) as ole:
+        first = ole.direntries[ole._find("__attach_version1.0_#00000000/__substg1.0_37010102")].isectStart
+    fat_sector = struct.unpack_from("<I", data, 0x4C)[0]  # the first FAT sector, from the header's DIFAT
+
+    def link(sector: int) -> int:
+        return 512 + fat_sector * 512 + 4 * sector
+
+    second = struct.unpack_from("<I", data, link(first))[0]
+    struct.pack_into("<I", data, link(second), first)
+    return _write(dest, "回答_壊れ.msg", bytes(data))
 
 
 def make_desktop_ini(dest: Path) -> Path:
@@ -1755,6 +1861,10 @@ def build_corpus(directory: Path, source: bytes | None = None, with_bombs: bool 
             directory / "回答メール_msg.eml", "", make_outlook_msg(directory).read_bytes()
         ),
         "xlsx_named_eml": _write(directory / "回答_xlsx.eml", "", src),
+        # An Outlook mail named as a workbook: told to name it .msg, which is read as a mail.
+        "msg_named_xlsx": _write(
+            directory / "回答メール.xlsx", "", outlook_msg_bytes(MsgMail("RE: 回答（名前違い）"))
+        ),
         "pdf_instead": make_pdf_instead(directory),
         "screenshot_instead": make_screenshot_instead(directory),
         "docx_instead": make_docx_instead(directory),

@@ -1511,6 +1511,119 @@ def test_a_mail_with_a_garbled_date_is_read_and_timed_by_its_file(generated: Wor
     assert entry["status"] == "accepted" and entry["evidence"] == "file-time"
 
 
+def outlook_reply_from_0401(
+    ws: Workspace, sent: datetime | None, fill: Fill | None = None, *, unicode: bool = True
+) -> hostile.MsgMail:
+    """市民課's reply as Outlook keeps it: the return attached, with the signature image Outlook adds."""
+    workbook = returned(ws.distribute, ws.masters().department("0401"), fill)
+    attachments = [("0401_市民課.xlsx", workbook), ("image001.png", b"\x89PNG\r\n\x1a\n")]
+    return hostile.MsgMail("RE: 【依頼】課題抽出シート", sent, attachments, unicode=unicode)
+
+
+def test_a_mail_dragged_out_of_outlook_is_read_and_dated_like_a_saved_mail(generated: Workspace) -> None:
+    """DX staff drag the reply from Outlook into the inbox (a .msg). Its workbook is taken in as the
+    department's return, timed by when the mail was sent, so an answer sent after it wins even when it was
+    saved into the inbox first; the signature image is no return and gets no row."""
+    reply = outlook_reply_from_0401(
+        generated, datetime(2026, 11, 20, 9, 0, tzinfo=JST), Fill(respondent="最初")
+    )
+    mail = hostile.make_outlook_msg(generated.inbox / "メール" / "RE 課題抽出シート.msg", mail=reply)
+    hostile.age(mail, 3600)
+    resent_by_0401(generated, datetime(2026, 11, 23, tzinfo=JST))
+    before = inbox_fingerprint(generated.inbox)
+    path = "メール/RE 課題抽出シート.msg/0401_市民課.xlsx"
+    mailed_answer_loses_to_the_resend(generated, path, "mail-date", "2026-11-20T00:00")
+    assert {f["path"] for f in status_json(generated)["files"]} == {path, "0401_再送.xlsx"}
+    with Ledger(generated.ledger_path) as ledger:
+        row = ledger.file(path)
+        assert row is not None and row.archive
+        archived = (generated.outbox / row.archive).read_bytes()
+    workbook = reply.attachments[0]
+    assert isinstance(workbook, tuple) and archived == workbook[1]  # the attachment, byte for byte
+    assert inbox_fingerprint(generated.inbox) == before
+
+
+def test_a_mail_forwarded_in_outlook_as_an_attachment_is_dated_by_the_original(generated: Workspace) -> None:
+    original = outlook_reply_from_0401(generated, datetime(2026, 11, 20, 9, 0, tzinfo=JST))
+    forward = hostile.MsgMail("FW: 回答", datetime(2026, 11, 26, 10, 0, tzinfo=JST), [original])
+    hostile.age(hostile.make_outlook_msg(generated.inbox / "転送.msg", mail=forward), 3600)
+    resent_by_0401(generated, datetime(2026, 11, 23, tzinfo=JST))
+    mailed_answer_loses_to_the_resend(generated, "転送.msg/0401_市民課.xlsx", "mail-date", "2026-11-20T00:00")
+
+
+def test_an_outlook_mail_sent_after_it_was_saved_is_timed_by_its_file(generated: Workspace) -> None:
+    reply = outlook_reply_from_0401(generated, datetime(2031, 1, 1, 9, 0, tzinfo=JST))  # a wrong clock
+    mail = hostile.make_outlook_msg(generated.inbox / "返信.msg", mail=reply)
+    os.utime(mail, (datetime(2026, 11, 20, tzinfo=JST).timestamp(),) * 2)
+    resent_by_0401(generated, datetime(2026, 11, 24, tzinfo=JST))
+    mailed_answer_loses_to_the_resend(generated, "返信.msg/0401_市民課.xlsx", "file-time", "2026-11-19T15:00")
+
+
+def test_an_outlook_draft_never_sent_is_timed_by_its_file(generated: Workspace) -> None:
+    mail = hostile.make_outlook_msg(
+        generated.inbox / "下書き.msg", mail=outlook_reply_from_0401(generated, None)
+    )
+    os.utime(mail, (datetime(2026, 11, 20, tzinfo=JST).timestamp(),) * 2)
+    resent_by_0401(generated, datetime(2026, 11, 24, tzinfo=JST))
+    mailed_answer_loses_to_the_resend(
+        generated, "下書き.msg/0401_市民課.xlsx", "file-time", "2026-11-19T15:00"
+    )
+
+
+def test_an_older_outlook_mail_keeps_its_japanese_attachment_name(generated: Workspace) -> None:
+    """Outlook 2002 and earlier saved names in the Windows code page (cp932), with ① and 﨑 in it."""
+    workbook = returned(generated.distribute, generated.masters().department("0401"))
+    mail = hostile.MsgMail(
+        "回答", datetime(2026, 11, 20, 9, 0, tzinfo=JST), [("回答①_山﨑.xlsx", workbook)], unicode=False
+    )
+    hostile.age(hostile.make_outlook_msg(generated.inbox / "回答.msg", mail=mail), 3600)
+    collect(generated)
+    entry = file_entry(status_json(generated), "回答.msg/回答①_山﨑.xlsx")
+    assert entry["status"] == "accepted" and entry["evidence"] == "mail-date"
+
+
+def test_an_outlook_mail_without_a_workbook_or_damaged_is_told_and_the_rest_goes_on(
+    generated: Workspace,
+) -> None:
+    no_workbook = hostile.MsgMail(
+        "回答", datetime(2026, 11, 20, 9, 0, tzinfo=JST), [("回答.pdf", b"%PDF-1.7")]
+    )
+    hostile.age(hostile.make_outlook_msg(generated.inbox / "PDFだけ.msg", mail=no_workbook), 3600)
+    whole = hostile.outlook_msg_bytes(outlook_reply_from_0401(generated, datetime(2026, 11, 20, tzinfo=JST)))
+    drop(generated.inbox, "途中まで.msg", whole[: len(whole) // 2])  # half-copied from a USB stick
+    hostile.age(generated.inbox / "途中まで.msg", 3600)
+    # A workbook someone named .msg: its content decides what it is.
+    drop(
+        generated.inbox,
+        "0401_市民課.msg",
+        returned(generated.distribute, generated.masters().department("0401")),
+    )
+    hostile.age(generated.inbox / "0401_市民課.msg", 3600)
+    result = CliRunner().invoke(cli, ["collect", "-w", str(generated.root)])
+    assert result.exit_code == 0, result.output
+    report = status_json(generated)
+    pdf_only = file_entry(report, "PDFだけ.msg")
+    assert pdf_only["status"] == "unsupported" and codes(pdf_only) == [("mail-no-workbook", "error")]
+    assert "回答.pdf" in pdf_only["problems"][0]["message"]
+    damaged = file_entry(report, "途中まで.msg")
+    assert damaged["status"] == "rejected" and codes(damaged) == [("file-not-workbook", "error")]
+    assert damaged["problems"][0]["message"].startswith("メールファイルとして読めません")
+    assert file_entry(report, "0401_市民課.msg")["status"] == "accepted"
+
+
+def test_an_outlook_mail_whose_sectors_loop_costs_only_itself(generated: Workspace) -> None:
+    workbook = returned(generated.distribute, generated.masters().department("0401"))
+    hostile.age(hostile.make_msg_sector_loop(generated.inbox, workbook), 3600)
+    reply_from_0401(generated, datetime(2026, 11, 25, 10, 0, tzinfo=JST))
+    hostile.age(generated.inbox / "返信.eml", 3600)
+    result = collect(generated)
+    report = status_json(generated)
+    looped = file_entry(report, "回答_壊れ.msg/0401_市民課.xlsx")  # read as far as its size says: garbled
+    assert looped["status"] == "rejected" and looped["problems"][0]["code"].startswith("file-")
+    assert file_entry(report, "返信.eml/0401_市民課.xlsx")["status"] == "accepted"
+    assert result.departments["0401"] == "answered"
+
+
 def test_the_ledger_is_one_plain_file_fit_for_a_shared_drive(generated: Workspace) -> None:
     import sqlite3
 
