@@ -49,6 +49,7 @@ from .xlsxread import (
     ZIP_MAGIC,
     Limits,
     RawWorkbook,
+    TooManyParts,
     WorkbookReadError,
     document_kind,
     read_workbook,
@@ -68,6 +69,7 @@ def is_mail(name: str) -> bool:
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".xlsb"}
 SETTLE_SECONDS = 60.0
 MAIL_CLOCK_SLACK = timedelta(hours=1)  # how far a mail's Date may run ahead of the time the mail was saved
+_MAX_FORWARD_DEPTH = 3  # mails forwarded as attachments (.eml or .msg) are opened this many levels deep
 WORKER_MEMORY_BYTES = 2 * 1024**3
 
 # Fates a file can have in the ledger.
@@ -347,7 +349,7 @@ def attachment_bytes(mail: Path, member: int) -> bytes:
     """
     raw = mail.read_bytes()
     if raw.startswith(OLE_MAGIC):
-        return outlookmsg.read_attachments(raw)[member].data
+        return outlookmsg.read_attachments(raw, _MAX_FORWARD_DEPTH)[member].data
     msg = email.message_from_bytes(raw, policy=email.policy.default)
     part, _ = list(_attachments(msg))[member]
     return _payload(part)
@@ -359,8 +361,8 @@ def _mail_contents(raw: bytes, file_time: datetime) -> Iterator[outlookmsg.Attac
     or an OLE2 file (a workbook, say) under a mail's name, which its content then decides. Raises for a
     mail too damaged to read."""
     if raw.startswith(OLE_MAGIC):
-        try:  # damaged, it stays a mail (OleFileError): named as one, it is no workbook half-copied
-            return iter(outlookmsg.read_attachments(raw, not_after=file_time + MAIL_CLOCK_SLACK))
+        try:  # a damaged one raises (OleFileError): under a mail's name, it is a damaged mail
+            return iter(outlookmsg.read_attachments(raw, _MAX_FORWARD_DEPTH, file_time + MAIL_CLOCK_SLACK))
         except outlookmsg.NotAMessage:
             return None
     if raw.startswith(ZIP_MAGIC):
@@ -377,9 +379,6 @@ def _mail_contents(raw: bytes, file_time: datetime) -> Iterator[outlookmsg.Attac
             yield outlookmsg.Attachment(attachment_name(part), part.get_content_type(), _payload(part), sent)
 
     return each()
-
-
-_MAX_FORWARD_DEPTH = 3  # mails forwarded as attachments are opened this many levels deep
 
 
 def _attachments(msg: Any, depth: int = 0) -> Iterator[tuple[Any, Any]]:
@@ -451,6 +450,16 @@ def _mail_arrivals(path: Path, rel: str, st: os.stat_result, limits: Limits) -> 
         return [container]
     try:
         contents = _mail_contents(raw, file_time)
+    except TooManyParts as exc:
+        container.fate = REJECTED
+        container.problems.append(
+            _problem(
+                "mail-too-many-parts",
+                f"メールの部品（添付やその中身）が多すぎるため開きません（上限 {exc.limit:,} 個）。"
+                "課題抽出シートだけを添付したメールを受け取り直すか、添付のシートを保存して inbox に置いてください。",
+            )
+        )
+        return [container]
     except Exception as exc:  # a mail file can be damaged in more ways than the parsers name
         container.fate = REJECTED
         container.problems.append(_unreadable_mail(exc))

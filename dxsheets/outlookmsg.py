@@ -13,12 +13,13 @@ is read: attachment names, their bytes and MIME types, and each message's send t
 
 from __future__ import annotations
 
-import io
 import struct
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import olefile
+
+from .xlsxread import open_compound_file
 
 # Property types (MS-OXCDATA 2.11.1) and the properties read (MS-OXPROPS).
 _PT_LONG, _PT_SYSTIME = 0x0003, 0x0040
@@ -41,7 +42,6 @@ _EMBEDDED = "__substg1.0_3701000D"
 _HEADER_TOP, _HEADER_EMBEDDED, _HEADER_ATTACHMENT = 32, 24, 8
 _FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=UTC)
 _DEFAULT_CODEPAGE = "cp932"  # 8-bit strings of a message that names no code page: Japanese Windows
-MAX_DEPTH = 3  # mails attached to mails are opened this many levels deep (as for .eml files)
 
 
 class NotAMessage(ValueError):
@@ -63,31 +63,36 @@ def is_message(ole: olefile.OleFileIO) -> bool:
     return bool(ole.exists(_PROPERTIES))
 
 
-def read_attachments(data: bytes, not_after: datetime | None = None) -> list[Attachment]:
-    """Every attachment of the message in `data`, in Outlook's order; those of an attached mail in its place.
+def read_attachments(data: bytes, max_depth: int, not_after: datetime | None = None) -> list[Attachment]:
+    """Every attachment of the message in `data`, in Outlook's order; those of an attached mail in its place
+    (mails attached to mails are opened `max_depth` levels deep; deeper, one is listed as an attachment).
 
     A send time later than `not_after` (the sender's clock, or a damaged property) counts as none: the
     time of the message carrying that one is used instead, as for a mail without a time.
     Raises olefile's OleFileError (an OSError) for a damaged compound file, NotAMessage for a whole one
-    that is something else (a legacy workbook, say).
+    that is something else (a legacy workbook, say), and xlsxread's TooManyParts, before opening it, for one
+    with more parts than any mail sent back with a form (olefile's cost grows faster than their number).
     """
-    with olefile.OleFileIO(io.BytesIO(data), raise_defects=olefile.DEFECT_INCORRECT) as ole:
+    with open_compound_file(data, strict=True) as ole:
         if not is_message(ole):
             raise NotAMessage("an OLE2 compound file without a message's property stream")
-        reader = _Reader(ole, not_after)
+        reader = _Reader(ole, max_depth, not_after)
         return reader.attachments([], _HEADER_TOP, None, 0)
 
 
 class _Reader:
-    def __init__(self, ole: olefile.OleFileIO, not_after: datetime | None) -> None:
+    def __init__(self, ole: olefile.OleFileIO, max_depth: int, not_after: datetime | None) -> None:
         self.ole = ole
+        self.max_depth = max_depth
         self.not_after = not_after
-        self.storages = ole.listdir(streams=False, storages=True)
+        # Every storage's child storages, listed once (a hostile file may hold thousands of them).
+        self.storages: dict[tuple[str, ...], list[str]] = {}
+        for path in ole.listdir(streams=False, storages=True):
+            self.storages.setdefault(tuple(path[:-1]), []).append(path[-1])
 
     def children(self, at: list[str]) -> list[str]:
         """The names of the storages directly in the one at `at`, in name order."""
-        depth = len(at)
-        return sorted(e[depth] for e in self.storages if len(e) == depth + 1 and e[:depth] == at)
+        return sorted(self.storages.get(tuple(at), []))
 
     def attachments(
         self, at: list[str], header: int, outer_sent: datetime | None, depth: int
@@ -113,7 +118,7 @@ class _Reader:
             method = _long(_properties(ole, here, _HEADER_ATTACHMENT), _PID_ATTACH_METHOD)
             inner = [c for c in self.children(here) if c.lower() == _EMBEDDED.lower()]
             if method == _ATTACH_EMBEDDED_MESSAGE and inner:
-                if depth < MAX_DEPTH:
+                if depth < self.max_depth:
                     found.extend(self.attachments([*here, inner[0]], _HEADER_EMBEDDED, sent, depth + 1))
                 else:  # too deep to open: listed by its name, as an attachment that is no workbook
                     found.append(Attachment(name, "message/rfc822", b"", sent))

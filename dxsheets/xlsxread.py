@@ -463,10 +463,8 @@ def document_kind(data: bytes) -> str | None:
         except Exception:
             return None
     if data.startswith(OLE_MAGIC):
-        import olefile
-
         try:
-            with olefile.OleFileIO(io.BytesIO(data)) as ole:
+            with open_compound_file(data) as ole:
                 if ole.exists("WordDocument"):
                     return "word"
                 if ole.exists("PowerPoint Document"):
@@ -500,15 +498,74 @@ _IRM_PARTS = (
 )
 
 
+# Directory entries an OLE2 compound file may have before it is opened. A legacy .xls or an encrypted
+# workbook has a dozen or so, an Outlook mail ~10 per attachment; olefile's cost grows faster than the
+# entries (1 s for 8,000), so a file made of tens of thousands would stall whoever opens it.
+MAX_COMPOUND_ENTRIES = 2048
+_CFB_ENDOFCHAIN = 0xFFFFFFFE
+
+
+def compound_file_entries(data: bytes, limit: int = MAX_COMPOUND_ENTRIES) -> int | None:
+    """How many directory entries the OLE2 compound file in `data` has, from its header and FAT alone
+    (MS-CFB 2.2, 2.5, 2.6): the directory's sector chain is followed, at most until it holds more than
+    `limit` entries (a chain that loops back does). None for a header or chain too damaged to follow,
+    which the reader then refuses on its own."""
+
+    def u32(offset: int) -> int | None:
+        return int.from_bytes(data[offset : offset + 4], "little") if offset + 4 <= len(data) else None
+
+    if len(data) < 512 or data[0x1E:0x20] not in (b"\x09\x00", b"\x0c\x00"):
+        return None
+    size = 512 if data[0x1E] == 9 else 4096
+    per_sector = size // 4
+    n_fat, sector, difat, n_difat = u32(0x2C) or 0, u32(0x30), u32(0x44), u32(0x48) or 0
+    fat_sectors = [u32(0x4C + 4 * i) for i in range(min(n_fat, 109))]
+    for _ in range(min(n_difat, len(data) // size)):  # the DIFAT chain: more FAT sector numbers
+        if difat is None or difat >= _CFB_ENDOFCHAIN - 5 or len(fat_sectors) >= n_fat:
+            break
+        base = (difat + 1) * size
+        fat_sectors += [u32(base + 4 * i) for i in range(per_sector - 1)]
+        difat = u32(base + size - 4)
+    sectors = 0
+    while sector is not None and sector != _CFB_ENDOFCHAIN:
+        sectors += 1
+        if sectors * size // 128 > limit:
+            break  # too many already (or a loop): no need to follow it further
+        fat = fat_sectors[sector // per_sector] if sector // per_sector < len(fat_sectors) else None
+        if fat is None or (sector + 1) * size >= len(data) + size:
+            return None
+        sector = u32((fat + 1) * size + 4 * (sector % per_sector))
+    return None if sector is None else sectors * size // 128
+
+
+class TooManyParts(ValueError):
+    """A compound file with more directory entries than MAX_COMPOUND_ENTRIES: not opened."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"more than {limit:,} directory entries")
+        self.limit = limit
+
+
+def open_compound_file(data: bytes, strict: bool = False) -> Any:
+    """olefile's OleFileIO over `data`, once its directory is known to be small enough to open: raises
+    TooManyParts otherwise. `strict` makes olefile raise on any incorrect structure, not only fatal ones."""
+    entries = compound_file_entries(data)
+    if entries is not None and entries > MAX_COMPOUND_ENTRIES:
+        raise TooManyParts(MAX_COMPOUND_ENTRIES)
+    import olefile  # local import: only OLE2 inputs pay for it
+
+    defects = olefile.DEFECT_INCORRECT if strict else olefile.DEFECT_FATAL
+    return olefile.OleFileIO(io.BytesIO(data), raise_defects=defects)
+
+
 def _sniff_ole(data: bytes) -> str:
     """Tell a password-protected or rights-managed workbook from a legacy .xls (or another OLE2 document)."""
     import msoffcrypto  # local imports: only OLE2 inputs pay for them
-    import olefile
 
     from .outlookmsg import is_message
 
     try:
-        with olefile.OleFileIO(io.BytesIO(data)) as ole:
+        with open_compound_file(data) as ole:
             has_info = ole.exists("EncryptionInfo")
             if any(ole.exists(part) for part in _IRM_PARTS) or (
                 ole.exists("EncryptedPackage") and not has_info
@@ -522,6 +579,8 @@ def _sniff_ole(data: bytes) -> str:
                 return FORMAT_MSG
             if not ole.exists("Workbook"):
                 return FORMAT_OTHER
+    except TooManyParts:
+        return FORMAT_OTHER  # no workbook has this many parts
     except Exception:  # a damaged compound file is most likely an old .xls
         return FORMAT_XLS
     try:

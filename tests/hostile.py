@@ -381,6 +381,19 @@ def make_msg_sector_loop(dest: Path, source: bytes) -> Path:
     return _write(dest, "回答_壊れ.msg", bytes(data))
 
 
+def make_ole_many_parts(dest: Path, parts: int = 3000) -> Path:
+    """An OLE2 compound file of thousands of tiny streams, named like a legacy workbook: olefile takes
+    seconds to open one (its cost grows faster than the number of entries), so it must be refused first."""
+    return _write(dest, "回答_部品多数.xls", _ole2_bytes([(f"s{i:05d}", b"x") for i in range(parts)]))
+
+
+def make_msg_many_attachments(dest: Path, attachments: int = 400) -> Path:
+    """An Outlook ``.msg`` with hundreds of attachments (some 3,500 directory entries)."""
+    files = [(f"image{i:03d}.png", b"\x89PNG") for i in range(attachments)]
+    mail = MsgMail("RE: 回答", dt.datetime(2026, 11, 20, tzinfo=dt.UTC), files)
+    return _write(dest, "回答_添付多数.msg", outlook_msg_bytes(mail))
+
+
 def make_desktop_ini(dest: Path) -> Path:
     """Windows folder settings ``desktop.ini`` (UTF-16LE with BOM, CRLF), hidden+system on the share.
 
@@ -1861,6 +1874,9 @@ def build_corpus(directory: Path, source: bytes | None = None, with_bombs: bool 
             directory / "回答メール_msg.eml", "", make_outlook_msg(directory).read_bytes()
         ),
         "xlsx_named_eml": _write(directory / "回答_xlsx.eml", "", src),
+        "msg_sector_loop": make_msg_sector_loop(directory, src),
+        "ole_many_parts": make_ole_many_parts(directory),
+        "msg_many_attachments": make_msg_many_attachments(directory),
         # An Outlook mail named as a workbook: told to name it .msg, which is read as a mail.
         "msg_named_xlsx": _write(
             directory / "回答メール.xlsx", "", outlook_msg_bytes(MsgMail("RE: 回答（名前違い）"))

@@ -9,6 +9,7 @@ import pytest
 from promoter import returned
 
 from dxsheets.collect import collect
+from dxsheets.intake import is_mail
 from dxsheets.ledger import Ledger
 from dxsheets.status import status_report
 from dxsheets.workspace import Workspace
@@ -27,6 +28,8 @@ EXPECTED = {
     "xlsb": ("unsupported", ["file-xlsb"]),
     "msg_named_eml": ("unsupported|duplicate", ["mail-no-workbook"]),
     "msg_named_xlsx": ("unsupported", ["file-outlook-msg"]),
+    "ole_many_parts": ("rejected", ["file-not-workbook"]),
+    "msg_many_attachments": ("rejected", ["mail-too-many-parts"]),
     "xlsx_named_eml": ("accepted|superseded|duplicate", []),
     "zip_archive": ("unsupported", ["file-zip-archive"]),
     "zip_archive_password": ("unsupported", ["file-zip-archive"]),
@@ -114,8 +117,10 @@ def test_hostile_inbox_is_fully_accounted_for(generated: Workspace) -> None:
     # Mail attachments are accounted for under the mail's path.
     assert by_path["hostile/回答.eml/回答_総務課.xlsx"]["status"] in ("accepted", "superseded", "duplicate")
     assert by_path["hostile/回答_ロック.eml/~$回答.xlsx"]["status"] == "ignored"
+    # An Outlook mail whose sector chain loops: its attachment is read as far as its size says, garbled.
+    assert by_path["hostile/回答_壊れ.msg/0401_市民課.xlsx"]["status"] == "rejected"
     # Every file on disk has a row; exactly one return of 0101 is the answer.
-    on_disk = {p.relative_to(inbox).as_posix() for p in before if not p.name.endswith(".eml")}
+    on_disk = {p.relative_to(inbox).as_posix() for p in before if not is_mail(p.name)}
     assert on_disk <= set(by_path)
     assert sum(f["status"] == "accepted" for f in report["files"]) == 1
     assert result.departments["0101"] == "answered"

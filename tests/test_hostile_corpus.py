@@ -29,6 +29,8 @@ import openpyxl
 import pytest
 from openpyxl.workbook.defined_name import DefinedName
 
+from dxsheets.xlsxread import MAX_COMPOUND_ENTRIES, compound_file_entries
+
 try:
     import hostile as h
 except ImportError:  # pragma: no cover - if tests/ ever becomes a package
@@ -168,6 +170,51 @@ def test_outlook_msg_is_what_an_independent_reader_sees(tmp_path: Path, source: 
         assert [(a.longFilename, a.data) for a in inner.attachments] == [("0201_総務課.xlsx", source)]
     finally:
         msg.close()
+
+
+def test_compound_file_entries_are_counted_as_olefile_finds_them(tmp_path: Path, source: bytes) -> None:
+    """The count taken from the header and FAT alone, before any reader opens the file, is what olefile
+    loads; past the limit (a file of thousands of parts, or a directory chain that loops) it stops early."""
+    files = [
+        h.make_outlook_msg(tmp_path),
+        h.make_encrypted(tmp_path, source),
+        h.make_irm_protected(tmp_path, source),
+        h.make_thumbs_db(tmp_path),
+        h.make_crafted_xls(tmp_path),
+        h.make_msg_many_attachments(tmp_path, attachments=40),
+    ]
+    for path in files:
+        data = path.read_bytes()
+        with olefile.OleFileIO(io.BytesIO(data)) as ole:
+            assert compound_file_entries(data) == len(ole.direntries) <= MAX_COMPOUND_ENTRIES, path.name
+    many = h.make_ole_many_parts(tmp_path).read_bytes()
+    assert compound_file_entries(many) == MAX_COMPOUND_ENTRIES + 4  # one sector past the limit: stopped
+    looped = bytearray(h.make_outlook_msg(tmp_path / "loop.msg").read_bytes())
+    first_dir, fat_sector = (
+        struct.unpack_from("<I", looped, 0x30)[0],
+        struct.unpack_from("<I", looped, 0x4C)[0],
+    )
+    struct.pack_into("<I", looped, 512 + fat_sector * 512 + 4 * first_dir, first_dir)  # points at itself
+    assert compound_file_entries(bytes(looped)) == MAX_COMPOUND_ENTRIES + 4
+    assert compound_file_entries(many[:300]) is None  # not even a whole header
+
+
+def test_a_compound_file_of_thousands_of_parts_is_refused_unopened(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dxsheets import outlookmsg
+    from dxsheets.xlsxread import FORMAT_OTHER, TooManyParts, document_kind, sniff
+
+    many = h.make_ole_many_parts(tmp_path).read_bytes()
+    mail = h.make_msg_many_attachments(tmp_path).read_bytes()
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("opened with olefile")
+
+    monkeypatch.setattr(olefile, "OleFileIO", never)
+    assert sniff(many) == FORMAT_OTHER and document_kind(many) is None
+    with pytest.raises(TooManyParts):
+        outlookmsg.read_attachments(mail, max_depth=3)
 
 
 def test_zip_archive_has_cp932_names_and_a_real_password(tmp_path: Path, source: bytes) -> None:

@@ -36,7 +36,7 @@ from datetime import time as dt_time
 from pathlib import Path
 
 import openpyxl
-from hostile import make_eml
+from hostile import MsgMail, make_eml, make_outlook_msg
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
@@ -162,10 +162,11 @@ class Nights(RuleBasedStateMachine):
         self._write(self._name(dept, "good-late"), returns().data[(dept, "good-late")], dept, "good-late")
         self._write(self._name(dept, older), returns().data[(dept, older)], dept, older)
 
-    @rule(dept=st.sampled_from(DEPTS), kind=st.sampled_from(KINDS))
-    def send_by_mail(self, dept: str, kind: str) -> None:
-        """A mail saved into the inbox a little after it was sent: dated by its Date header."""
-        self._mail(self._name(dept, kind, ".eml"), dept, kind)
+    @rule(dept=st.sampled_from(DEPTS), kind=st.sampled_from(KINDS), suffix=st.sampled_from((".eml", ".msg")))
+    def send_by_mail(self, dept: str, kind: str, suffix: str) -> None:
+        """A mail saved into the inbox a little after it was sent (an .eml file, or dragged out of Outlook
+        as .msg): dated by when it was sent."""
+        self._mail(self._name(dept, kind, suffix), dept, kind)
 
     @rule(
         first=st.tuples(st.sampled_from(DEPTS), st.sampled_from(KINDS)),
@@ -182,7 +183,11 @@ class Nights(RuleBasedStateMachine):
             (f"{d}_{k}{'_2' if i else ''}.xlsx", d, k)
             for i, (d, k) in enumerate([(dept, kind), *([also] if also else [])])
         ]
-        make_eml(self.ws.inbox / mail, [(name, returns().data[(d, k)]) for name, d, k in attached], sent)
+        files = [(name, returns().data[(d, k)]) for name, d, k in attached]
+        if mail.endswith(".msg"):
+            make_outlook_msg(self.ws.inbox / mail, mail=MsgMail("RE: 回答", sent, files))
+        else:
+            make_eml(self.ws.inbox / mail, files, sent)
         os.utime(self.ws.inbox / mail, (self.clock + 50, self.clock + 50))
         for name, d, k in attached:
             data = returns().data[(d, k)]
