@@ -73,7 +73,7 @@ def read_attachments(data: bytes, max_depth: int, not_after: datetime | None = N
     that is something else (a legacy workbook, say), and xlsxread's TooManyParts, before opening it, for one
     with more parts than any mail sent back with a form (olefile's cost grows faster than their number).
     """
-    with open_compound_file(data, strict=True) as ole:
+    with open_compound_file(data) as ole:
         if not is_message(ole):
             raise NotAMessage("an OLE2 compound file without a message's property stream")
         reader = _Reader(ole, max_depth, not_after)

@@ -546,16 +546,15 @@ class TooManyParts(ValueError):
         self.limit = limit
 
 
-def open_compound_file(data: bytes, strict: bool = False) -> Any:
+def open_compound_file(data: bytes) -> Any:
     """olefile's OleFileIO over `data`, once its directory is known to be small enough to open: raises
-    TooManyParts otherwise. `strict` makes olefile raise on any incorrect structure, not only fatal ones."""
+    TooManyParts otherwise (and olefile's errors for a file too damaged to open)."""
     entries = compound_file_entries(data)
     if entries is not None and entries > MAX_COMPOUND_ENTRIES:
         raise TooManyParts(MAX_COMPOUND_ENTRIES)
     import olefile  # local import: only OLE2 inputs pay for it
 
-    defects = olefile.DEFECT_INCORRECT if strict else olefile.DEFECT_FATAL
-    return olefile.OleFileIO(io.BytesIO(data), raise_defects=defects)
+    return olefile.OleFileIO(io.BytesIO(data))
 
 
 def _sniff_ole(data: bytes) -> str:
