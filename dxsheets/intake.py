@@ -70,6 +70,10 @@ WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".xlsb"}
 SETTLE_SECONDS = 60.0
 MAIL_CLOCK_SLACK = timedelta(hours=1)  # how far a mail's Date may run ahead of the time the mail was saved
 _MAX_FORWARD_DEPTH = 3  # mails forwarded as attachments (.eml or .msg) are opened this many levels deep
+# An .eml with more MIME boundary lines than this is not parsed: Python's parser spends ~1 ms and some KB on
+# each part, so a mail of tiny parts (up to 80 MB) would cost minutes and GBs in the main process. A reply
+# with its signature images and a quoted thread has a few dozen.
+MAX_MAIL_PARTS = 500
 WORKER_MEMORY_BYTES = 2 * 1024**3
 
 # Fates a file can have in the ledger.
@@ -367,6 +371,8 @@ def _mail_contents(raw: bytes, file_time: datetime) -> Iterator[outlookmsg.Attac
             return None
     if raw.startswith(ZIP_MAGIC):
         return None
+    if raw.count(b"\n--") > MAX_MAIL_PARTS:  # at most this many parts (quoted "--" lines count too)
+        raise TooManyParts(MAX_MAIL_PARTS)
     msg = email.message_from_bytes(raw, policy=email.policy.default)
     parts = list(_attachments(msg))
     mail_sent = _mail_date(msg, file_time)

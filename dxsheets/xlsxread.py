@@ -539,10 +539,11 @@ def compound_file_entries(data: bytes, limit: int = MAX_COMPOUND_ENTRIES) -> int
 
 
 class TooManyParts(ValueError):
-    """A compound file with more directory entries than MAX_COMPOUND_ENTRIES: not opened."""
+    """A file with more parts than any return needs (a compound file's directory entries beyond
+    MAX_COMPOUND_ENTRIES, a mail's MIME parts): not opened."""
 
     def __init__(self, limit: int) -> None:
-        super().__init__(f"more than {limit:,} directory entries")
+        super().__init__(f"more than {limit:,} parts")
         self.limit = limit
 
 

@@ -1624,6 +1624,26 @@ def test_an_outlook_mail_whose_sectors_loop_costs_only_itself(generated: Workspa
     assert result.departments["0401"] == "answered"
 
 
+def test_a_mail_of_hundreds_of_parts_is_refused_unparsed_and_a_long_thread_is_not(
+    generated: Workspace,
+) -> None:
+    workbook = returned(generated.distribute, generated.masters().department("0401"))
+    images = [(f"image{i:03d}.png", b"\x89PNG\r\n") for i in range(600)]
+    sent = datetime(2026, 11, 25, 10, 0, tzinfo=JST)
+    hostile.make_eml(generated.inbox / "部品多数.eml", [("0401_市民課.xlsx", workbook), *images], sent)
+    # A reply quoting a long thread: Outlook's separators start lines with "--" too.
+    thread = "\n".join(f"-----Original Message-----\n件名: RE: 回答 ({i})\n" for i in range(40))
+    hostile.make_eml(generated.inbox / "返信.eml", [("0401_市民課.xlsx", workbook)], sent, body=thread)
+    for name in ("部品多数.eml", "返信.eml"):
+        hostile.age(generated.inbox / name, 3600)
+    collect(generated)
+    report = status_json(generated)
+    many = file_entry(report, "部品多数.eml")
+    assert many["status"] == "rejected" and codes(many) == [("mail-too-many-parts", "error")]
+    assert "上限 500 個" in many["problems"][0]["message"]
+    assert file_entry(report, "返信.eml/0401_市民課.xlsx")["status"] == "accepted"
+
+
 def test_the_ledger_is_one_plain_file_fit_for_a_shared_drive(generated: Workspace) -> None:
     import sqlite3
 
