@@ -727,6 +727,22 @@ def _limit_worker_memory() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (WORKER_MEMORY_BYTES, WORKER_MEMORY_BYTES))
 
 
+def _allow_cpu(seconds: int) -> None:
+    """Let this worker's CPU time grow by `seconds` from now, no more: past that the kernel stops it
+    (SIGXCPU), which costs only the file it was reading, recorded as `file-reader-crashed` (see
+    take_in_all). Set before each file, so it bounds one file, not the worker's life: no file known takes
+    a tenth of a second, but a reader caught in a loop nobody has found yet must not hold the night."""
+    if sys.platform == "win32":
+        return
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    soft = int(usage.ru_utime + usage.ru_stime) + 1 + seconds
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
+
+
 @dataclass(frozen=True)
 class Intake:
     """What every worker needs, sent once per worker rather than once per file."""
@@ -823,6 +839,10 @@ def _init_worker(intake: Intake) -> None:
     global _intake
     _intake = intake
     _limit_worker_memory()
+    if sys.platform != "win32":  # a worker stopped for its CPU time leaves no core file behind
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     # What the worker inherited from the parent (modules, masters) lives as long as the worker: frozen, the
     # cycle collector never walks it again (nor writes to its pages, which the fork shares). Reading makes
     # almost no reference cycles, so collections can be rarer too; refcounting frees each file's objects.
@@ -832,7 +852,11 @@ def _init_worker(intake: Intake) -> None:
 
 def _task(items: list[Item]) -> list[tuple[str, Taken]]:
     assert _intake is not None
-    return [(item.key, take_in(item, _intake)) for item in items]
+    done = []
+    for item in items:
+        _allow_cpu(_intake.limits.max_cpu_seconds)  # here, in a worker only: never in the main process
+        done.append((item.key, take_in(item, _intake)))
+    return done
 
 
 def _crashed(item: Item, intake: Intake) -> Taken:

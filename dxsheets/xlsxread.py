@@ -135,6 +135,9 @@ class Limits:
     max_cells: int = 200_000  # per sheet
     max_text: int = 32_767  # longer cell text is cut (and Cell.truncated=True)
     max_total_cells: int = 1_000_000  # all parsed sheets together
+    max_cpu_seconds: int = (
+        60  # CPU time one file may take in a collect worker (POSIX); then the worker is stopped
+    )
 
 
 DEFAULT_LIMITS = Limits()

@@ -1092,6 +1092,36 @@ def test_a_worker_that_dies_costs_only_its_file(
     assert all(file_entry(report, f"c_{i}.xlsx")["status"] in ("accepted", "rejected") for i in range(5))
 
 
+@pytest.mark.skipif(os.name == "nt", reason="CPU limits are POSIX")
+def test_a_file_that_keeps_a_reader_busy_costs_only_itself(
+    generated: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reader caught in a loop on some file nobody has found yet: the worker is stopped once that file
+    has used its CPU time, the file is recorded, and the night goes on."""
+    from dxsheets import intake
+
+    m = generated.masters()
+    real = intake.examine
+
+    def examine(data: bytes, *args, **kwargs):
+        give_up = time.monotonic() + 20  # unstopped, the file is read after all and the test fails
+        while data.endswith(b"LOOP") and time.monotonic() < give_up:
+            pass
+        return real(data, *args, **kwargs)
+
+    monkeypatch.setattr(intake, "examine", examine)
+    drop(generated.inbox, "a_loop.xlsx", returned(generated.distribute, m.department("0101")) + b"LOOP")
+    drop(generated.inbox, "b_good.xlsx", returned(generated.distribute, m.department("0201")))
+    collect(generated, jobs=1, limits=Limits(max_cpu_seconds=1))
+    report = status_json(generated)
+    assert codes(file_entry(report, "a_loop.xlsx")) == [("file-reader-crashed", "error")]
+    assert file_entry(report, "b_good.xlsx")["status"] == "accepted"
+    collect(generated, jobs=1)  # the main process, which read nothing, has no CPU limit of its own
+    import resource
+
+    assert resource.getrlimit(resource.RLIMIT_CPU)[0] == resource.RLIM_INFINITY
+
+
 def test_a_bug_in_a_rule_costs_only_its_file_not_its_batch(
     generated: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
