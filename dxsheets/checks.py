@@ -46,6 +46,7 @@ RULES: dict[str, str] = {
     "folder-unreadable": "inbox 内のフォルダを読み取れない（アクセス権など）",
     "mail-no-workbook": "メールに Excel ブックの添付がない",
     "mail-winmail-dat": "添付が winmail.dat（Outlook のリッチテキスト形式）で取り出せない",
+    "mail-attachment-link": "添付がファイルではなくリンク（OneDrive などの共有リンク）",
     "mail-too-many-parts": "メールの部品が多すぎる（.eml は 500、.msg は 2,048 超: 開かずに拒否）",
     # identity and structure
     "form-unknown": "課題抽出シートではない",

@@ -511,6 +511,17 @@ def _mail_arrivals(path: Path, rel: str, st: os.stat_result, limits: Limits) -> 
                     "送られたメール）。メールの形式を HTML かテキストにして、シートを添付し直して送ってください。",
                 )
             )
+        elif attached.link:
+            # Outlook attached a link to the file (a OneDrive or SharePoint share link), not the file.
+            a.fate = UNSUPPORTED
+            a.problems.append(
+                _problem(
+                    "mail-attachment-link",
+                    "添付がファイルではなくリンク（OneDrive などの共有リンク）になっていて、課題抽出シートを"
+                    "取り出せません。Outlook で添付するときに「コピーとして添付」を選び、シートそのものを"
+                    "添付して送り直してください。",
+                )
+            )
         elif reason:
             a.fate = IGNORED
             a.problems.append(_problem("ignored", reason, "info"))

@@ -33,6 +33,9 @@ _PID_ATTACH_METHOD = 0x3705
 _PID_ATTACH_LONG_FILENAME = 0x3707
 _PID_ATTACH_MIME_TAG = 0x370E
 _ATTACH_EMBEDDED_MESSAGE = 5  # afEmbeddedMsg: a mail attached to the mail
+# afByReference, afByReferenceOnly, afByWebReference (MS-OXCMSG 2.2.2.9): a path or a link (a OneDrive or
+# SharePoint "share link", which Outlook may attach instead of a copy), not the file's bytes.
+_ATTACH_BY_REFERENCE = (2, 3, 4, 7)
 
 _PROPERTIES = "__properties_version1.0"
 _ATTACH_PREFIX = "__attach_version1.0_#"
@@ -56,6 +59,7 @@ class Attachment:
     mime: str  # its MIME type as Outlook recorded it ("" when it did not)
     data: bytes  # b"" for an attachment with no bytes of its own (a link, an embedded object)
     sent: datetime | None  # when the message carrying it was sent (UTC), when it says
+    link: bool = False  # attached as a link or a path to the file, not the file itself
 
 
 def is_message(ole: olefile.OleFileIO) -> bool:
@@ -122,6 +126,9 @@ class _Reader:
                     found.extend(self.attachments([*here, inner[0]], _HEADER_EMBEDDED, sent, depth + 1))
                 else:  # too deep to open: listed by its name, as an attachment that is no workbook
                     found.append(Attachment(name, "message/rfc822", b"", sent))
+                continue
+            if method in _ATTACH_BY_REFERENCE:
+                found.append(Attachment(name, mime, b"", sent, link=True))
                 continue
             stream = "/".join([*here, _ATTACH_DATA])
             payload = ole.openstream(stream).read() if ole.get_type(stream) == olefile.STGTY_STREAM else b""

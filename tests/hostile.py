@@ -261,13 +261,21 @@ def make_thumbs_db(dest: Path) -> Path:
 
 
 @dataclass(frozen=True)
+class MsgLink:
+    """An attachment Outlook keeps as a link to the file (a OneDrive "share link"), not the file itself."""
+
+    name: str
+    url: str = "https://city-my.sharepoint.com/personal/yamada/Documents/回答.xlsx"
+
+
+@dataclass(frozen=True)
 class MsgMail:
     """A mail for :func:`make_outlook_msg`: its subject, when it was sent, and what is attached to it (a file
     as ``(name, bytes)``, or another mail forwarded as an attachment)."""
 
     subject: str = "【回答】DX推進アンケート（総務課）"
     sent: dt.datetime | None = None  # PidTagClientSubmitTime; None for a draft never sent
-    attachments: Sequence[tuple[str, bytes] | MsgMail] = ()
+    attachments: Sequence[tuple[str, bytes] | MsgLink | MsgMail] = ()
     unicode: bool = True  # False: 8-bit strings in cp932 (PT_STRING8), as older Outlook saved them
 
 
@@ -319,6 +327,11 @@ def _msg_streams(mail: MsgMail, at: str, header: bytes) -> list[tuple[str, bytes
             prop_string(folder, 0x3001, attached.subject, props)
             inner = f"{folder}__substg1.0_3701000D/"
             streams += _msg_streams(attached, inner, b"\x00" * 24)
+        elif isinstance(attached, MsgLink):
+            props.append(struct.pack("<HHIII", _PT_LONG, 0x3705, 6, 7, 0))  # afByWebReference
+            prop_string(folder, 0x3707, attached.name, props)  # PidTagAttachLongFilename
+            prop_string(folder, 0x3001, attached.name, props)
+            prop_string(folder, 0x370D, attached.url, props)  # PidTagAttachLongPathname
         else:
             name, data = attached
             props.append(struct.pack("<HHIII", _PT_LONG, 0x3705, 6, 1, 0))  # afByValue

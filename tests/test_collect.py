@@ -1641,6 +1641,21 @@ def test_an_outlook_mail_without_a_workbook_or_damaged_is_told_and_the_rest_goes
     assert file_entry(report, "0401_市民課.msg")["status"] == "accepted"
 
 
+def test_an_outlook_mail_with_a_share_link_instead_of_the_sheet_is_told_to_attach_a_copy(
+    generated: Workspace,
+) -> None:
+    """Outlook attaches a file kept on OneDrive as a share link unless told to attach a copy."""
+    mail = hostile.MsgMail(
+        "RE: 回答", datetime(2026, 11, 25, 10, 0, tzinfo=JST), [hostile.MsgLink("0401_市民課.xlsx")]
+    )
+    hostile.age(hostile.make_outlook_msg(generated.inbox / "リンク.msg", mail=mail), 3600)
+    result = collect(generated)
+    entry = file_entry(status_json(generated), "リンク.msg/0401_市民課.xlsx")
+    assert entry["status"] == "unsupported" and codes(entry) == [("mail-attachment-link", "error")]
+    assert "コピーとして添付" in entry["problems"][0]["message"]
+    assert result.departments["0401"] == "not_answered"
+
+
 def test_an_outlook_mail_whose_sectors_loop_costs_only_itself(generated: Workspace) -> None:
     workbook = returned(generated.distribute, generated.masters().department("0401"))
     hostile.age(hostile.make_msg_sector_loop(generated.inbox, workbook), 3600)

@@ -150,24 +150,29 @@ def test_outlook_msg_is_ole2_with_a_message_property_stream(tmp_path: Path) -> N
 @pytest.mark.parametrize("unicode", [True, False], ids=["unicode", "cp932"])
 def test_outlook_msg_is_what_an_independent_reader_sees(tmp_path: Path, source: bytes, unicode: bool) -> None:
     """extract-msg (an independent .msg reader, used by tests only) finds the subject, send time, each
-    attachment with its name and bytes, and the forwarded mail with its own time and attachment."""
+    attachment with its name and bytes, the forwarded mail with its own time and attachment, and a share
+    link attached instead of a file."""
     extract_msg = pytest.importorskip("extract_msg")
     sent = dt.datetime(2026, 11, 25, 1, 0, tzinfo=dt.UTC)
     forwarded = h.MsgMail(
         "元の回答", dt.datetime(2026, 11, 20, 0, 0, tzinfo=dt.UTC), [("0201_総務課.xlsx", source)]
     )
     mail = h.MsgMail(
-        "RE: 課題抽出シート", sent, [("0101_未来政策課.xlsx", source), forwarded], unicode=unicode
+        "RE: 課題抽出シート",
+        sent,
+        [("0101_未来政策課.xlsx", source), forwarded, h.MsgLink("共有.xlsx")],
+        unicode=unicode,
     )
     path = h.make_outlook_msg(tmp_path / "回答.msg", mail=mail)
     msg = extract_msg.openMsg(str(path))
     try:
         assert msg.subject == "RE: 課題抽出シート" and msg.date == sent
-        first, second = msg.attachments
+        first, second, link = msg.attachments
         assert first.longFilename == "0101_未来政策課.xlsx" and first.data == source
         inner = second.data
         assert inner.subject == "元の回答" and inner.date == forwarded.sent
         assert [(a.longFilename, a.data) for a in inner.attachments] == [("0201_総務課.xlsx", source)]
+        assert type(link).__name__ == "WebAttachment" and link.longFilename == "共有.xlsx"
     finally:
         msg.close()
 
