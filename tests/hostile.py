@@ -280,7 +280,7 @@ class MsgMail:
 
 
 _CLSID_OUTLOOK_MESSAGE = bytes.fromhex("0B0D020000000000C000000000000046")  # {00020D0B-0000-0000-C000-...}
-_PT_LONG, _PT_SYSTIME, _PT_BINARY, _PT_OBJECT = 0x0003, 0x0040, 0x0102, 0x000D
+_PT_LONG, _PT_SYSTIME, _PT_BINARY = 0x0003, 0x0040, 0x0102
 
 
 def _filetime(when: dt.datetime) -> int:
@@ -338,7 +338,8 @@ def _msg_streams(mail: MsgMail, at: str, header: bytes) -> list[tuple[str, bytes
             streams.append((f"{folder}__substg1.0_37010102", data))  # PidTagAttachDataBinary
             props.append(struct.pack("<HHIII", _PT_BINARY, 0x3701, 6, len(data), 0))
             prop_string(folder, 0x3707, name, props)  # PidTagAttachLongFilename
-            prop_string(folder, 0x3704, "~1" + Path(name).suffix[:4].upper(), props)  # the short 8.3 name
+            short = Path(name).stem[:6] + "~1" + Path(name).suffix[:4]
+            prop_string(folder, 0x3704, short.upper(), props)  # PidTagAttachFilename: the 8.3 name
             prop_string(folder, 0x3001, name, props)  # PidTagDisplayName
             prop_string(folder, 0x3703, Path(name).suffix, props)  # PidTagAttachExtension
             mime = mimetypes.guess_type(name)[0]
@@ -379,9 +380,9 @@ def make_msg_sector_loop(dest: Path, source: bytes) -> Path:
     """An Outlook ``.msg`` whose attachment's sector chain loops back on itself (sector 2 -> sector 1): a
     reader that follows chains without bounds never ends. olefile reads as many sectors as the declared
     size needs, so the attachment comes out garbled (its first two sectors over and over)."""
+    assert len(source) >= 4096, "the attachment must lie in regular sectors"
     mail = MsgMail("RE: 回答", dt.datetime(2026, 11, 20, 0, 0, tzinfo=dt.UTC), [("0401_市民課.xlsx", source)])
     data = bytearray(outlook_msg_bytes(mail))
-    assert len(source) >= 4096, "the attachment must lie in regular sectors"
     with olefile.OleFileIO(io.BytesIO(bytes(data))) as ole:
         first = ole.direntries[ole._find("__attach_version1.0_#00000000/__substg1.0_37010102")].isectStart
     fat_sector = struct.unpack_from("<I", data, 0x4C)[0]  # the first FAT sector, from the header's DIFAT
@@ -401,7 +402,7 @@ def make_ole_many_parts(dest: Path, parts: int = 3000) -> Path:
 
 
 def make_msg_many_attachments(dest: Path, attachments: int = 400) -> Path:
-    """An Outlook ``.msg`` with hundreds of attachments (some 3,500 directory entries)."""
+    """An Outlook ``.msg`` with hundreds of attachments (eight directory entries each: some 3,200)."""
     files = [(f"image{i:03d}.png", b"\x89PNG") for i in range(attachments)]
     mail = MsgMail("RE: 回答", dt.datetime(2026, 11, 20, tzinfo=dt.UTC), files)
     return _write(dest, "回答_添付多数.msg", outlook_msg_bytes(mail))
