@@ -462,7 +462,7 @@ def _mail_arrivals(path: Path, rel: str, st: os.stat_result, limits: Limits) -> 
             _problem(
                 "mail-too-many-parts",
                 f"メールの部品（添付やその中身）が多すぎるため開きません（上限 {exc.limit:,} 個）。"
-                "課題抽出シートだけを添付したメールを受け取り直すか、添付のシートを保存して inbox に置いてください。",
+                "課題抽出シートだけを添付して送り直してもらうか、添付のシートを保存して inbox に置いてください。",
             )
         )
         return [container]
@@ -542,7 +542,7 @@ def _mail_arrivals(path: Path, rel: str, st: os.stat_result, limits: Limits) -> 
 def _unreadable_mail(exc: Exception) -> Problem:
     return _problem(
         "file-not-workbook",
-        f"メールファイルとして読めません（{type(exc).__name__}）。壊れているか、コピーが途中で止まったファイルです。"
+        f"メールファイルとして読めません（{type(exc).__name__}）。壊れているか、コピーが途中で止まった可能性があります。"
         "メールソフトから保存し直して inbox に置いてください。",
     )
 
