@@ -47,6 +47,7 @@ RULES: dict[str, str] = {
     "mail-no-workbook": "メールに Excel ブックの添付がない",
     "mail-winmail-dat": "添付が winmail.dat（Outlook のリッチテキスト形式）で取り出せない",
     "mail-attachment-link": "添付がファイルではなくリンク（OneDrive などの共有リンク）",
+    "mail-smime": "S/MIME で暗号化されたメール（添付を取り出せない）",
     "mail-too-many-parts": "メールの部品が多すぎる（.eml は 500、.msg は 2,048 超: 開かずに拒否）",
     # identity and structure
     "form-unknown": "課題抽出シートではない",

@@ -346,36 +346,42 @@ def _not_a_file_problem(st: os.stat_result) -> Problem:
 
 
 def attachment_bytes(mail: Path, member: int) -> bytes:
-    """The content of a mail's `member`-th attachment (as numbered by the inbox walk).
+    """The content of a mail's `member`-th attachment, as numbered by the inbox walk (the same reading).
 
     Raises OSError or IndexError when the mail cannot be read or no longer has that attachment (it was
     rewritten since the walk), ValueError when it is no longer a mail.
     """
-    raw = mail.read_bytes()
-    if raw.startswith(OLE_MAGIC):
-        return outlookmsg.read_attachments(raw, _MAX_FORWARD_DEPTH)[member].data
-    msg = email.message_from_bytes(raw, policy=email.policy.default)
-    part, _ = list(_attachments(msg))[member]
-    return _payload(part)
+    contents = _mail_contents(mail.read_bytes(), datetime.now(UTC))
+    if contents is None:
+        raise ValueError(f"{mail.name} is no longer a mail")
+    for index, attached in enumerate(contents):
+        if index == member:
+            return attached.data
+    raise IndexError(member)
 
 
-def _mail_contents(raw: bytes, file_time: datetime) -> Iterator[outlookmsg.Attachment] | None:
+def _mail_contents(
+    raw: bytes, file_time: datetime, outer_sent: datetime | None = None
+) -> Iterator[outlookmsg.Attachment] | None:
     """The attachments of a saved mail, an .eml file or an Outlook .msg, each with the time its message was
-    sent (checked against `file_time`, when the mail was saved here); None when `raw` is no mail but a zip
-    or an OLE2 file (a workbook, say) under a mail's name, which its content then decides. Raises for a
-    mail too damaged to read."""
+    sent (checked against `file_time`, when the mail was saved here; else `outer_sent`, the time of a mail
+    that carries this one); None when `raw` is no mail but a zip or an OLE2 file (a workbook, say) under a
+    mail's name, which its content then decides. Raises for a mail too damaged to read."""
     if raw.startswith(OLE_MAGIC):
         try:  # a damaged one raises (OleFileError): under a mail's name, it is a damaged mail
-            return iter(outlookmsg.read_attachments(raw, _MAX_FORWARD_DEPTH, file_time + MAIL_CLOCK_SLACK))
+            found = outlookmsg.read_attachments(raw, _MAX_FORWARD_DEPTH, file_time + MAIL_CLOCK_SLACK)
         except outlookmsg.NotAMessage:
             return None
+        return _signed_opened(found, file_time)
     if raw.startswith(ZIP_MAGIC):
         return None
     if raw.count(b"\n--") > MAX_MAIL_PARTS:  # at most this many parts (quoted "--" lines count too)
         raise TooManyParts(MAX_MAIL_PARTS)
     msg = email.message_from_bytes(raw, policy=email.policy.default)
     parts = list(_attachments(msg))
-    mail_sent = _mail_date(msg, file_time)
+    if not parts and msg.get_content_type() in _SMIME_TYPES:
+        parts = [(msg, msg)]  # encrypted (or opaque-signed) S/MIME: the whole body is the one "attachment"
+    mail_sent = _mail_date(msg, file_time) or outer_sent
 
     def each() -> Iterator[outlookmsg.Attachment]:
         # Decoded one at a time, as they are looked at: memory does not hold every attachment at once.
@@ -387,16 +393,46 @@ def _mail_contents(raw: bytes, file_time: datetime) -> Iterator[outlookmsg.Attac
     return each()
 
 
-def _attachments(msg: Any, depth: int = 0) -> Iterator[tuple[Any, Any]]:
+def _signed_opened(
+    found: list[outlookmsg.Attachment], file_time: datetime
+) -> Iterator[outlookmsg.Attachment]:
+    """An Outlook message signed with S/MIME keeps its whole MIME body, attachments and all, in one
+    attachment (smime.p7m, multipart/signed, MS-OXOSMIME): its attachments are read from it, dated by the
+    Outlook message. Anything else passes as it is."""
+    for attached in found:
+        if attached.mime.lower() == "multipart/signed" and attached.data:
+            try:
+                inner = _mail_contents(attached.data, file_time, outer_sent=attached.sent)
+            except Exception:  # unreadable: it stays one attachment, and is said to be no workbook
+                inner = None
+            if inner is not None:
+                yield from inner
+                continue
+        yield attached
+
+
+_MAX_NESTING = 8  # multiparts within multiparts (signed, mixed, related) opened this many levels deep
+_SMIME_TYPES = ("application/pkcs7-mime", "application/x-pkcs7-mime")
+
+
+def _attachments(
+    msg: Any, depth: int = 0, carrier: Any = None, nesting: int = 0
+) -> Iterator[tuple[Any, Any]]:
     """Every attachment as (part, the message it is attached to). A mail forwarded as an attachment
-    (message/rfc822) is opened, so the workbook it carries is found with its own message's date."""
+    (message/rfc822) is opened, so the workbook it carries is found with its own message's date; so is a
+    multipart within the body (a mail signed with S/MIME keeps its attachments in multipart/signed >
+    multipart/mixed, and some mailers nest multipart/mixed)."""
+    carrier = msg if carrier is None else carrier
     for part in msg.iter_attachments():
         if part.get_content_type() == "message/rfc822" and depth < _MAX_FORWARD_DEPTH:
             inner = part.get_content()
             if isinstance(inner, email.message.Message):
                 yield from _attachments(inner, depth + 1)
                 continue
-        yield part, msg
+        if part.get_content_maintype() == "multipart" and nesting < _MAX_NESTING:
+            yield from _attachments(part, depth, carrier, nesting + 1)
+            continue
+        yield part, carrier
 
 
 def _mail_date(msg: Any, file_time: datetime) -> datetime | None:
@@ -425,6 +461,11 @@ _MAILED_RETURN_FORMATS = (
     FORMAT_ZIP,
 )
 _TNEF_MAGIC = b"\x78\x9f\x3e\x22"  # 0x223E9F78, little-endian: a TNEF stream (winmail.dat)
+
+
+def _is_smime(mime: str, name: str) -> bool:
+    """An S/MIME body that cannot be read here: encrypted, or signed with the content inside the signature."""
+    return mime.lower() in _SMIME_TYPES or name.lower() == "smime.p7m"
 
 
 def _is_winmail_dat(mime: str, name: str, data: bytes) -> bool:
@@ -484,7 +525,8 @@ def _mail_arrivals(path: Path, rel: str, st: os.stat_result, limits: Limits) -> 
         suffix = Path(name).suffix.lower()
         kind = sniff(data)
         winmail = _is_winmail_dat(attached.mime, name, data)
-        if not (winmail or suffix in WORKBOOK_SUFFIXES or kind in _MAILED_RETURN_FORMATS):
+        smime = _is_smime(attached.mime, name)
+        if not (winmail or smime or suffix in WORKBOOK_SUFFIXES or kind in _MAILED_RETURN_FORMATS):
             skipped.append(name)
             continue  # signature images, PDFs: not a return, and the mail itself is in the ledger below
         sent = attached.sent
@@ -509,6 +551,16 @@ def _mail_arrivals(path: Path, rel: str, st: os.stat_result, limits: Limits) -> 
                     "mail-winmail-dat",
                     "添付が winmail.dat になっていて、課題抽出シートを取り出せません（Outlook のリッチテキスト形式で"
                     "送られたメール）。メールの形式を HTML かテキストにして、シートを添付し直して送ってください。",
+                )
+            )
+        elif smime:
+            a.fate = UNSUPPORTED
+            a.problems.append(
+                _problem(
+                    "mail-smime",
+                    "S/MIME で暗号化された（または署名の中に本文を包んだ）メールのため、添付の課題抽出シートを"
+                    "取り出せません。暗号化せずに送り直してもらうか、メールソフトで開いて添付のシートを保存し、"
+                    "inbox に置いてください。",
                 )
             )
         elif attached.link:

@@ -275,7 +275,8 @@ class MsgMail:
 
     subject: str = "【回答】DX推進アンケート（総務課）"
     sent: dt.datetime | None = None  # PidTagClientSubmitTime; None for a draft never sent
-    attachments: Sequence[tuple[str, bytes] | MsgLink | MsgMail] = ()
+    # A file as (name, bytes) or (name, bytes, MIME type); a link; another mail forwarded as an attachment.
+    attachments: Sequence[tuple[str, bytes] | tuple[str, bytes, str] | MsgLink | MsgMail] = ()
     unicode: bool = True  # False: 8-bit strings in cp932 (PT_STRING8), as older Outlook saved them
 
 
@@ -333,7 +334,7 @@ def _msg_streams(mail: MsgMail, at: str, header: bytes) -> list[tuple[str, bytes
             prop_string(folder, 0x3001, attached.name, props)
             prop_string(folder, 0x370D, attached.url, props)  # PidTagAttachLongPathname
         else:
-            name, data = attached
+            name, data, *given = attached
             props.append(struct.pack("<HHIII", _PT_LONG, 0x3705, 6, 1, 0))  # afByValue
             streams.append((f"{folder}__substg1.0_37010102", data))  # PidTagAttachDataBinary
             props.append(struct.pack("<HHIII", _PT_BINARY, 0x3701, 6, len(data), 0))
@@ -342,7 +343,7 @@ def _msg_streams(mail: MsgMail, at: str, header: bytes) -> list[tuple[str, bytes
             prop_string(folder, 0x3704, short.upper(), props)  # PidTagAttachFilename: the 8.3 name
             prop_string(folder, 0x3001, name, props)  # PidTagDisplayName
             prop_string(folder, 0x3703, Path(name).suffix, props)  # PidTagAttachExtension
-            mime = mimetypes.guess_type(name)[0]
+            mime = given[0] if given else mimetypes.guess_type(name)[0]
             if name.lower().endswith(".xlsx"):
                 mime = MIME_XLSX
             if mime:
@@ -1609,6 +1610,62 @@ def make_eml(
         for name, data in attachments:
             msg.attach(_attachment_part(name, data, filename_style))
     return _write(dest, "回答.eml", msg.as_bytes(policy=_MAIL_POLICY))
+
+
+def smime_signed_entity(attachments: Sequence[tuple[str, bytes]], body: str = "回答を送付します。") -> bytes:
+    """The MIME entity of a mail signed with S/MIME (RFC 8551 ``multipart/signed``): the content (a body
+    and the attachments, ``multipart/mixed``) and a detached signature ``smime.p7s``. The signature bytes
+    are not a real signature: the collector reads signed mails, it does not verify them."""
+    content = EmailMessage(policy=_MAIL_POLICY)
+    content.set_content(body)
+    content.make_mixed()
+    for name, data in attachments:
+        content.attach(_attachment_part(name, data, "rfc2231"))
+    signed = EmailMessage(policy=_MAIL_POLICY)
+    signed.make_mixed()
+    signed.set_type("multipart/signed")
+    signed.set_param("protocol", "application/pkcs7-signature")
+    signed.set_param("micalg", "sha-256")
+    signed.attach(content)
+    signature = EmailMessage(policy=_MAIL_POLICY)
+    signature.set_content(
+        b"\x30\x82\x05\x00" + bytes(range(64)),
+        maintype="application",
+        subtype="pkcs7-signature",
+        disposition="attachment",
+        filename="smime.p7s",
+    )
+    signed.attach(signature)
+    return signed.as_bytes(policy=_MAIL_POLICY)
+
+
+def make_signed_eml(dest: Path, attachments: Sequence[tuple[str, bytes]], date: dt.datetime) -> Path:
+    """An .eml signed with S/MIME: its attachments sit in multipart/signed > multipart/mixed."""
+    msg = email.message_from_bytes(smime_signed_entity(attachments), policy=_MAIL_POLICY)
+    msg["From"] = "総務課 山田 太郎 <yamada@city.example.jp>"
+    msg["To"] = "DX推進室 <dx-suishin@city.example.jp>"
+    msg["Subject"] = "【回答】DX推進アンケート（署名付き）"
+    msg["Date"] = format_datetime(date if date.tzinfo else date.replace(tzinfo=JST))
+    return _write(dest, "回答_署名.eml", msg.as_bytes(policy=_MAIL_POLICY))
+
+
+def make_encrypted_eml(dest: Path, date: dt.datetime) -> Path:
+    """An .eml encrypted with S/MIME: the whole body is one ``application/pkcs7-mime`` (enveloped-data)
+    part, ``smime.p7m``, which nobody without the recipient's key can read."""
+    msg = EmailMessage(policy=_MAIL_POLICY)
+    msg["From"] = "総務課 山田 太郎 <yamada@city.example.jp>"
+    msg["To"] = "DX推進室 <dx-suishin@city.example.jp>"
+    msg["Subject"] = "【回答】DX推進アンケート（暗号化）"
+    msg["Date"] = format_datetime(date if date.tzinfo else date.replace(tzinfo=JST))
+    msg.set_content(
+        b"\x30\x80\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x07\x03" + random.Random(0).randbytes(2048),
+        maintype="application",
+        subtype="pkcs7-mime",
+        disposition="attachment",
+        filename="smime.p7m",
+        params={"smime-type": "enveloped-data"},
+    )
+    return _write(dest, "回答_暗号化.eml", msg.as_bytes(policy=_MAIL_POLICY))
 
 
 # --------------------------------------------------------------------------------------------------------

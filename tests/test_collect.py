@@ -1656,6 +1656,42 @@ def test_an_outlook_mail_with_a_share_link_instead_of_the_sheet_is_told_to_attac
     assert result.departments["0401"] == "not_answered"
 
 
+def test_mails_signed_with_smime_are_read_and_encrypted_ones_are_told(generated: Workspace) -> None:
+    """A signed mail keeps its attachments inside multipart/signed (an .eml), or inside one smime.p7m
+    attachment (an Outlook .msg): the workbook is read from there. An encrypted one cannot be read here:
+    staff are told so, not that nothing was attached."""
+    m = generated.masters()
+    sent = datetime(2026, 11, 25, 10, 0, tzinfo=JST)
+    hostile.make_signed_eml(
+        generated.inbox / "署名.eml",
+        [("0401_市民課.xlsx", returned(generated.distribute, m.department("0401")))],
+        sent,
+    )
+    entity = hostile.smime_signed_entity(
+        [("0402_市民協働課.xlsx", returned(generated.distribute, m.department("0402")))]
+    )
+    signed_msg = hostile.MsgMail("署名付き", sent, [("smime.p7m", entity, "multipart/signed")])
+    hostile.make_outlook_msg(generated.inbox / "署名.msg", mail=signed_msg)
+    hostile.make_encrypted_eml(generated.inbox / "暗号化.eml", sent)
+    encrypted = hostile.MsgMail(
+        "暗号化", sent, [("smime.p7m", b"\x30\x80" + bytes(600), "application/pkcs7-mime")]
+    )
+    hostile.make_outlook_msg(generated.inbox / "暗号化.msg", mail=encrypted)
+    for path in generated.inbox.iterdir():
+        hostile.age(path, 3600)
+    result = collect(generated)
+    report = status_json(generated)
+    for path in ("署名.eml/0401_市民課.xlsx", "署名.msg/0402_市民協働課.xlsx"):
+        entry = file_entry(report, path)
+        assert entry["status"] == "accepted" and entry["evidence"] == "mail-date", entry
+        assert entry["sent_at"].startswith("2026-11-25T01:00")
+    assert result.departments["0401"] == result.departments["0402"] == "answered"
+    for path in ("暗号化.eml/smime.p7m", "暗号化.msg/smime.p7m"):
+        entry = file_entry(report, path)
+        assert entry["status"] == "unsupported" and codes(entry) == [("mail-smime", "error")], entry
+    assert "署名.eml/smime.p7s" not in {f["path"] for f in report["files"]}  # the signature: no return
+
+
 def test_an_outlook_mail_whose_sectors_loop_costs_only_itself(generated: Workspace) -> None:
     workbook = returned(generated.distribute, generated.masters().department("0401"))
     hostile.age(hostile.make_msg_sector_loop(generated.inbox, workbook), 3600)
