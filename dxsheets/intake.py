@@ -400,9 +400,15 @@ def _signed_opened(
     attachment (smime.p7m, multipart/signed, MS-OXOSMIME): its attachments are read from it, dated by the
     Outlook message. Anything else passes as it is."""
     for attached in found:
-        if attached.mime.lower() == "multipart/signed" and attached.data:
+        # MIME text only: a compound file inside would open a .msg within a .msg, without end.
+        data = attached.data
+        if (
+            attached.mime.lower() == "multipart/signed"
+            and data
+            and not data.startswith((OLE_MAGIC, ZIP_MAGIC))
+        ):
             try:
-                inner = _mail_contents(attached.data, file_time, outer_sent=attached.sent)
+                inner = _mail_contents(data, file_time, outer_sent=attached.sent)
             except Exception:  # unreadable: it stays one attachment, and is said to be no workbook
                 inner = None
             if inner is not None:

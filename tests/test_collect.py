@@ -1677,6 +1677,11 @@ def test_mails_signed_with_smime_are_read_and_encrypted_ones_are_told(generated:
         "暗号化", sent, [("smime.p7m", b"\x30\x80" + bytes(600), "application/pkcs7-mime")]
     )
     hostile.make_outlook_msg(generated.inbox / "暗号化.msg", mail=encrypted)
+    # A "signed body" that is itself an Outlook message: no S/MIME, and not opened (it could nest forever).
+    nested = hostile.MsgMail(
+        "入れ子", sent, [("smime.p7m", hostile.outlook_msg_bytes(signed_msg), "multipart/signed")]
+    )
+    hostile.make_outlook_msg(generated.inbox / "入れ子.msg", mail=nested)
     for path in generated.inbox.iterdir():
         hostile.age(path, 3600)
     result = collect(generated)
@@ -1686,7 +1691,7 @@ def test_mails_signed_with_smime_are_read_and_encrypted_ones_are_told(generated:
         assert entry["status"] == "accepted" and entry["evidence"] == "mail-date", entry
         assert entry["sent_at"].startswith("2026-11-25T01:00")
     assert result.departments["0401"] == result.departments["0402"] == "answered"
-    for path in ("暗号化.eml/smime.p7m", "暗号化.msg/smime.p7m"):
+    for path in ("暗号化.eml/smime.p7m", "暗号化.msg/smime.p7m", "入れ子.msg/smime.p7m"):
         entry = file_entry(report, path)
         assert entry["status"] == "unsupported" and codes(entry) == [("mail-smime", "error")], entry
     assert "署名.eml/smime.p7s" not in {f["path"] for f in report["files"]}  # the signature: no return
