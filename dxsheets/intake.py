@@ -492,6 +492,30 @@ def _payload(part: Any) -> bytes:
     return data if isinstance(data, bytes) else b""
 
 
+# Attachments that carry a return in a form it cannot be taken from, and what the promoter is told.
+_CANNOT_TAKE = {
+    # Outlook's rich text: the files travel inside winmail.dat, not as attachments.
+    "winmail": (
+        "mail-winmail-dat",
+        "添付が winmail.dat になっていて、課題抽出シートを取り出せません（Outlook のリッチテキスト形式で"
+        "送られたメール）。メールの形式を HTML かテキストにして、シートを添付し直して送ってください。",
+    ),
+    "smime": (
+        "mail-smime",
+        "S/MIME で暗号化された（または署名の中に本文を包んだ）メールのため、添付の課題抽出シートを"
+        "取り出せません。暗号化せずに送り直してもらうか、メールソフトで開いて添付のシートを保存し、"
+        "inbox に置いてください。",
+    ),
+    # Outlook attached a link to the file (a OneDrive or SharePoint share link), not the file.
+    "link": (
+        "mail-attachment-link",
+        "添付がファイルではなくリンク（OneDrive などの共有リンク）になっていて、課題抽出シートを"
+        "取り出せません。Outlook で添付するときに「コピーとして添付」を選び、シートそのものを"
+        "添付して送り直してください。",
+    ),
+}
+
+
 def _mail_arrivals(path: Path, rel: str, st: os.stat_result, limits: Limits) -> list[Arrival]:
     file_time = datetime.fromtimestamp(st.st_mtime, UTC)
     container = Arrival(rel, path, st.st_size, st.st_mtime, file_time, "file-time")
@@ -548,38 +572,11 @@ def _mail_arrivals(path: Path, rel: str, st: os.stat_result, limits: Limits) -> 
             member=index,
         )
         reason = _system_reason(name)
-        if winmail:
-            # Outlook's rich text: the files travel inside winmail.dat, not as attachments. Recorded (and
-            # archived) so the return is not taken for a mail sent without one.
+        cannot = "winmail" if winmail else "smime" if smime else "link" if attached.link else None
+        if cannot:
+            # Recorded (and archived) so the return is not taken for a mail sent without one.
             a.fate = UNSUPPORTED
-            a.problems.append(
-                _problem(
-                    "mail-winmail-dat",
-                    "添付が winmail.dat になっていて、課題抽出シートを取り出せません（Outlook のリッチテキスト形式で"
-                    "送られたメール）。メールの形式を HTML かテキストにして、シートを添付し直して送ってください。",
-                )
-            )
-        elif smime:
-            a.fate = UNSUPPORTED
-            a.problems.append(
-                _problem(
-                    "mail-smime",
-                    "S/MIME で暗号化された（または署名の中に本文を包んだ）メールのため、添付の課題抽出シートを"
-                    "取り出せません。暗号化せずに送り直してもらうか、メールソフトで開いて添付のシートを保存し、"
-                    "inbox に置いてください。",
-                )
-            )
-        elif attached.link:
-            # Outlook attached a link to the file (a OneDrive or SharePoint share link), not the file.
-            a.fate = UNSUPPORTED
-            a.problems.append(
-                _problem(
-                    "mail-attachment-link",
-                    "添付がファイルではなくリンク（OneDrive などの共有リンク）になっていて、課題抽出シートを"
-                    "取り出せません。Outlook で添付するときに「コピーとして添付」を選び、シートそのものを"
-                    "添付して送り直してください。",
-                )
-            )
+            a.problems.append(_problem(*_CANNOT_TAKE[cannot]))
         elif reason:
             a.fate = IGNORED
             a.problems.append(_problem("ignored", reason, "info"))
