@@ -218,11 +218,7 @@ def collect(
                         if arrival.member is not None
                         else None
                     )
-                except (
-                    OSError,
-                    IndexError,
-                    ValueError,
-                ):  # the mail is gone, locked or rewritten since the walk
+                except (OSError, IndexError, ValueError):  # the mail gone, locked or rewritten since the walk
                     waits(arrival, unread().problems)
                     continue
                 if arrival.fate is not None:  # decided from the name or size: archived without parsing

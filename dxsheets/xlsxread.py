@@ -135,9 +135,8 @@ class Limits:
     max_cells: int = 200_000  # per sheet
     max_text: int = 32_767  # longer cell text is cut (and Cell.truncated=True)
     max_total_cells: int = 1_000_000  # all parsed sheets together
-    max_cpu_seconds: int = (
-        60  # CPU time one file may take in a collect worker (POSIX); then the worker is stopped
-    )
+    # CPU time one file may take in a collect worker (POSIX); then the worker is stopped.
+    max_cpu_seconds: int = 60
 
 
 DEFAULT_LIMITS = Limits()
@@ -508,10 +507,10 @@ MAX_COMPOUND_ENTRIES = 2048
 _CFB_ENDOFCHAIN = 0xFFFFFFFE
 
 
-def compound_file_entries(data: bytes, limit: int = MAX_COMPOUND_ENTRIES) -> int | None:
+def compound_file_entries(data: bytes) -> int | None:
     """How many directory entries the OLE2 compound file in `data` has, from its header and FAT alone
     (MS-CFB 2.2, 2.5, 2.6): the directory's sector chain is followed, at most until it holds more than
-    `limit` entries (a chain that loops back does). None for a header or chain too damaged to follow,
+    MAX_COMPOUND_ENTRIES entries (a chain that loops back does). None for a header or chain too damaged to follow,
     which the reader then refuses on its own."""
 
     def u32(offset: int) -> int | None:
@@ -532,7 +531,7 @@ def compound_file_entries(data: bytes, limit: int = MAX_COMPOUND_ENTRIES) -> int
     sectors = 0
     while sector is not None and sector != _CFB_ENDOFCHAIN:
         sectors += 1
-        if sectors * size // 128 > limit:
+        if sectors * size // 128 > MAX_COMPOUND_ENTRIES:
             break  # too many already (or a loop): no need to follow it further
         fat = fat_sectors[sector // per_sector] if sector // per_sector < len(fat_sectors) else None
         if fat is None or (sector + 1) * size >= len(data) + size:
