@@ -36,8 +36,6 @@ from .intake import (
     Intake,
     Item,
     Taken,
-    attachment_bytes,
-    is_mail,
     iso_utc,
     scan,
     take_in_all,
@@ -45,6 +43,7 @@ from .intake import (
     walk,
 )
 from .ledger import RULES_KEY_META, FileRow, Ledger
+from .mail import attachment_bytes, is_mail
 from .workspace import Workspace
 from .xlsxread import Limits
 

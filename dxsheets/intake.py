@@ -7,9 +7,6 @@ and parsed in worker processes with a memory cap, so a hostile file can cost a w
 from __future__ import annotations
 
 import contextlib
-import email
-import email.message
-import email.policy
 import gc
 import hashlib
 import io
@@ -24,18 +21,15 @@ from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-from . import checks, outlookmsg
+from . import checks, mail
 from . import forms as F
 from .archive import store
 from .domain import ERROR, WARNING, Answers, Masters, Problem
 from .errors import WorkspaceError
 from .formread import read_form
-from .mailnames import attachment_name
 from .xlsxread import (
     FORMAT_ENCRYPTED,
     FORMAT_IRM,
@@ -45,7 +39,6 @@ from .xlsxread import (
     FORMAT_XLSB,
     FORMAT_XLSX,
     FORMAT_ZIP,
-    OLE_MAGIC,
     ZIP_MAGIC,
     Limits,
     RawWorkbook,
@@ -57,23 +50,8 @@ from .xlsxread import (
     sniff,
 )
 
-MAIL_SUFFIXES = (".eml", ".msg")
-
-
-def is_mail(name: str) -> bool:
-    """A saved mail by its name (`.eml`, or Outlook's `.msg`); whether it really is one, and which, its
-    content decides when it is read."""
-    return name.lower().endswith(MAIL_SUFFIXES)
-
-
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".xlsb"}
 SETTLE_SECONDS = 60.0
-MAIL_CLOCK_SLACK = timedelta(hours=1)  # how far a mail's Date may run ahead of the time the mail was saved
-_MAX_FORWARD_DEPTH = 3  # mails forwarded as attachments (.eml or .msg) are opened this many levels deep
-# An .eml with more MIME boundary lines than this is not parsed: Python's parser spends ~1 ms and some KB on
-# each part, so a mail of tiny parts (up to 80 MB) would cost minutes and GBs in the main process. A reply
-# with its signature images and a quoted thread has a few dozen.
-MAX_MAIL_PARTS = 500
 WORKER_MEMORY_BYTES = 2 * 1024**3
 
 # Fates a file can have in the ledger.
@@ -261,7 +239,7 @@ def scan(
             )
             yield arrival
             continue
-        if st.st_size > limits.max_file_bytes * (4 if is_mail(path.name) else 1):
+        if st.st_size > limits.max_file_bytes * (4 if mail.is_mail(path.name) else 1):
             arrival.fate = REJECTED
             arrival.problems.append(
                 _problem(
@@ -272,7 +250,7 @@ def scan(
             )
             yield arrival
             continue
-        if is_mail(path.name):
+        if mail.is_mail(path.name):
             yield from _mail_arrivals(path, rel, st, limits)
             continue
         yield arrival
@@ -345,116 +323,6 @@ def _not_a_file_problem(st: os.stat_result) -> Problem:
     )
 
 
-def attachment_bytes(mail: Path, member: int) -> bytes:
-    """The content of a mail's `member`-th attachment, as numbered by the inbox walk (the same reading).
-
-    Raises OSError or IndexError when the mail cannot be read or no longer has that attachment (it was
-    rewritten since the walk), ValueError when it is no longer a mail.
-    """
-    contents = _mail_contents(mail.read_bytes(), datetime.now(UTC))
-    if contents is None:
-        raise ValueError(f"{mail.name} is no longer a mail")
-    for index, attached in enumerate(contents):
-        if index == member:
-            return attached.data
-    raise IndexError(member)
-
-
-def _mail_contents(
-    raw: bytes, file_time: datetime, outer_sent: datetime | None = None
-) -> Iterator[outlookmsg.Attachment] | None:
-    """The attachments of a saved mail, an .eml file or an Outlook .msg, each with the time its message was
-    sent (checked against `file_time`, when the mail was saved here; else `outer_sent`, the time of a mail
-    that carries this one); None when `raw` is no mail but a zip or an OLE2 file (a workbook, say) under a
-    mail's name, which its content then decides. Raises for a mail too damaged to read."""
-    if raw.startswith(OLE_MAGIC):
-        try:  # a damaged one raises (OleFileError): under a mail's name, it is a damaged mail
-            found = outlookmsg.read_attachments(raw, _MAX_FORWARD_DEPTH, file_time + MAIL_CLOCK_SLACK)
-        except outlookmsg.NotAMessage:
-            return None
-        return _signed_opened(found, file_time)
-    if raw.startswith(ZIP_MAGIC):
-        return None
-    if raw.count(b"\n--") > MAX_MAIL_PARTS:  # at most this many parts (quoted "--" lines count too)
-        raise TooManyParts(MAX_MAIL_PARTS)
-    msg = email.message_from_bytes(raw, policy=email.policy.default)
-    parts = list(_attachments(msg))
-    if not parts and msg.get_content_type() in _SMIME_TYPES:
-        parts = [(msg, msg)]  # encrypted (or opaque-signed) S/MIME: the whole body is the one "attachment"
-    mail_sent = _mail_date(msg, file_time) or outer_sent
-
-    def each() -> Iterator[outlookmsg.Attachment]:
-        # Decoded one at a time, as they are looked at: memory does not hold every attachment at once.
-        for part, carrier in parts:
-            # A workbook in a forwarded mail was sent when that mail was, not when it was forwarded.
-            sent = (_mail_date(carrier, file_time) if carrier is not msg else None) or mail_sent
-            yield outlookmsg.Attachment(attachment_name(part), part.get_content_type(), _payload(part), sent)
-
-    return each()
-
-
-def _signed_opened(
-    found: list[outlookmsg.Attachment], file_time: datetime
-) -> Iterator[outlookmsg.Attachment]:
-    """An Outlook message signed with S/MIME keeps its whole MIME body, attachments and all, in one
-    attachment (smime.p7m, multipart/signed, MS-OXOSMIME): its attachments are read from it, dated by the
-    Outlook message. Anything else passes as it is."""
-    for attached in found:
-        # MIME text only: a compound file inside would open a .msg within a .msg, without end.
-        data = attached.data
-        if (
-            attached.mime.lower() == "multipart/signed"
-            and data
-            and not data.startswith((OLE_MAGIC, ZIP_MAGIC))
-        ):
-            try:
-                inner = _mail_contents(data, file_time, outer_sent=attached.sent)
-            except Exception:  # unreadable: it stays one attachment, and is said to be no workbook
-                inner = None
-            if inner is not None:
-                yield from inner
-                continue
-        yield attached
-
-
-_MAX_NESTING = 8  # multiparts within multiparts (signed, mixed, related) opened this many levels deep
-_SMIME_TYPES = ("application/pkcs7-mime", "application/x-pkcs7-mime")
-
-
-def _attachments(
-    msg: Any, depth: int = 0, carrier: Any = None, nesting: int = 0
-) -> Iterator[tuple[Any, Any]]:
-    """Every attachment as (part, the message it is attached to). A mail forwarded as an attachment
-    (message/rfc822) is opened, so the workbook it carries is found with its own message's date; so is a
-    multipart within the body (a mail signed with S/MIME keeps its attachments in multipart/signed >
-    multipart/mixed, and some mailers nest multipart/mixed)."""
-    carrier = msg if carrier is None else carrier
-    for part in msg.iter_attachments():
-        if part.get_content_type() == "message/rfc822" and depth < _MAX_FORWARD_DEPTH:
-            inner = part.get_content()
-            if isinstance(inner, email.message.Message):
-                yield from _attachments(inner, depth + 1)
-                continue
-        if part.get_content_maintype() == "multipart" and nesting < _MAX_NESTING:
-            yield from _attachments(part, depth, carrier, nesting + 1)
-            continue
-        yield part, carrier
-
-
-def _mail_date(msg: Any, file_time: datetime) -> datetime | None:
-    """A message's Date, or None when it is missing, unreadable, or later than the mail was saved here."""
-    try:
-        header = msg.get("Date")
-        sent = parsedate_to_datetime(str(header)) if header else None
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None  # only evidence: a garbled date leaves the file time, not an unreadable mail
-    if sent is not None and sent.tzinfo is None:
-        sent = sent.replace(tzinfo=UTC)
-    if sent is not None and sent > file_time + MAIL_CLOCK_SLACK:
-        return None  # "sent" after the mail was saved here: the sender's clock or the header is wrong
-    return sent
-
-
 # What a mail attachment is recorded as, whatever its name: a zipped return (with its password in another mail)
 # too, to be told to unpack it.
 _MAILED_RETURN_FORMATS = (
@@ -466,32 +334,6 @@ _MAILED_RETURN_FORMATS = (
     FORMAT_XLSB,
     FORMAT_ZIP,
 )
-_TNEF_MAGIC = b"\x78\x9f\x3e\x22"  # 0x223E9F78, little-endian: a TNEF stream (winmail.dat)
-
-
-def _is_smime(mime: str, name: str) -> bool:
-    """An S/MIME body that cannot be read here: encrypted, or signed with the content inside the signature."""
-    return mime.lower() in _SMIME_TYPES or name.lower() == "smime.p7m"
-
-
-def _is_winmail_dat(mime: str, name: str, data: bytes) -> bool:
-    """Outlook's TNEF attachment, by its type, its name or its signature."""
-    return (
-        mime.lower() in ("application/ms-tnef", "application/vnd.ms-tnef")
-        or name.lower() == "winmail.dat"
-        or data.startswith(_TNEF_MAGIC)
-    )
-
-
-def _payload(part: Any) -> bytes:
-    """An attachment's decoded bytes (b"" when it cannot be decoded)."""
-    try:
-        data = part.get_payload(decode=True)
-    except Exception:
-        return b""
-    return data if isinstance(data, bytes) else b""
-
-
 # Attachments that carry a return in a form it cannot be taken from, and what the promoter is told.
 _CANNOT_TAKE = {
     # Outlook's rich text: the files travel inside winmail.dat, not as attachments.
@@ -526,7 +368,11 @@ def _mail_arrivals(path: Path, rel: str, st: os.stat_result, limits: Limits) -> 
         container.problems.extend(unread().problems)
         return [container]
     try:
-        contents = _mail_contents(raw, file_time)
+        found = mail.contents(raw, file_time)
+        if found is None:  # named as a mail, but a zip or an OLE2 file (a workbook): the content decides
+            return [container]
+        # Read as they are listed: a mail within this one is opened, and counted, when its turn comes.
+        out, skipped = _attachment_arrivals(found, path, rel, st)
     except TooManyParts as exc:
         container.fate = REJECTED
         container.problems.append(
@@ -541,12 +387,28 @@ def _mail_arrivals(path: Path, rel: str, st: os.stat_result, limits: Limits) -> 
         container.fate = REJECTED
         container.problems.append(_unreadable_mail(exc))
         return [container]
-    if contents is None:  # named as a mail, but a zip or an OLE2 file (a workbook): the content decides
+    if not out:
+        container.fate = UNSUPPORTED
+        container.problems.append(
+            _problem(
+                "mail-no-workbook",
+                f"メールに Excel ブックの添付がありません{_attached(skipped)}。"
+                "課題抽出シート（Excel ブック）を添付して送り直してください。",
+            )
+        )
         return [container]
+    return out
+
+
+def _attachment_arrivals(
+    found: Iterable[mail.Attachment], path: Path, rel: str, st: os.stat_result
+) -> tuple[list[Arrival], list[str]]:
+    """The arrivals of a mail's attachments that are (or carry) a return, and the names of the others."""
+    file_time = datetime.fromtimestamp(st.st_mtime, UTC)
     out: list[Arrival] = []
     skipped: list[str] = []
     seen: dict[str, int] = {}
-    for index, attached in enumerate(contents):
+    for index, attached in enumerate(found):
         name = (attached.name or "無題").replace("/", "_").replace("\\", "_")
         seen[name] = seen.get(name, 0) + 1
         if seen[name] > 1:
@@ -554,8 +416,8 @@ def _mail_arrivals(path: Path, rel: str, st: os.stat_result, limits: Limits) -> 
         data = attached.data
         suffix = Path(name).suffix.lower()
         kind = sniff(data)
-        winmail = _is_winmail_dat(attached.mime, name, data)
-        smime = _is_smime(attached.mime, name)
+        winmail = mail.is_winmail_dat(attached.mime, name, data)
+        smime = mail.is_smime(attached.mime, name)
         if not (winmail or smime or suffix in WORKBOOK_SUFFIXES or kind in _MAILED_RETURN_FORMATS):
             skipped.append(name)
             continue  # signature images, PDFs: not a return, and the mail itself is in the ledger below
@@ -581,17 +443,7 @@ def _mail_arrivals(path: Path, rel: str, st: os.stat_result, limits: Limits) -> 
             a.fate = IGNORED
             a.problems.append(_problem("ignored", reason, "info"))
         out.append(a)
-    if not out:
-        container.fate = UNSUPPORTED
-        container.problems.append(
-            _problem(
-                "mail-no-workbook",
-                f"メールに Excel ブックの添付がありません{_attached(skipped)}。"
-                "課題抽出シート（Excel ブック）を添付して送り直してください。",
-            )
-        )
-        return [container]
-    return out
+    return out, skipped
 
 
 def _unreadable_mail(exc: Exception) -> Problem:

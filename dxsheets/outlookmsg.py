@@ -67,12 +67,15 @@ def is_message(ole: olefile.OleFileIO) -> bool:
     return bool(ole.exists(_PROPERTIES))
 
 
-def read_attachments(data: bytes, max_depth: int, not_after: datetime | None = None) -> list[Attachment]:
+def read_attachments(
+    data: bytes, max_depth: int, not_after: datetime | None = None, outer_sent: datetime | None = None
+) -> list[Attachment]:
     """Every attachment of the message in `data`, in Outlook's order; those of an attached mail in its place
     (mails attached to mails are opened `max_depth` levels deep; deeper, one is listed as an attachment).
 
     A send time later than `not_after` (the sender's clock, or a damaged property) counts as none: the
-    time of the message carrying that one is used instead, as for a mail without a time.
+    time of the message carrying that one is used instead, as for a mail without a time, and for the
+    message in `data`, `outer_sent` (the time of a mail that carries it as a file), if any.
     Raises olefile's OleFileError (an OSError) for a damaged compound file, NotAMessage for a whole one
     that is something else (a legacy workbook, say), and xlsxread's TooManyParts, before opening it, for one
     with more parts than any mail sent back with a form (olefile's cost grows faster than their number).
@@ -81,7 +84,7 @@ def read_attachments(data: bytes, max_depth: int, not_after: datetime | None = N
         if not is_message(ole):
             raise NotAMessage("an OLE2 compound file without a message's property stream")
         reader = _Reader(ole, max_depth, not_after)
-        return reader.attachments([], _HEADER_TOP, None, 0)
+        return reader.attachments([], _HEADER_TOP, outer_sent, 0)
 
 
 class _Reader:

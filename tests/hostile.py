@@ -409,6 +409,27 @@ def make_msg_many_attachments(dest: Path, attachments: int = 400) -> Path:
     return _write(dest, "回答_添付多数.msg", outlook_msg_bytes(mail))
 
 
+def make_msg_many_signed_bodies(dest: Path, bodies: int = 200, parts: int = 30) -> Path:
+    """An Outlook ``.msg`` of hundreds of S/MIME signed bodies, each of a few dozen MIME parts: each body is
+    within any one limit, but parsing them all would cost the walk a minute (~1 ms a part)."""
+    entity = smime_signed_entity([(f"image{i:03d}.png", b"\x89PNG") for i in range(parts)])
+    signed = [("smime.p7m", entity, "multipart/signed")] * bodies
+    mail = MsgMail("RE: 回答", dt.datetime(2026, 11, 20, tzinfo=dt.UTC), signed)
+    return _write(dest, "回答_署名多数.msg", outlook_msg_bytes(mail))
+
+
+def make_eml_many_attached_mails(dest: Path, mails: int = 60, parts: int = 40) -> Path:
+    """An ``.eml`` carrying dozens of ``.eml`` files (base64, so their parts hide from a count of the outer
+    mail's lines), each of a few dozen parts."""
+    inner = EmailMessage(policy=_MAIL_POLICY)
+    inner["Subject"] = "転送"
+    inner.set_content("本文")
+    for i in range(parts):
+        inner.add_attachment(b"\x89PNG", maintype="image", subtype="png", filename=f"image{i:03d}.png")
+    files = [(f"転送{i:02d}.eml", inner.as_bytes(policy=_MAIL_POLICY)) for i in range(mails)]
+    return make_eml(dest / "回答_メール添付多数.eml", files, dt.datetime(2026, 11, 20, 9, 0))
+
+
 def make_desktop_ini(dest: Path) -> Path:
     """Windows folder settings ``desktop.ini`` (UTF-16LE with BOM, CRLF), hidden+system on the share.
 
@@ -1948,6 +1969,8 @@ def build_corpus(directory: Path, source: bytes | None = None, with_bombs: bool 
         "msg_sector_loop": make_msg_sector_loop(directory, src),
         "ole_many_parts": make_ole_many_parts(directory),
         "msg_many_attachments": make_msg_many_attachments(directory),
+        "msg_many_signed_bodies": make_msg_many_signed_bodies(directory),
+        "eml_many_attached_mails": make_eml_many_attached_mails(directory),
         # An Outlook mail named as a workbook: told to name it .msg, which is read as a mail.
         "msg_named_xlsx": _write(
             directory / "回答メール.xlsx", "", outlook_msg_bytes(MsgMail("RE: 回答（名前違い）"))

@@ -1697,6 +1697,45 @@ def test_mails_signed_with_smime_are_read_and_encrypted_ones_are_told(generated:
     assert "署名.eml/smime.p7s" not in {f["path"] for f in report["files"]}  # the signature: no return
 
 
+def forwarded_as_a_file(ws: Workspace, how: str) -> str:
+    """市民課's reply of 20 Nov, attached as a file to a mail a colleague sends on 26 Nov, as `how` says;
+    the path its workbook is recorded under."""
+    sent, forwarded = datetime(2026, 11, 20, 9, 0, tzinfo=JST), datetime(2026, 11, 26, 10, 0, tzinfo=JST)
+    if how == "msg-in-eml":  # the Outlook mail, saved to disk, attached from a webmail
+        reply = hostile.outlook_msg_bytes(outlook_reply_from_0401(ws, sent))
+        hostile.make_eml(ws.inbox / "転送.eml", [("RE 課題抽出シート.msg", reply)], forwarded)
+        return "転送.eml/0401_市民課.xlsx"
+    original = reply_from_0401(ws, sent, where=ws.root / "original.eml").read_bytes()
+    if how == "eml-in-eml-base64":  # message/rfc822 sent in base64, which RFC 2046 forbids
+        mail = hostile.make_eml(ws.inbox / "転送.eml", [("返信.eml", original)], forwarded)
+        assert b"Content-Type: message/rfc822" in mail.read_bytes()
+        return "転送.eml/0401_市民課.xlsx"
+    assert how == "eml-in-msg"  # a saved .eml attached to a mail in Outlook
+    outer = hostile.MsgMail("FW: 回答", forwarded, [("返信.eml", original, "message/rfc822")])
+    hostile.make_outlook_msg(ws.inbox / "転送.msg", mail=outer)
+    return "転送.msg/0401_市民課.xlsx"
+
+
+@pytest.mark.parametrize("how", ["msg-in-eml", "eml-in-eml-base64", "eml-in-msg"])
+def test_a_mail_attached_as_a_file_is_opened_and_dated_by_itself(generated: Workspace, how: str) -> None:
+    path = forwarded_as_a_file(generated, how)
+    hostile.age(generated.inbox / path.split("/")[0], 3600)
+    resent_by_0401(generated, datetime(2026, 11, 23, tzinfo=JST))
+    mailed_answer_loses_to_the_resend(generated, path, "mail-date", "2026-11-20T00:00")
+
+
+def test_an_attached_mail_without_a_workbook_is_named_in_what_the_mail_carried(generated: Workspace) -> None:
+    sent = datetime(2026, 11, 20, 9, 0, tzinfo=JST)
+    notice = hostile.make_eml(generated.root / "notice.eml", [], sent).read_bytes()
+    pdf_only = hostile.make_eml(generated.root / "pdf.eml", [("回答.pdf", b"%PDF-1.7")], sent).read_bytes()
+    hostile.make_eml(generated.inbox / "転送.eml", [("お知らせ.eml", notice), ("PDF.eml", pdf_only)], sent)
+    hostile.age(generated.inbox / "転送.eml", 3600)
+    collect(generated)
+    entry = file_entry(status_json(generated), "転送.eml")
+    assert entry["status"] == "unsupported" and codes(entry) == [("mail-no-workbook", "error")]
+    assert "（添付: お知らせ.eml、回答.pdf）" in entry["problems"][0]["message"]
+
+
 def test_an_outlook_mail_whose_sectors_loop_costs_only_itself(generated: Workspace) -> None:
     workbook = returned(generated.distribute, generated.masters().department("0401"))
     hostile.age(hostile.make_msg_sector_loop(generated.inbox, workbook), 3600)

@@ -9,8 +9,8 @@ import pytest
 from promoter import returned
 
 from dxsheets.collect import collect
-from dxsheets.intake import is_mail
 from dxsheets.ledger import Ledger
+from dxsheets.mail import is_mail
 from dxsheets.status import status_report
 from dxsheets.workspace import Workspace
 
@@ -30,6 +30,9 @@ EXPECTED = {
     "msg_named_xlsx": ("unsupported", ["file-outlook-msg"]),
     "ole_many_parts": ("rejected", ["file-not-workbook"]),
     "msg_many_attachments": ("rejected", ["mail-too-many-parts"]),
+    # Each nested mail within the limit, all of them together far beyond it.
+    "msg_many_signed_bodies": ("rejected", ["mail-too-many-parts"]),
+    "eml_many_attached_mails": ("rejected", ["mail-too-many-parts"]),
     "xlsx_named_eml": ("accepted|superseded|duplicate", []),
     "zip_archive": ("unsupported", ["file-zip-archive"]),
     "zip_archive_password": ("unsupported", ["file-zip-archive"]),

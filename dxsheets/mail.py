@@ -1,0 +1,230 @@
+"""Saved mails, `.eml` and Outlook's `.msg`: the files a mail carries, and when each was sent.
+
+A return reaches the inbox attached to a mail, or inside a mail within it: one forwarded as an attachment
+(message/rfc822 in an `.eml`, an embedded message in a `.msg`), one attached as a file (an `.eml` or a
+`.msg` file), or a body signed with S/MIME (multipart/signed; in a `.msg`, one `smime.p7m` attachment). Each
+is opened, `MAX_FORWARD_DEPTH` levels deep, and the files in it are dated by the message that carried them.
+
+What one mail file may cost is bounded as a whole, whatever it nests: one budget of MIME parts and one of
+compound-file entries, counted before each parse (Python's MIME parser spends ~1 ms and some KB a part,
+olefile more than linear time in its entries), so a small file of many tiny nested mails is refused, not
+parsed for minutes in the main process.
+"""
+
+from __future__ import annotations
+
+import base64
+import email
+import email.message
+import email.policy
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any
+
+from . import outlookmsg
+from .mailnames import attachment_name
+from .outlookmsg import Attachment
+from .xlsxread import MAX_COMPOUND_ENTRIES, OLE_MAGIC, ZIP_MAGIC, TooManyParts, compound_file_entries
+
+MAIL_SUFFIXES = (".eml", ".msg")
+MAIL_CLOCK_SLACK = timedelta(hours=1)  # how far a mail's Date may run ahead of the time the mail was saved
+MAX_FORWARD_DEPTH = 3  # mails within mails (forwarded, attached, signed bodies) are opened this deep
+# MIME parts one mail may have, counted over everything it nests. A reply with its signature images and a
+# quoted thread has a few dozen.
+MAX_MAIL_PARTS = 500
+_MAX_NESTING = 8  # multiparts within multiparts (signed, mixed, related) opened this many levels deep
+_SMIME_TYPES = ("application/pkcs7-mime", "application/x-pkcs7-mime")
+_TNEF_MAGIC = b"\x78\x9f\x3e\x22"  # 0x223E9F78, little-endian: a TNEF stream (winmail.dat)
+
+
+def is_mail(name: str) -> bool:
+    """A saved mail by its name (`.eml`, or Outlook's `.msg`); whether it really is one, and which, its
+    content decides when it is read."""
+    return name.lower().endswith(MAIL_SUFFIXES)
+
+
+def is_smime(mime: str, name: str) -> bool:
+    """An S/MIME body that cannot be read here: encrypted, or signed with the content inside the signature."""
+    return mime.lower() in _SMIME_TYPES or name.lower() == "smime.p7m"
+
+
+def is_winmail_dat(mime: str, name: str, data: bytes) -> bool:
+    """Outlook's TNEF attachment, by its type, its name or its signature."""
+    return (
+        mime.lower() in ("application/ms-tnef", "application/vnd.ms-tnef")
+        or name.lower() == "winmail.dat"
+        or data.startswith(_TNEF_MAGIC)
+    )
+
+
+def contents(raw: bytes, file_time: datetime) -> Iterator[Attachment] | None:
+    """The files a saved mail carries (an .eml file or an Outlook .msg), with those of the mails within it
+    in their place, each with the time its message was sent (no later than `file_time`, when the mail was
+    saved here, allows; else that of the message around it).
+
+    Attachments are decoded one at a time, as they are looked at: memory does not hold them all at once.
+
+    Returns:
+        None when `raw` is no mail but a zip or an OLE2 file (a workbook, say) under a mail's name, which
+        its content then decides.
+
+    Raises:
+        TooManyParts: the mail, with all it nests, has more parts than any mail sent back with a form; it
+            may be raised while the attachments are being looked at.
+        Exception: a mail too damaged to read (olefile's OleFileError among others).
+    """
+    return _contents(raw, file_time, None, 0, _Budget())
+
+
+def attachment_bytes(mail: Path, member: int) -> bytes:
+    """The content of a mail's `member`-th attachment, as numbered by the inbox walk (the same reading).
+
+    Raises OSError or IndexError when the mail cannot be read or no longer has that attachment (it was
+    rewritten since the walk), ValueError when it is no longer a mail.
+    """
+    found = contents(mail.read_bytes(), datetime.now(UTC))
+    if found is None:
+        raise ValueError(f"{mail.name} is no longer a mail")
+    for index, attached in enumerate(found):
+        if index == member:
+            return attached.data
+    raise IndexError(member)
+
+
+class _Budget:
+    """What one mail file may still cost, over every mail it nests: MIME parts and compound-file entries."""
+
+    def __init__(self) -> None:
+        self.parts = MAX_MAIL_PARTS
+        self.entries = MAX_COMPOUND_ENTRIES
+
+    def spend_parts(self, raw: bytes) -> None:
+        # Boundary lines, counted in the raw bytes before parsing (quoted "--" lines count too).
+        self.parts -= raw.count(b"\n--")
+        if self.parts < 0:
+            raise TooManyParts(MAX_MAIL_PARTS)
+
+    def spend_entries(self, raw: bytes) -> None:
+        self.entries -= compound_file_entries(raw) or 0  # None: too damaged to open, olefile says so
+        if self.entries < 0:
+            raise TooManyParts(MAX_COMPOUND_ENTRIES)
+
+
+def _contents(
+    raw: bytes, file_time: datetime, outer_sent: datetime | None, depth: int, budget: _Budget
+) -> Iterator[Attachment] | None:
+    if raw.startswith(OLE_MAGIC):
+        budget.spend_entries(raw)
+        try:  # a damaged one raises (OleFileError): under a mail's name, it is a damaged mail
+            found = outlookmsg.read_attachments(
+                raw, MAX_FORWARD_DEPTH - depth, file_time + MAIL_CLOCK_SLACK, outer_sent
+            )
+        except outlookmsg.NotAMessage:
+            return None
+        return _opened(found, file_time, depth, budget)
+    if raw.startswith(ZIP_MAGIC):
+        return None
+    budget.spend_parts(raw)
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    parts = list(_attachments(msg, depth))
+    if not parts and msg.get_content_type() in _SMIME_TYPES:
+        parts = [(msg, msg)]  # encrypted (or opaque-signed) S/MIME: the whole body is the one "attachment"
+    mail_sent = _mail_date(msg, file_time) or outer_sent
+
+    def each() -> Iterator[Attachment]:
+        for part, carrier in parts:
+            # A workbook in a forwarded mail was sent when that mail was, not when it was forwarded.
+            sent = (_mail_date(carrier, file_time) if carrier is not msg else None) or mail_sent
+            yield Attachment(attachment_name(part), part.get_content_type(), _payload(part), sent)
+
+    return _opened(each(), file_time, depth, budget)
+
+
+def _opened(
+    found: Iterable[Attachment], file_time: datetime, depth: int, budget: _Budget
+) -> Iterator[Attachment]:
+    """`found`, with each attachment that is itself a mail replaced by what that mail carries (dated by it,
+    else by the mail carrying it). One that cannot be read, or carries nothing, stays as it is: a file
+    that is no workbook, named among what the mail carried."""
+    for attached in found:
+        inner = None
+        if depth < MAX_FORWARD_DEPTH and _is_mail_within(attached):
+            try:
+                inner = _contents(attached.data, file_time, attached.sent, depth + 1, budget)
+            except TooManyParts:
+                raise  # the whole mail is refused, not only this part of it
+            except Exception:
+                inner = None
+        first = next(inner, None) if inner is not None else None
+        if inner is None or first is None:
+            yield attached
+            continue
+        yield first
+        yield from inner
+
+
+def _is_mail_within(attached: Attachment) -> bool:
+    """A mail attached as a file (`.eml`, Outlook `.msg`) or a signed body (multipart/signed). An OLE2 file
+    is opened as a mail only when named or typed as one: a `smime.p7m` or an `.xls` holding one is not."""
+    data, mime, name = attached.data, attached.mime.lower(), (attached.name or "").lower()
+    if not data or data.startswith(ZIP_MAGIC):
+        return False
+    if data.startswith(OLE_MAGIC):
+        return name.endswith(".msg") or mime == "application/vnd.ms-outlook"
+    return mime in ("multipart/signed", "message/rfc822") or name.endswith(".eml")
+
+
+def _attachments(msg: Any, depth: int, carrier: Any = None, nesting: int = 0) -> Iterator[tuple[Any, Any]]:
+    """Every attachment as (part, the message it is attached to). A mail forwarded as an attachment
+    (message/rfc822) is opened, so the workbook it carries is found with its own message's date; so is a
+    multipart within the body (a mail signed with S/MIME keeps its attachments in multipart/signed >
+    multipart/mixed, and some mailers nest multipart/mixed)."""
+    carrier = msg if carrier is None else carrier
+    for part in msg.iter_attachments():
+        if part.get_content_type() == "message/rfc822" and depth < MAX_FORWARD_DEPTH:
+            inner = part.get_content()
+            # Encoded in base64, its text was taken for a message: listed, and opened from its bytes.
+            if isinstance(inner, email.message.Message) and not _base64_message(part):
+                yield from _attachments(inner, depth + 1)
+                continue
+        if part.get_content_maintype() == "multipart" and nesting < _MAX_NESTING:
+            yield from _attachments(part, depth, carrier, nesting + 1)
+            continue
+        yield part, carrier
+
+
+def _mail_date(msg: Any, file_time: datetime) -> datetime | None:
+    """A message's Date, or None when it is missing, unreadable, or later than the mail was saved here."""
+    try:
+        header = msg.get("Date")
+        sent = parsedate_to_datetime(str(header)) if header else None
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None  # only evidence: a garbled date leaves the file time, not an unreadable mail
+    if sent is not None and sent.tzinfo is None:
+        sent = sent.replace(tzinfo=UTC)
+    if sent is not None and sent > file_time + MAIL_CLOCK_SLACK:
+        return None  # "sent" after the mail was saved here: the sender's clock or the header is wrong
+    return sent
+
+
+def _payload(part: Any) -> bytes:
+    """An attachment's decoded bytes (b"" when it cannot be decoded)."""
+    try:
+        if _base64_message(part):
+            # RFC 2046 allows a message/rfc822 part no encoding, yet some mailers send one in base64:
+            # Python's parser then takes the encoded text for a message without headers, its body.
+            text = part.get_payload(0).get_payload()
+            return base64.b64decode(text) if isinstance(text, str) else b""
+        data = part.get_payload(decode=True)
+    except Exception:
+        return b""
+    return data if isinstance(data, bytes) else b""
+
+
+def _base64_message(part: Any) -> bool:
+    return bool(
+        part.get_content_type() == "message/rfc822"
+        and str(part.get("Content-Transfer-Encoding", "")).strip().lower() == "base64"
+    )
