@@ -18,6 +18,7 @@ import email
 import email.message
 import email.policy
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -123,36 +124,36 @@ def _contents(
             )
         except outlookmsg.NotAMessage:
             return None
-        return _opened(found, file_time, depth, budget)
+        # Levels within this .msg, counted from the outermost mail file.
+        return _opened((replace(a, level=depth + a.level) for a in found), file_time, budget)
     if raw.startswith(ZIP_MAGIC):
         return None
     budget.spend_parts(raw)
     msg = email.message_from_bytes(raw, policy=email.policy.default)
-    parts = list(_attachments(msg, depth))
-    if not parts and msg.get_content_type() in _SMIME_TYPES:
-        parts = [(msg, msg)]  # encrypted (or opaque-signed) S/MIME: the whole body is the one "attachment"
     mail_sent = _mail_date(msg, file_time) or outer_sent
+    parts = list(_attachments(msg, depth, mail_sent, file_time))
+    if not parts and msg.get_content_type() in _SMIME_TYPES:
+        # Encrypted (or opaque-signed) S/MIME: the whole body is the one "attachment".
+        parts = [(msg, mail_sent, depth)]
 
     def each() -> Iterator[Attachment]:
-        for part, carrier in parts:
-            # A workbook in a forwarded mail was sent when that mail was, not when it was forwarded.
-            sent = (_mail_date(carrier, file_time) if carrier is not msg else None) or mail_sent
-            yield Attachment(attachment_name(part), part.get_content_type(), _payload(part), sent)
+        for part, sent, level in parts:
+            name, mime = attachment_name(part), part.get_content_type()
+            yield Attachment(name, mime, _payload(part), sent, level=level)
 
-    return _opened(each(), file_time, depth, budget)
+    return _opened(each(), file_time, budget)
 
 
-def _opened(
-    found: Iterable[Attachment], file_time: datetime, depth: int, budget: _Budget
-) -> Iterator[Attachment]:
+def _opened(found: Iterable[Attachment], file_time: datetime, budget: _Budget) -> Iterator[Attachment]:
     """`found`, with each attachment that is itself a mail replaced by what that mail carries (dated by it,
-    else by the mail carrying it). One that cannot be read, or carries nothing, stays as it is: a file
-    that is no workbook, named among what the mail carried."""
+    else by the mail carrying it), when it lies less than MAX_FORWARD_DEPTH mails deep. One that cannot be
+    read, or carries nothing, stays as it is: a file that is no workbook, named among what the mail
+    carried."""
     for attached in found:
         inner = None
-        if depth < MAX_FORWARD_DEPTH and _is_mail_within(attached):
+        if attached.level < MAX_FORWARD_DEPTH and _is_mail_within(attached):
             try:
-                inner = _contents(attached.data, file_time, attached.sent, depth + 1, budget)
+                inner = _contents(attached.data, file_time, attached.sent, attached.level + 1, budget)
             except TooManyParts:
                 raise  # the whole mail is refused, not only this part of it
             except Exception:
@@ -176,23 +177,28 @@ def _is_mail_within(attached: Attachment) -> bool:
     return mime in ("multipart/signed", "message/rfc822") or name.endswith(".eml")
 
 
-def _attachments(msg: Any, depth: int, carrier: Any = None, nesting: int = 0) -> Iterator[tuple[Any, Any]]:
-    """Every attachment as (part, the message it is attached to). A mail forwarded as an attachment
-    (message/rfc822) is opened, so the workbook it carries is found with its own message's date; so is a
-    multipart within the body (a mail signed with S/MIME keeps its attachments in multipart/signed >
-    multipart/mixed, and some mailers nest multipart/mixed)."""
-    carrier = msg if carrier is None else carrier
+def _attachments(
+    msg: Any, depth: int, sent: datetime | None, file_time: datetime, nesting: int = 0
+) -> Iterator[tuple[Any, datetime | None, int]]:
+    """Every attachment of `msg` (sent at `sent`, `depth` mails deep in the file) as (part, when the message
+    it is attached to was sent, how many mails deep that message lies).
+
+    A mail forwarded as an attachment (message/rfc822) is opened: a workbook in it was sent when that mail
+    was, not when it was forwarded (when it has no date, the mail carrying it gives one). So is a multipart
+    within the body: a mail signed with S/MIME keeps its attachments in multipart/signed > multipart/mixed,
+    and some mailers nest multipart/mixed.
+    """
     for part in msg.iter_attachments():
         if part.get_content_type() == "message/rfc822" and depth < MAX_FORWARD_DEPTH:
             inner = part.get_content()
             # Encoded in base64, its text was taken for a message: listed, and opened from its bytes.
             if isinstance(inner, email.message.Message) and not _base64_message(part):
-                yield from _attachments(inner, depth + 1)
+                yield from _attachments(inner, depth + 1, _mail_date(inner, file_time) or sent, file_time)
                 continue
         if part.get_content_maintype() == "multipart" and nesting < _MAX_NESTING:
-            yield from _attachments(part, depth, carrier, nesting + 1)
+            yield from _attachments(part, depth, sent, file_time, nesting + 1)
             continue
-        yield part, carrier
+        yield part, sent, depth
 
 
 def _mail_date(msg: Any, file_time: datetime) -> datetime | None:

@@ -60,6 +60,7 @@ class Attachment:
     data: bytes  # b"" for an attachment with no bytes of its own (a link, an embedded object)
     sent: datetime | None  # when the message carrying it was sent (UTC), when it says
     link: bool = False  # attached as a link or a path to the file, not the file itself
+    level: int = 0  # how many mails deep in the file it is: 0 attached to the mail, 1 to a mail in it, ...
 
 
 def is_message(ole: olefile.OleFileIO) -> bool:
@@ -128,14 +129,14 @@ class _Reader:
                 if depth < self.max_depth:
                     found.extend(self.attachments([*here, inner[0]], _HEADER_EMBEDDED, sent, depth + 1))
                 else:  # too deep to open: listed by its name, as an attachment that is no workbook
-                    found.append(Attachment(name, "message/rfc822", b"", sent))
+                    found.append(Attachment(name, "message/rfc822", b"", sent, level=depth))
                 continue
             if method in _ATTACH_BY_REFERENCE:
-                found.append(Attachment(name, mime, b"", sent, link=True))
+                found.append(Attachment(name, mime, b"", sent, link=True, level=depth))
                 continue
             stream = "/".join([*here, _ATTACH_DATA])
             payload = ole.openstream(stream).read() if ole.get_type(stream) == olefile.STGTY_STREAM else b""
-            found.append(Attachment(name, mime, payload, sent))
+            found.append(Attachment(name, mime, payload, sent, level=depth))
         return found
 
     def sent(self, props: dict[int, tuple[int, bytes]], pid: int) -> datetime | None:
