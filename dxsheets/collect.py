@@ -43,7 +43,7 @@ from .intake import (
     walk,
 )
 from .ledger import RULES_KEY_META, FileRow, Ledger
-from .mail import attachment_bytes, is_mail
+from .mail import Attachments, is_mail
 from .workspace import Workspace
 from .xlsxread import Limits
 
@@ -175,6 +175,8 @@ def collect(
             result.kept_previous.append(arrival.path)
             record(previous)
 
+        attachments = Attachments()  # each mail read once more, for all its attachments
+
         def to_take_in() -> Iterator[Item]:
             # The inbox is walked as the workers take files in: no list of every arrival is built.
             for arrival in scan(
@@ -213,7 +215,7 @@ def collect(
                     continue
                 try:
                     data = (
-                        attachment_bytes(arrival.source, arrival.member)
+                        attachments.get(arrival.source, arrival.member)
                         if arrival.member is not None
                         else None
                     )

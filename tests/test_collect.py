@@ -10,7 +10,7 @@ import re
 import shutil
 import time
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -28,6 +28,7 @@ from dxsheets.feedback import feedback_path
 from dxsheets.generate import build_form, form_path, jp_date
 from dxsheets.intake import Arrival
 from dxsheets.ledger import Ledger
+from dxsheets.outlookmsg import Attachment
 from dxsheets.simulate import _saved_at
 from dxsheets.workspace import Workspace
 from dxsheets.xlsxread import Limits
@@ -1722,6 +1723,30 @@ def test_a_mail_attached_as_a_file_is_opened_and_dated_by_itself(generated: Work
     hostile.age(generated.inbox / path.split("/")[0], 3600)
     resent_by_0401(generated, datetime(2026, 11, 23, tzinfo=JST))
     mailed_answer_loses_to_the_resend(generated, path, "mail-date", "2026-11-20T00:00")
+
+
+def test_a_mail_of_many_workbooks_is_read_once_for_all_of_them(
+    generated: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 部 sends its 課' returns in one mail: the walk reads it, and the take-in reads it once more for all
+    of them, not once for each (a mail of 450 tiny attachments cost two minutes that way)."""
+    from dxsheets import mail as mail_reading
+
+    m = generated.masters()
+    books = [(f"{c}.xlsx", returned(generated.distribute, m.department(c))) for c in ("0401", "0402", "0101")]
+    hostile.age(hostile.make_eml(generated.inbox / "部まとめ.eml", books, datetime(2026, 11, 25)), 3600)
+    reads = []
+    real = mail_reading.contents
+
+    def counted(raw: bytes, file_time: datetime) -> Iterator[Attachment] | None:
+        reads.append(len(raw))
+        return real(raw, file_time)
+
+    monkeypatch.setattr(mail_reading, "contents", counted)
+    result = collect(generated)
+    assert len(reads) == 2
+    assert result.files["accepted"] == 3
+    assert [result.departments[c] for c in ("0401", "0402", "0101")] == ["answered"] * 3
 
 
 def test_an_attached_mail_without_a_workbook_is_named_in_what_the_mail_carried(generated: Workspace) -> None:
