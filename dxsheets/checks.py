@@ -48,7 +48,8 @@ RULES: dict[str, str] = {
     "mail-winmail-dat": "添付が winmail.dat（Outlook のリッチテキスト形式）で取り出せない",
     "mail-attachment-link": "添付がファイルではなくリンク（OneDrive などの共有リンク）",
     "mail-smime": "S/MIME で暗号化されたメール（添付を取り出せない）",
-    "mail-too-many-parts": "メールの部品が多すぎる（.eml は 500、.msg は 2,048 超: 開かずに拒否）",
+    "mail-too-many-parts": "メールの部品が多すぎる（中のメールも合わせて MIME 500、.msg の項目 2,048 超: 開かずに拒否）",
+    "mail-header-too-large": "メールの添付を記述するヘッダーが異常に長い（1 つ 4 KB・区切り 64 個、合計 64 KB・1,000 個超: 開かずに拒否）",
     # identity and structure
     "form-unknown": "課題抽出シートではない",
     "form-version-unknown": "知らない様式の版",

@@ -383,6 +383,16 @@ def _mail_arrivals(path: Path, rel: str, st: os.stat_result, limits: Limits) -> 
             )
         )
         return [container]
+    except mail.HeaderTooLarge:
+        container.fate = REJECTED
+        container.problems.append(
+            _problem(
+                "mail-header-too-large",
+                "メールの添付の名前や種類を書いた部分（ヘッダー）が異常に長いため開きません。"
+                "課題抽出シートだけを添付して送り直してもらうか、添付のシートを保存して inbox に置いてください。",
+            )
+        )
+        return [container]
     except Exception as exc:  # a mail file can be damaged in more ways than the parsers name
         container.fate = REJECTED
         container.problems.append(_unreadable_mail(exc))

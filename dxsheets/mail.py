@@ -17,6 +17,7 @@ import base64
 import email
 import email.message
 import email.policy
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -35,9 +36,23 @@ MAX_FORWARD_DEPTH = 3  # mails within mails (forwarded, attached, signed bodies)
 # MIME parts one mail may have, counted over everything it nests. A reply with its signature images and a
 # quoted thread has a few dozen.
 MAX_MAIL_PARTS = 500
+# The headers the reader parses (Python's header parser, slow and worse than linear: 0.2 ms a parameter,
+# a minute for a 0.8 MB file name), bounded each and over everything one mail nests. A return's
+# Content-Disposition with a long Japanese name in RFC 2231 pieces has ~1 KB and a dozen parameters.
+_PARSED_HEADER_RE = re.compile(
+    rb"^(content-type|content-disposition|content-transfer-encoding|content-id|date)[ \t]*:"
+    rb"([^\r\n]*(?:\r?\n[ \t][^\r\n]*)*)",  # the field with its continuation lines
+    re.IGNORECASE | re.MULTILINE,
+)
+MAX_HEADER_BYTES, MAX_HEADER_PARAMS = 4096, 64  # each such header
+MAX_MAIL_HEADER_BYTES, MAX_MAIL_HEADER_PARAMS = 65536, 1000  # all of them in one mail, with what it nests
 _MAX_NESTING = 8  # multiparts within multiparts (signed, mixed, related) opened this many levels deep
 _SMIME_TYPES = ("application/pkcs7-mime", "application/x-pkcs7-mime")
 _TNEF_MAGIC = b"\x78\x9f\x3e\x22"  # 0x223E9F78, little-endian: a TNEF stream (winmail.dat)
+
+
+class HeaderTooLarge(ValueError):
+    """A mail whose headers that describe its parts are far longer than any mail program writes."""
 
 
 def is_mail(name: str) -> bool:
@@ -74,6 +89,7 @@ def contents(raw: bytes, file_time: datetime) -> Iterator[Attachment] | None:
     Raises:
         TooManyParts: the mail, with all it nests, has more parts than any mail sent back with a form; it
             may be raised while the attachments are being looked at.
+        HeaderTooLarge: so do the headers describing its parts (their size or their parameters).
         Exception: a mail too damaged to read (olefile's OleFileError among others).
     """
     return _contents(raw, file_time, None, 0, _Budget())
@@ -122,12 +138,27 @@ class _Budget:
     def __init__(self) -> None:
         self.parts = MAX_MAIL_PARTS
         self.entries = MAX_COMPOUND_ENTRIES
+        self.header_bytes = MAX_MAIL_HEADER_BYTES
+        self.header_params = MAX_MAIL_HEADER_PARAMS
 
     def spend_parts(self, raw: bytes) -> None:
         # Boundary lines, counted in the raw bytes before parsing (quoted "--" lines count too).
         self.parts -= raw.count(b"\n--")
         if self.parts < 0:
             raise TooManyParts(MAX_MAIL_PARTS)
+
+    def spend_headers(self, raw: bytes) -> None:
+        """Count, in the raw mail before it is parsed, the headers the reader parses (the parser itself
+        parses each part's Content-Type). A header quoted in a mail's text counts too: a few bytes."""
+        for field in _PARSED_HEADER_RE.finditer(raw):
+            value = field.group(2)
+            size, params = len(value), value.count(b";")
+            self.header_bytes -= size
+            self.header_params -= params
+            if size > MAX_HEADER_BYTES or params > MAX_HEADER_PARAMS:
+                raise HeaderTooLarge(f"{field.group(1).decode()}: {size:,} bytes, {params:,} parameters")
+            if self.header_bytes < 0 or self.header_params < 0:
+                raise HeaderTooLarge("the headers of its parts, all together")
 
     def spend_entries(self, raw: bytes) -> None:
         self.entries -= compound_file_entries(raw) or 0  # None: too damaged to open, olefile says so
@@ -151,6 +182,7 @@ def _contents(
     if raw.startswith(ZIP_MAGIC):
         return None
     budget.spend_parts(raw)
+    budget.spend_headers(raw)
     msg = email.message_from_bytes(raw, policy=email.policy.default)
     mail_sent = _mail_date(msg, file_time) or outer_sent
     parts = list(_attachments(msg, depth, mail_sent, file_time))
@@ -176,7 +208,7 @@ def _opened(found: Iterable[Attachment], file_time: datetime, budget: _Budget) -
         if attached.level < MAX_FORWARD_DEPTH and _is_mail_within(attached):
             try:
                 inner = _contents(attached.data, file_time, attached.sent, attached.level + 1, budget)
-            except TooManyParts:
+            except (TooManyParts, HeaderTooLarge):
                 raise  # the whole mail is refused, not only this part of it
             except Exception:
                 inner = None

@@ -430,6 +430,39 @@ def make_eml_many_attached_mails(dest: Path, mails: int = 60, parts: int = 40) -
     return make_eml(dest / "回答_メール添付多数.eml", files, dt.datetime(2026, 11, 20, 9, 0))
 
 
+def eml_with_headers(
+    parts: Sequence[tuple[str, str]], date: str = "Fri, 20 Nov 2026 09:00:00 +0900"
+) -> bytes:
+    """An .eml whose attachments carry the given (Content-Type, Content-Disposition) values as written."""
+    body = "".join(
+        f"--XX\r\nContent-Type: {ct}\r\nContent-Disposition: {cd}\r\n"
+        "Content-Transfer-Encoding: base64\r\n\r\nUEsDBA==\r\n"
+        for ct, cd in parts
+    )
+    return (
+        f"From: a@city.example.jp\r\nDate: {date}\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: multipart/mixed; boundary=XX\r\n\r\n--XX\r\nContent-Type: text/plain\r\n\r\n"
+        f"回答です。\r\n{body}--XX--\r\n"
+    ).encode()
+
+
+def make_eml_long_file_name(dest: Path) -> Path:
+    """An .eml whose attachment's name is 40,000 encoded words (0.8 MB): Python's header parser, worse
+    than linear, spent a minute on it."""
+    name = " ".join(["=?UTF-8?B?5Zue562U?="] * 40_000)
+    return _write(
+        dest, "回答_長い名前.eml", eml_with_headers([(MIME_XLSX, f'attachment; filename="{name}"')])
+    )
+
+
+def make_eml_many_parameters(dest: Path) -> Path:
+    """An .eml whose attachment's Content-Type has 20,000 parameters (0.2 MB): ten seconds to parse."""
+    params = ";".join(f" p{i}=v" for i in range(20_000))
+    return _write(
+        dest, "回答_パラメータ多数.eml", eml_with_headers([(f"{MIME_XLSX};{params}", "attachment")])
+    )
+
+
 def make_desktop_ini(dest: Path) -> Path:
     """Windows folder settings ``desktop.ini`` (UTF-16LE with BOM, CRLF), hidden+system on the share.
 
@@ -1971,6 +2004,8 @@ def build_corpus(directory: Path, source: bytes | None = None, with_bombs: bool 
         "msg_many_attachments": make_msg_many_attachments(directory),
         "msg_many_signed_bodies": make_msg_many_signed_bodies(directory),
         "eml_many_attached_mails": make_eml_many_attached_mails(directory),
+        "eml_long_file_name": make_eml_long_file_name(directory),
+        "eml_many_parameters": make_eml_many_parameters(directory),
         # An Outlook mail named as a workbook: told to name it .msg, which is read as a mail.
         "msg_named_xlsx": _write(
             directory / "回答メール.xlsx", "", outlook_msg_bytes(MsgMail("RE: 回答（名前違い）"))

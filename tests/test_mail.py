@@ -1,0 +1,61 @@
+"""Reading saved mails: what the header limits let through and what they refuse."""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime
+from urllib.parse import quote
+
+import hostile
+import pytest
+
+from dxsheets import mail
+
+
+def long_japanese_name_headers(index: int) -> tuple[str, str]:
+    """An attachment's headers as mailers write a long Japanese name: RFC 2231 pieces in
+    Content-Disposition, with Outlook's size and dates, and encoded words in Content-Type."""
+    name = f"令和8年度_DX推進_課題抽出シート_市民生活部_第{index}課_回答_最終版_修正済み.xlsx"
+    pieces = [quote(name[i : i + 6].encode()) for i in range(0, len(name), 6)]  # whole characters each
+    charset = ["UTF-8''"] + [""] * len(pieces)
+    disposition = "attachment;" + ";".join(
+        f"\r\n filename*{i}*={charset[i]}{piece}" for i, piece in enumerate(pieces)
+    )
+    disposition += ';\r\n size=123456; creation-date="Fri, 20 Nov 2026 09:00:00 GMT"'
+    words = base64.b64encode(name.encode()).decode()
+    return f'{hostile.MIME_XLSX};\r\n name="=?UTF-8?B?{words}?="', disposition
+
+
+def test_a_mail_of_sixty_returns_with_long_japanese_names_is_read() -> None:
+    raw = hostile.eml_with_headers([long_japanese_name_headers(i) for i in range(60)])
+    found = mail.contents(raw, datetime.now(UTC))
+    assert found is not None
+    names = [a.name for a in found]
+    assert (
+        len(names) == 60
+        and names[59] == "令和8年度_DX推進_課題抽出シート_市民生活部_第59課_回答_最終版_修正済み.xlsx"
+    )
+
+
+@pytest.mark.parametrize(
+    ("content_type", "disposition"),
+    [
+        (hostile.MIME_XLSX, 'attachment; filename="' + "=?UTF-8?B?5Zue562U?= " * 300 + '"'),  # 6 KB
+        (hostile.MIME_XLSX + ";" + ";".join(f" p{i}=v" for i in range(65)), "attachment"),
+        ("application/octet-stream (" + "(" * 5000 + ")" * 5000 + ")", "attachment"),  # nested comments
+    ],
+    ids=["long", "parameters", "comments"],
+)
+def test_a_header_longer_than_any_mailer_writes_refuses_the_mail(content_type: str, disposition: str) -> None:
+    raw = hostile.eml_with_headers([(content_type, disposition)])
+    with pytest.raises(mail.HeaderTooLarge):
+        list(mail.contents(raw, datetime.now(UTC)) or [])
+
+
+def test_headers_each_within_limits_but_too_many_together_refuse_the_mail() -> None:
+    params = ";".join(f" p{i}=v" for i in range(60))
+    raw = hostile.eml_with_headers([(f"{hostile.MIME_XLSX};{params}", "attachment")] * 17)  # 1,020
+    with pytest.raises(mail.HeaderTooLarge):
+        list(mail.contents(raw, datetime.now(UTC)) or [])
+    within = hostile.eml_with_headers([(f"{hostile.MIME_XLSX};{params}", "attachment")] * 16)  # 960
+    assert len(list(mail.contents(within, datetime.now(UTC)) or [])) == 16
