@@ -1331,6 +1331,50 @@ def _package_entries(sheet_entry: _RawEntry, shared_strings: _RawEntry | None = 
     return entries
 
 
+def zip_of_many_entries(entries: int) -> bytes:
+    """A zip of `entries` empty stored files (ZIP64 past 65,535), laid out by hand: zipfile takes seconds
+    to write as many."""
+    local, central = bytearray(), bytearray()
+    for i in range(entries):
+        name = f"{i:06d}".encode()
+        central += struct.pack(
+            "<IHHHHHHIIIHHHHHII",
+            0x02014B50,
+            20,
+            20,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            len(name),
+            0,
+            0,
+            0,
+            0,
+            0,
+            len(local),
+        )
+        central += name
+        local += struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 0, 0, 0, 0, 0, 0, len(name), 0) + name
+    at, size = len(local), len(central)
+    tail = b""
+    if entries > 0xFFFF:
+        record = at + size
+        tail = struct.pack("<IQHHIIQQQQ", 0x06064B50, 44, 45, 45, 0, 0, entries, entries, size, at)
+        tail += struct.pack("<IIQI", 0x07064B50, 0, record, 1)
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, min(entries, 0xFFFF), min(entries, 0xFFFF), size, at, 0)
+    return bytes(local + central) + tail + end
+
+
+def make_zip_many_entries(dest: Path, entries: int = 100_000) -> Path:
+    """A "workbook" of 100,000 empty parts (8 MB): zipfile lists its directory for half a second before
+    anything can count them; the end record says how many there are."""
+    return _write(dest, "回答_部品多数.xlsx", zip_of_many_entries(entries))
+
+
 def make_zip_bomb(
     dest: Path,
     gib: float = 3,
@@ -1973,6 +2017,7 @@ def build_corpus(directory: Path, source: bytes | None = None, with_bombs: bool 
         "ods_named_xlsx": make_ods_named_xlsx(directory),
         "strict_ooxml": make_strict_ooxml(directory, src),
         "zip_bomb": make_zip_bomb(directory, gib=bomb_gib),
+        "zip_many_entries": make_zip_many_entries(directory),
         "shared_string_bomb": make_shared_string_bomb(directory, gib=sst_gib),
         "lying_sizes": make_lying_sizes(directory, src),
         "dimension_bomb": make_dimension_bomb(directory, src),

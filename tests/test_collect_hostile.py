@@ -39,6 +39,7 @@ EXPECTED = {
     "zip_archive": ("unsupported", ["file-zip-archive"]),
     "zip_archive_password": ("unsupported", ["file-zip-archive"]),
     "zip_bomb": ("rejected", ["file-zip-bomb"]),
+    "zip_many_entries": ("rejected", ["file-zip-bomb"]),
     "shared_string_bomb": ("rejected", ["file-zip-bomb"]),
     "lying_sizes": ("rejected", ["file-truncated"]),
     "dimension_bomb": ("rejected", ["file-sheet-too-large"]),

@@ -1049,3 +1049,26 @@ def test_parts_are_inflated_with_their_size_and_checksum_checked(xw_book: bytes)
     damaged = bytearray(stored.getvalue())
     damaged[start + 200] ^= 0x01
     assert refusal(bytes(damaged)) == "truncated"
+
+
+@pytest.mark.parametrize("entries", [600, 70_000], ids=["zip", "zip64"])
+def test_a_zip_of_too_many_parts_is_refused_from_its_end_record_before_zipfile_lists_them(
+    monkeypatch: pytest.MonkeyPatch, entries: int
+) -> None:
+    data = hostile.zip_of_many_entries(entries)
+    assert len(zipfile.ZipFile(io.BytesIO(data)).infolist()) == entries  # a zip any reader lists
+
+    def listing(*args: object, **kwargs: object) -> None:
+        raise AssertionError("zipfile listed the directory")
+
+    monkeypatch.setattr(zipfile, "ZipFile", listing)
+    with pytest.raises(WorkbookReadError) as refused:
+        read_workbook(data, Limits())
+    assert refused.value.code == "zip-bomb"
+    assert xlsxread.sniff(data) == xlsxread.FORMAT_XLSX  # then refused by the reader, as above
+    assert xlsxread.document_kind(data) is None
+
+
+def test_a_zip_within_the_entry_limit_is_listed_as_before() -> None:
+    assert not xlsxread.zip_directory_too_large(hostile.zip_of_many_entries(500), 500)
+    assert xlsxread.zip_directory_too_large(hostile.zip_of_many_entries(501), 500)
