@@ -39,11 +39,14 @@ from .xlsxread import (
     FORMAT_XLSB,
     FORMAT_XLSX,
     FORMAT_ZIP,
+    MAX_COMPOUND_ENTRIES,
+    OLE_MAGIC,
     ZIP_MAGIC,
     Limits,
     RawWorkbook,
     TooManyParts,
     WorkbookReadError,
+    compound_file_entries,
     document_kind,
     read_workbook,
     refusal,
@@ -418,6 +421,9 @@ def _attachment_arrivals(
     out: list[Arrival] = []
     skipped: list[str] = []
     seen: dict[str, int] = {}
+    # Telling an OLE2 attachment's format opens it (olefile: 0.06 s for 2,000 entries), here in the main
+    # process: up to this many entries a mail, then the rest are taken in unopened for the workers to tell.
+    ole_entries = MAX_COMPOUND_ENTRIES
     for index, attached in enumerate(found):
         name = (attached.name or "無題").replace("/", "_").replace("\\", "_")
         seen[name] = seen.get(name, 0) + 1
@@ -425,7 +431,10 @@ def _attachment_arrivals(
             name = f"{seen[name]}_{name}"
         data = attached.data
         suffix = Path(name).suffix.lower()
-        kind = sniff(data)
+        ole = data.startswith(OLE_MAGIC)
+        if ole:
+            ole_entries -= compound_file_entries(data) or 0
+        kind = FORMAT_XLS if ole and ole_entries < 0 else sniff(data)
         winmail = mail.is_winmail_dat(attached.mime, name, data)
         smime = mail.is_smime(attached.mime, name)
         if not (winmail or smime or suffix in WORKBOOK_SUFFIXES or kind in _MAILED_RETURN_FORMATS):

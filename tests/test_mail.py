@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import base64
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import hostile
 import pytest
 
 from dxsheets import mail
+from dxsheets.intake import scan
+from dxsheets.xlsxread import Limits
+
+SENT = datetime(2026, 11, 20, 9, 0)
 
 
 def long_japanese_name_headers(index: int) -> tuple[str, str]:
@@ -59,3 +65,28 @@ def test_headers_each_within_limits_but_too_many_together_refuse_the_mail() -> N
         list(mail.contents(raw, datetime.now(UTC)) or [])
     within = hostile.eml_with_headers([(f"{hostile.MIME_XLSX};{params}", "attachment")] * 16)  # 960
     assert len(list(mail.contents(within, datetime.now(UTC)) or [])) == 16
+
+
+def test_a_mail_of_many_compound_files_opens_only_so_many_in_the_walk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Telling an OLE2 attachment's format opens it, in the main process: 2,048 entries a mail, then the
+    rest go to the workers unopened (as possible legacy workbooks), where each costs only itself."""
+    import olefile
+
+    document = hostile._ole2_bytes([(f"s{i:04d}", b"x") for i in range(900)])  # ~900 entries each
+    inbox = tmp_path / "inbox"
+    hostile.age(
+        hostile.make_eml(inbox / "文書.eml", [(f"文書{i}.doc", document) for i in range(6)], SENT), 3600
+    )
+    opened = []
+    real = olefile.OleFileIO
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        opened.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(olefile, "OleFileIO", counted)
+    arrivals = list(scan(inbox, Limits()))
+    assert len(opened) == 2  # 1,800 entries; the third would pass 2,048
+    assert [a.path for a in arrivals] == [f"文書.eml/文書{i}.doc" for i in range(2, 6)]
