@@ -90,3 +90,26 @@ def test_a_mail_of_many_compound_files_opens_only_so_many_in_the_walk(
     arrivals = list(scan(inbox, Limits()))
     assert len(opened) == 2  # 1,800 entries; the third would pass 2,048
     assert [a.path for a in arrivals] == [f"文書.eml/文書{i}.doc" for i in range(2, 6)]
+
+
+def test_a_mail_of_many_zips_lists_only_so_many_entries_in_the_walk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import zipfile
+
+    archive = hostile.zip_of_many_entries(500)
+    inbox = tmp_path / "inbox"
+    hostile.age(
+        hostile.make_eml(inbox / "圧縮.eml", [(f"回答{i}.zip", archive) for i in range(25)], SENT), 3600
+    )
+    listed = []
+    real = zipfile.ZipFile
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        listed.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(zipfile, "ZipFile", counted)
+    arrivals = list(scan(inbox, Limits()))
+    assert len(listed) == 20  # 10,000 entries; the 21st would pass them
+    assert len(arrivals) == 25  # each a possible return, told apart by the workers
