@@ -387,6 +387,16 @@ def _mail_arrivals(path: Path, rel: str, st: os.stat_result, limits: Limits) -> 
             )
         )
         return [container]
+    except mail.TooManyLines:
+        container.fate = REJECTED
+        container.problems.append(
+            _problem(
+                "file-too-large",
+                f"メールが大きすぎるため開きません（{mail.MAX_MAIL_LINES:,} 行超）。課題抽出シートは通常 1 MB "
+                "未満です。シートだけを添付して送り直してもらうか、添付のシートを保存して inbox に置いてください。",
+            )
+        )
+        return [container]
     except mail.HeaderTooLarge:
         container.fate = REJECTED
         container.problems.append(

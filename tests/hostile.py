@@ -446,6 +446,16 @@ def eml_with_headers(
     ).encode()
 
 
+def make_eml_many_lines(dest: Path, lines: int = 700_000) -> Path:
+    """An .eml whose body is 700,000 one-letter lines (2 MB): Python's mail parser handles each line in
+    Python, so 80 MB of them would cost about 13 s."""
+    text = "回答です。\r\n" + "a\r\n" * lines
+    raw = eml_with_headers([(MIME_XLSX, "attachment; filename=回答.xlsx")]).replace(
+        "回答です。\r\n".encode(), text.encode(), 1
+    )
+    return _write(dest, "回答_行多数.eml", raw)
+
+
 def make_eml_long_file_name(dest: Path) -> Path:
     """An .eml whose attachment's name is 40,000 encoded words (0.8 MB): Python's header parser, worse
     than linear, spent a minute on it."""
@@ -2050,6 +2060,7 @@ def build_corpus(directory: Path, source: bytes | None = None, with_bombs: bool 
         "msg_many_signed_bodies": make_msg_many_signed_bodies(directory),
         "eml_many_attached_mails": make_eml_many_attached_mails(directory),
         "eml_long_file_name": make_eml_long_file_name(directory),
+        "eml_many_lines": make_eml_many_lines(directory),
         "eml_many_parameters": make_eml_many_parameters(directory),
         # An Outlook mail named as a workbook: told to name it .msg, which is read as a mail.
         "msg_named_xlsx": _write(

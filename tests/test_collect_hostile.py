@@ -34,6 +34,7 @@ EXPECTED = {
     "msg_many_signed_bodies": ("rejected", ["mail-too-many-parts"]),
     "eml_many_attached_mails": ("rejected", ["mail-too-many-parts"]),
     "eml_long_file_name": ("rejected", ["mail-header-too-large"]),
+    "eml_many_lines": ("rejected", ["file-too-large"]),
     "eml_many_parameters": ("rejected", ["mail-header-too-large"]),
     "xlsx_named_eml": ("accepted|superseded|duplicate", []),
     "zip_archive": ("unsupported", ["file-zip-archive"]),

@@ -113,3 +113,13 @@ def test_a_mail_of_many_zips_lists_only_so_many_entries_in_the_walk(
     arrivals = list(scan(inbox, Limits()))
     assert len(listed) == 20  # 10,000 entries; the 21st would pass them
     assert len(arrivals) == 25  # each a possible return, told apart by the workers
+
+
+def test_a_mail_of_more_lines_than_a_large_return_has_is_refused_before_parsing() -> None:
+    base64_lines = "UEsDBBQAAAAIAJmQd1vXU0FmqwAAABgBAAAQAAAAZG9jUHJvcHMvYXBwLnhtbI2QwQrCMAyG7z5F6X3\r\n"
+    carried = hostile.eml_with_headers([(hostile.MIME_XLSX, "attachment; filename=回答.xlsx")])
+    large = carried.replace(b"UEsDBA==", (base64_lines * 300_000).encode())  # a 17 MB workbook
+    found = mail.contents(large, datetime.now(UTC))
+    assert found is not None and [a.name for a in found] == ["回答.xlsx"]
+    with pytest.raises(mail.TooManyLines):
+        mail.contents(carried.replace(b"UEsDBA==", b"a\r\n" * 600_001), datetime.now(UTC))
