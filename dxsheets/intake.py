@@ -2,6 +2,8 @@
 
 Nothing here writes to the inbox. Files are read into memory (bounded), their format decided from content,
 and parsed in worker processes with a memory cap, so a hostile file can cost a worker, never the run.
+Saved mails are opened during the walk, in the main process, by `mail`, whose limits bound what one mail
+costs; telling their attachments apart lists only so many directory entries a mail here.
 """
 
 from __future__ import annotations
