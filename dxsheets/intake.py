@@ -379,35 +379,9 @@ def _mail_arrivals(path: Path, rel: str, st: os.stat_result, limits: Limits) -> 
             return [container]
         # Read as they are listed: a mail within this one is opened, and counted, when its turn comes.
         out, skipped = _attachment_arrivals(found, path, rel, st)
-    except TooManyParts as exc:
+    except (TooManyParts, mail.TooManyLines, mail.HeaderTooLarge) as exc:
         container.fate = REJECTED
-        container.problems.append(
-            _problem(
-                "mail-too-many-parts",
-                f"メールの部品（添付やその中身）が多すぎるため開きません（上限 {exc.limit:,} 個）。"
-                "課題抽出シートだけを添付して送り直してもらうか、添付のシートを保存して inbox に置いてください。",
-            )
-        )
-        return [container]
-    except mail.TooManyLines:
-        container.fate = REJECTED
-        container.problems.append(
-            _problem(
-                "file-too-large",
-                f"メールが大きすぎるため開きません（{mail.MAX_MAIL_LINES:,} 行超）。課題抽出シートは通常 1 MB "
-                "未満です。シートだけを添付して送り直してもらうか、添付のシートを保存して inbox に置いてください。",
-            )
-        )
-        return [container]
-    except mail.HeaderTooLarge:
-        container.fate = REJECTED
-        container.problems.append(
-            _problem(
-                "mail-header-too-large",
-                "メールの添付の名前や種類を書いた部分（ヘッダー）が異常に長いため開きません。"
-                "課題抽出シートだけを添付して送り直してもらうか、添付のシートを保存して inbox に置いてください。",
-            )
-        )
+        container.problems.append(_too_large_mail(exc))
         return [container]
     except Exception as exc:  # a mail file can be damaged in more ways than the parsers name
         container.fate = REJECTED
@@ -484,6 +458,24 @@ def _attachment_arrivals(
             a.problems.append(_problem("ignored", reason, "info"))
         out.append(a)
     return out, skipped
+
+
+def _too_large_mail(exc: Exception) -> Problem:
+    """A mail refused before it was parsed, by what it has too much of."""
+    if isinstance(exc, TooManyParts):
+        code, what = (
+            "mail-too-many-parts",
+            f"メールの部品（添付やその中身）が多すぎる（上限 {exc.limit:,} 個）",
+        )
+    elif isinstance(exc, mail.TooManyLines):
+        code, what = "file-too-large", f"メールが大きすぎる（{mail.MAX_MAIL_LINES:,} 行超）"
+    else:
+        code, what = "mail-header-too-large", "メールの添付の名前や種類を書いた部分（ヘッダー）が異常に長い"
+    return _problem(
+        code,
+        f"{what}ため開きません。課題抽出シートだけを添付して送り直してもらうか、添付のシートを保存して"
+        " inbox に置いてください。",
+    )
 
 
 def _unreadable_mail(exc: Exception) -> Problem:

@@ -67,6 +67,25 @@ def test_headers_each_within_limits_but_too_many_together_refuse_the_mail() -> N
     assert len(list(mail.contents(within, datetime.now(UTC)) or [])) == 16
 
 
+def walk_mail_of(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, opener: tuple[Any, str], files: list
+) -> tuple[list, int]:
+    """Walk an inbox holding one mail of `files`, counting the calls of `opener` (module, name) made:
+    (the arrivals, the calls)."""
+    module, name = opener
+    inbox = tmp_path / "inbox"
+    hostile.age(hostile.make_eml(inbox / "添付多数.eml", files, SENT), 3600)
+    calls = []
+    real = getattr(module, name)
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, counted)
+    return list(scan(inbox, Limits())), len(calls)
+
+
 def test_a_mail_of_many_compound_files_opens_only_so_many_in_the_walk(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -75,21 +94,10 @@ def test_a_mail_of_many_compound_files_opens_only_so_many_in_the_walk(
     import olefile
 
     document = hostile._ole2_bytes([(f"s{i:04d}", b"x") for i in range(900)])  # ~900 entries each
-    inbox = tmp_path / "inbox"
-    hostile.age(
-        hostile.make_eml(inbox / "文書.eml", [(f"文書{i}.doc", document) for i in range(6)], SENT), 3600
-    )
-    opened = []
-    real = olefile.OleFileIO
-
-    def counted(*args: Any, **kwargs: Any) -> Any:
-        opened.append(1)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(olefile, "OleFileIO", counted)
-    arrivals = list(scan(inbox, Limits()))
-    assert len(opened) == 2  # 1,800 entries; the third would pass 2,048
-    assert [a.path for a in arrivals] == [f"文書.eml/文書{i}.doc" for i in range(2, 6)]
+    files = [(f"文書{i}.doc", document) for i in range(6)]
+    arrivals, opened = walk_mail_of(tmp_path, monkeypatch, (olefile, "OleFileIO"), files)
+    assert opened == 2  # 1,800 entries; the third would pass 2,048
+    assert [a.path for a in arrivals] == [f"添付多数.eml/文書{i}.doc" for i in range(2, 6)]
 
 
 def test_a_mail_of_many_zips_lists_only_so_many_entries_in_the_walk(
@@ -97,21 +105,9 @@ def test_a_mail_of_many_zips_lists_only_so_many_entries_in_the_walk(
 ) -> None:
     import zipfile
 
-    archive = hostile.zip_of_many_entries(500)
-    inbox = tmp_path / "inbox"
-    hostile.age(
-        hostile.make_eml(inbox / "圧縮.eml", [(f"回答{i}.zip", archive) for i in range(25)], SENT), 3600
-    )
-    listed = []
-    real = zipfile.ZipFile
-
-    def counted(*args: Any, **kwargs: Any) -> Any:
-        listed.append(1)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(zipfile, "ZipFile", counted)
-    arrivals = list(scan(inbox, Limits()))
-    assert len(listed) == 20  # 10,000 entries; the 21st would pass them
+    files = [(f"回答{i}.zip", hostile.zip_of_many_entries(500)) for i in range(25)]
+    arrivals, listed = walk_mail_of(tmp_path, monkeypatch, (zipfile, "ZipFile"), files)
+    assert listed == 20  # 10,000 entries; the 21st would pass them
     assert len(arrivals) == 25  # each a possible return, told apart by the workers
 
 
