@@ -15,8 +15,10 @@ import io
 import itertools
 import json
 import os
+import signal
 import stat
 import sys
+import threading
 import time
 import zipfile
 from collections.abc import Callable, Collection, Iterable, Iterator
@@ -25,6 +27,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from . import checks, mail
 from . import forms as F
@@ -374,11 +377,23 @@ def _mail_arrivals(path: Path, rel: str, st: os.stat_result, limits: Limits) -> 
         container.problems.extend(unread().problems)
         return [container]
     try:
-        found = mail.contents(raw, file_time)
-        if found is None:  # named as a mail, but a zip or an OLE2 file (a workbook): the content decides
-            return [container]
-        # Read as they are listed: a mail within this one is opened, and counted, when its turn comes.
-        out, skipped = _attachment_arrivals(found, path, rel, st)
+        with _time_limit(MAIL_SECONDS):
+            found = mail.contents(raw, file_time)
+            if found is None:  # named as a mail, but a zip or an OLE2 file (a workbook): the content decides
+                return [container]
+            # Read as they are listed: a mail within this one is opened, and counted, when its turn comes.
+            out, skipped = _attachment_arrivals(found, path, rel, st)
+    except _TooSlow:
+        container.fate = REJECTED
+        container.problems.append(
+            _problem(
+                "file-reader-crashed",
+                f"このメールを読み取る処理が {MAIL_SECONDS:g} 秒で終わらなかったため、開くのをやめました。"
+                "メールが壊れているか、異常な作りの可能性があります。添付の課題抽出シートを保存して inbox に"
+                "置いてください。",
+            )
+        )
+        return [container]
     except (TooManyParts, mail.TooManyLines, mail.HeaderTooLarge) as exc:
         container.fate = REJECTED
         container.problems.append(_too_large_mail(exc))
@@ -458,6 +473,36 @@ def _attachment_arrivals(
             a.problems.append(_problem("ignored", reason, "info"))
         out.append(a)
     return out, skipped
+
+
+# Wall time one mail may take to be read in the walk (POSIX). The limits in `mail` keep every mail known
+# well under a second; this is the backstop for a slow path in Python's mail parser nobody has found yet,
+# which would otherwise hold the night in the main process (the workers have their CPU limit).
+MAIL_SECONDS = 30.0
+
+
+class _TooSlow(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Raise _TooSlow in the block once `seconds` have passed (SIGALRM: POSIX, the main thread only;
+    elsewhere, no limit)."""
+    if sys.platform == "win32" or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expired(signum: int, frame: Any) -> None:
+        raise _TooSlow
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _too_large_mail(exc: Exception) -> Problem:

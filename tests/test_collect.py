@@ -1749,6 +1749,33 @@ def test_a_mail_of_many_workbooks_is_read_once_for_all_of_them(
     assert [result.departments[c] for c in ("0401", "0402", "0101")] == ["answered"] * 3
 
 
+def test_a_mail_the_parser_cannot_finish_costs_only_itself(
+    generated: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Mails are read in the main process: a slow path in the mail parser nobody has found yet must not
+    hold the night. Past its time the mail is refused and the rest of the inbox is taken in."""
+    from dxsheets import intake
+    from dxsheets import mail as mail_reading
+
+    reply_from_0401(generated, datetime(2026, 11, 25, 10, 0, tzinfo=JST))
+    hostile.age(generated.inbox / "返信.eml", 3600)
+    drop(generated.inbox, "0101.xlsx", returned(generated.distribute, generated.masters().department("0101")))
+
+    def endless(raw: bytes, file_time: datetime) -> None:
+        started = time.monotonic()
+        while time.monotonic() - started < 20:  # gives up, so that without the limit the test fails
+            pass
+        raise AssertionError("the mail was read to the end")
+
+    monkeypatch.setattr(mail_reading, "contents", endless)
+    monkeypatch.setattr(intake, "MAIL_SECONDS", 0.5)
+    result = collect(generated)
+    entry = file_entry(status_json(generated), "返信.eml")
+    assert entry["status"] == "rejected" and codes(entry) == [("file-reader-crashed", "error")]
+    assert "0.5 秒で終わらなかったため、開くのをやめました" in entry["problems"][0]["message"]
+    assert result.departments["0101"] == "answered"
+
+
 def test_an_attached_mail_without_a_workbook_is_named_in_what_the_mail_carried(generated: Workspace) -> None:
     sent = datetime(2026, 11, 20, 9, 0, tzinfo=JST)
     notice = hostile.make_eml(generated.root / "notice.eml", [], sent).read_bytes()
