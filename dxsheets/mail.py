@@ -5,10 +5,11 @@ A return reaches the inbox attached to a mail, or inside a mail within it: one f
 `.msg` file), or a body signed with S/MIME (multipart/signed; in a `.msg`, one `smime.p7m` attachment). Each
 is opened, `MAX_FORWARD_DEPTH` levels deep, and the files in it are dated by the message that carried them.
 
-What one mail file may cost is bounded as a whole, whatever it nests: one budget of MIME parts and one of
-compound-file entries, counted before each parse (Python's MIME parser spends ~1 ms and some KB a part,
-olefile more than linear time in its entries), so a small file of many tiny nested mails is refused, not
-parsed for minutes in the main process.
+Mails are read in the main process, so what one mail file may cost is bounded as a whole, whatever it
+nests: budgets of MIME parts, lines, the headers the parser parses, and compound-file entries, each
+counted in the raw bytes before the parse that would spend it (Python's mail parser spends ~1 ms and some
+KB a part, microseconds a line, and worse than linear time on a long header; olefile more than linear
+time in its entries). A mail past one is refused in milliseconds, not parsed for minutes.
 """
 
 from __future__ import annotations
@@ -107,13 +108,19 @@ def attachments_of(mail: Path) -> list[bytes]:
     """The content of every attachment of a saved mail, numbered as the inbox walk lists them (the same
     reading).
 
-    Raises OSError when the mail cannot be read, ValueError when it is no longer a mail (it was rewritten
-    since the walk).
+    Raises OSError when the mail cannot be read, ValueError when it is no longer a mail or no longer reads
+    (it was rewritten since the walk).
     """
-    found = contents(mail.read_bytes(), datetime.now(UTC))
-    if found is None:
-        raise ValueError(f"{mail.name} is no longer a mail")
-    return [attached.data for attached in found]
+    raw = mail.read_bytes()
+    try:
+        found = contents(raw, datetime.now(UTC))
+        if found is None:
+            raise ValueError(f"{mail.name} is no longer a mail")
+        return [attached.data for attached in found]
+    except (OSError, ValueError):
+        raise
+    except Exception as exc:  # the walk read it a moment ago: rewritten since, and damaged
+        raise ValueError(f"{mail.name} no longer reads ({type(exc).__name__})") from exc
 
 
 class Attachments:

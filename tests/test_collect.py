@@ -1776,6 +1776,29 @@ def test_a_mail_the_parser_cannot_finish_costs_only_itself(
     assert result.departments["0101"] == "answered"
 
 
+def test_a_mail_damaged_between_the_walk_and_the_take_in_leaves_its_workbook_pending(
+    generated: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dxsheets import mail as mail_reading
+
+    reply_from_0401(generated, datetime(2026, 11, 25, 10, 0, tzinfo=JST))
+    hostile.age(generated.inbox / "返信.eml", 3600)
+    drop(generated.inbox, "0101.xlsx", returned(generated.distribute, generated.masters().department("0101")))
+    real, calls = mail_reading.contents, []
+
+    def damaged_the_second_time(raw: bytes, file_time: datetime) -> Iterator[Attachment] | None:
+        calls.append(1)
+        if len(calls) > 1:  # saved over by a mail program that failed half-way, say
+            raise RecursionError("maximum recursion depth exceeded")
+        return real(raw, file_time)
+
+    monkeypatch.setattr(mail_reading, "contents", damaged_the_second_time)
+    result = collect(generated)
+    entry = file_entry(status_json(generated), "返信.eml/0401_市民課.xlsx")
+    assert entry["status"] == "pending" and "次回" in entry["reason"]
+    assert result.departments["0101"] == "answered"
+
+
 def test_an_attached_mail_without_a_workbook_is_named_in_what_the_mail_carried(generated: Workspace) -> None:
     sent = datetime(2026, 11, 20, 9, 0, tzinfo=JST)
     notice = hostile.make_eml(generated.root / "notice.eml", [], sent).read_bytes()
