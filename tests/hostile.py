@@ -1475,12 +1475,13 @@ def make_lying_sizes(
 # --------------------------------------------------------------------------------------------------------
 
 
-def make_dimension_bomb(dest: Path, source: bytes | None = None) -> Path:
+def make_dimension_bomb(dest: Path, source: bytes | None = None, claim: bool = True) -> Path:
     """A ~5 KB workbook with cells only at A1 and XFD1048576, and ``<dimension ref="A1:XFD1048576"/>``.
 
     A reader that allocates the used range (17 billion cells) dies: calamine aborts at once, openpyxl's
     ``iter_rows()`` hits MemoryError after minutes, read-only mode trusts the dimension.  With ``source``,
-    that workbook's first sheet (a form's input sheet) gets the far cell and the dimension instead.
+    that workbook's first sheet (a form's input sheet) gets the far cell and, unless ``claim`` is False
+    (a far cell its writer did not count: ``回答_遠いセル.xlsx``), the dimension instead.
     """
     import xlsxwriter
 
@@ -1490,14 +1491,17 @@ def make_dimension_bomb(dest: Path, source: bytes | None = None) -> Path:
         patched = []
         for name, part in parts:
             if name == target:
-                part = re.sub(
-                    rb'<dimension ref="[^"]*"/>', b'<dimension ref="A1:XFD1048576"/>', part, count=1
-                )
+                if claim:  # xlsxwriter writes <dimension .../>, openpyxl <dimension ... />
+                    part, claimed = re.subn(
+                        rb'<dimension ref="[^"]*"\s*/>', b'<dimension ref="A1:XFD1048576"/>', part, count=1
+                    )
+                    if not claimed:
+                        raise AssertionError("the source sheet has no <dimension> to claim the range with")
                 part = part.replace(
                     b"</sheetData>", b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData>', 1
                 )
             patched.append((name, part))
-        path = _target(dest, "回答_dimension.xlsx")
+        path = _target(dest, "回答_dimension.xlsx" if claim else "回答_遠いセル.xlsx")
         _write_package(path, patched)
         return path
 
@@ -2031,6 +2035,7 @@ def build_corpus(directory: Path, source: bytes | None = None, with_bombs: bool 
         "shared_string_bomb": make_shared_string_bomb(directory, gib=sst_gib),
         "lying_sizes": make_lying_sizes(directory, src),
         "dimension_bomb": make_dimension_bomb(directory, src),
+        "far_cell": make_dimension_bomb(directory, src, claim=False),
         "stretched_name": make_stretched_name(directory, src),
         "billion_laughs": make_billion_laughs(directory, src),
         "external_entity": make_external_entity(directory, src),

@@ -44,6 +44,7 @@ EXPECTED = {
     "shared_string_bomb": ("rejected", ["file-zip-bomb"]),
     "lying_sizes": ("rejected", ["file-truncated"]),
     "dimension_bomb": ("rejected", ["file-sheet-too-large"]),
+    "far_cell": ("rejected", ["file-sheet-too-large"]),
     "stretched_name": ("rejected|superseded", ["name-shape"]),  # a return of 0101, like "valid"
     "billion_laughs": ("rejected", ["file-doctype"]),
     "external_entity": ("rejected", ["file-doctype"]),
@@ -117,10 +118,14 @@ def test_hostile_inbox_is_fully_accounted_for(generated: Workspace) -> None:
     assert by_path["hostile/回答_word.xlsx"]["reason"].startswith("Word の文書です。")
     # A mail that carries only a PDF says so, naming it.
     assert "（添付: 回答.pdf）" in by_path["hostile/回答_PDF添付.eml"]["reason"]
-    # A sheet used far beyond a form's size says where, so the cell can be found and cleared.
-    far = by_path["hostile/回答_dimension.xlsx"]["problems"][0]
+    # A sheet used far beyond a form's size says where, so the cell can be found and cleared: the cell
+    # when it is read, else the row its used range claims.
+    far = by_path["hostile/回答_遠いセル.xlsx"]["problems"][0]
     assert (far["sheet"], far["cell"]) == ("課題抽出シート", "XFD1048576")
     assert "課題抽出シート!XFD1048576まで入力や書式がある" in far["message"]
+    claimed = by_path["hostile/回答_dimension.xlsx"]["problems"][0]
+    assert (claimed["sheet"], claimed["cell"]) == ("課題抽出シート", "")
+    assert "課題抽出シートの 1,048,576 行目まで入力や書式がある" in claimed["message"]
     # Mail attachments are accounted for under the mail's path.
     assert by_path["hostile/回答.eml/回答_総務課.xlsx"]["status"] in ("accepted", "superseded", "duplicate")
     assert by_path["hostile/回答_ロック.eml/~$回答.xlsx"]["status"] == "ignored"
