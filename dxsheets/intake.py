@@ -497,12 +497,15 @@ def _time_limit(seconds: float) -> Iterator[None]:
         raise _TooSlow
 
     previous = signal.signal(signal.SIGALRM, expired)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    started = time.monotonic()
+    delay, interval = signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        if delay:  # a timer of the program using dxsheets: it goes on, what is left of it
+            signal.setitimer(signal.ITIMER_REAL, max(delay - (time.monotonic() - started), 1e-3), interval)
 
 
 def _too_large_mail(exc: Exception) -> Problem:

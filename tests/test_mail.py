@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -119,3 +120,21 @@ def test_a_mail_of_more_lines_than_a_large_return_has_is_refused_before_parsing(
     assert found is not None and [a.name for a in found] == ["回答.xlsx"]
     with pytest.raises(mail.TooManyLines):
         mail.contents(carried.replace(b"UEsDBA==", b"a\r\n" * 600_001), datetime.now(UTC))
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="no SIGALRM: the walk has no time limit there")
+def test_the_walks_time_limit_leaves_a_timer_of_the_program_using_dxsheets_running(tmp_path: Path) -> None:
+    import signal
+
+    inbox = tmp_path / "inbox"
+    hostile.age(hostile.make_eml(inbox / "返信.eml", [("回答.xlsx", b"PK\x03\x04")], SENT), 3600)
+    fired = []
+    previous = signal.signal(signal.SIGALRM, lambda *_: fired.append(1))
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 5.0)
+        assert [a.path for a in scan(inbox, Limits())] == ["返信.eml/回答.xlsx"]
+        left, _ = signal.getitimer(signal.ITIMER_REAL)
+        assert 4.0 < left <= 5.0 and not fired
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
