@@ -148,7 +148,8 @@ class Attachments:
 
 
 class _Budget:
-    """What one mail file may still cost, over every mail it nests: MIME parts and compound-file entries."""
+    """What one mail file may still cost, over every mail it nests: MIME parts, lines and the headers the
+    parser parses, of MIME text; directory entries, of Outlook messages."""
 
     def __init__(self) -> None:
         self.parts = MAX_MAIL_PARTS
@@ -157,18 +158,16 @@ class _Budget:
         self.header_bytes = MAX_MAIL_HEADER_BYTES
         self.header_params = MAX_MAIL_HEADER_PARAMS
 
-    def spend_parts(self, raw: bytes) -> None:
-        # Boundary lines, counted in the raw bytes before parsing (quoted "--" lines count too).
+    def spend_mime(self, raw: bytes) -> None:
+        """Count MIME text before it is parsed. Parts by their boundary lines (quoted "--" lines count
+        too). The headers the reader parses (the parser itself parses each part's Content-Type) wherever
+        they are: a header quoted in a mail's text counts too, a few bytes."""
         self.parts -= raw.count(b"\n--")
         if self.parts < 0:
             raise TooManyParts(MAX_MAIL_PARTS)
         self.lines -= raw.count(b"\n")
         if self.lines < 0:
             raise TooManyLines(f"more than {MAX_MAIL_LINES:,} lines")
-
-    def spend_headers(self, raw: bytes) -> None:
-        """Count, in the raw mail before it is parsed, the headers the reader parses (the parser itself
-        parses each part's Content-Type). A header quoted in a mail's text counts too: a few bytes."""
         for field in _PARSED_HEADER_RE.finditer(raw):
             value = field.group(2)
             size, params = len(value), value.count(b";")
@@ -200,8 +199,7 @@ def _contents(
         return _opened((replace(a, level=depth + a.level) for a in found), file_time, budget)
     if raw.startswith(ZIP_MAGIC):
         return None
-    budget.spend_parts(raw)
-    budget.spend_headers(raw)
+    budget.spend_mime(raw)
     msg = email.message_from_bytes(raw, policy=email.policy.default)
     mail_sent = _mail_date(msg, file_time) or outer_sent
     parts = list(_attachments(msg, depth, mail_sent, file_time))
