@@ -487,9 +487,13 @@ class _TooSlow(Exception):
 
 @contextlib.contextmanager
 def _time_limit(seconds: float) -> Iterator[None]:
-    """Raise _TooSlow in the block once `seconds` have passed (SIGALRM: POSIX, the main thread only;
-    elsewhere, no limit)."""
-    if sys.platform == "win32" or threading.current_thread() is not threading.main_thread():
+    """Raise _TooSlow in the block once `seconds` have passed (SIGALRM: POSIX, the main thread only, and
+    not when a program embedding dxsheets handles SIGALRM outside Python; elsewhere, no limit)."""
+    if (
+        sys.platform == "win32"
+        or threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGALRM) is None
+    ):
         yield
         return
 
