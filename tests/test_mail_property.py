@@ -13,6 +13,7 @@ import datetime as dt
 import email
 import email.policy
 import email.utils
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -181,7 +182,7 @@ def expected(
 
 
 @settings(
-    max_examples=60,
+    max_examples=int(os.environ.get("MAIL_EXAMPLES", "60")),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
