@@ -27,6 +27,7 @@ from .pipeline import Consolidated, RunResult, exclusive
 from .pipeline import consolidate as consolidate_outputs
 from .pipeline import run as run_pipeline
 from .status import DEPT_STATUS_JA, FILE_STATUS_JA, for_department, status_lines, status_report
+from .text import shown
 from .workspace import Workspace, init_workspace, open_workspace
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -89,10 +90,10 @@ def _dept_label(masters: Masters | None, code: str) -> str:
     return f"{dept.ka} " if dept else ""
 
 
-def _some(paths: list[str], shown: int = 5) -> str:
-    """A few paths for one line of output; the run log has them all."""
-    more = f" ほか {len(paths) - shown} 件" if len(paths) > shown else ""
-    return ", ".join(paths[:shown]) + more
+def _some(paths: list[str], count: int = 5) -> str:
+    """A few paths for one line of output, shown as they are; the run log has them all."""
+    more = f" ほか {len(paths) - count} 件" if len(paths) > count else ""
+    return ", ".join(shown(p) for p in paths[:count]) + more
 
 
 def os_error_message(exc: OSError) -> str:
@@ -230,7 +231,7 @@ def echo_collect(result: CollectResult, masters: Masters | None = None) -> None:
     if result.unreadable_folders:
         click.echo(
             f"警告: inbox のフォルダ {len(result.unreadable_folders)} 件の中を読み取れず、回収していません"
-            f"（アクセス権を確認してください）: {', '.join(result.unreadable_folders)}",
+            f"（アクセス権を確認してください）: {_some(result.unreadable_folders, 20)}",
             err=True,
         )
 

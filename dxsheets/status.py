@@ -11,6 +11,7 @@ from typing import Any
 from .collect import ANSWERED, NEEDS_FIXING, NOT_ANSWERED, department_statuses
 from .domain import Department, Masters
 from .ledger import Ledger
+from .text import shown
 
 DEPT_STATUS_JA = {ANSWERED: "回答済み", NEEDS_FIXING: "要修正", NOT_ANSWERED: "未回答"}
 FILE_STATUS_JA = {
@@ -90,7 +91,7 @@ def status_lines(report: dict[str, Any]) -> list[str]:
         ]
     lines.append(f"ファイル: {len(report['files'])} 件")
     for f in report["files"]:
-        head = f"  [{FILE_STATUS_JA.get(f['status'], f['status'])}] {_shown(f['path'])}"
+        head = f"  [{FILE_STATUS_JA.get(f['status'], f['status'])}] {shown(f['path'])}"
         if f["department"]:
             head += f"  部署 {f['department']}"
         if f["sent_at"]:
@@ -110,14 +111,6 @@ def status_lines(report: dict[str, Any]) -> list[str]:
                 f"      {SEVERITY_JA.get(p['severity'], p['severity'])} {p['code']} {place}: {p['message']}"
             )
     return lines
-
-
-_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F)} | {0x09: "\\t", 0x0A: "\\n", 0x0D: "\\r"}
-
-
-def _shown(path: str) -> str:
-    """A path on one line: control characters a file name may hold (a newline, on Linux) as escapes."""
-    return path.translate(_CONTROLS)
 
 
 def _local_time(iso: str) -> str:

@@ -38,3 +38,15 @@ def excel_text(text: str, limit: int = EXCEL_MAX_TEXT) -> tuple[str, bool]:
         return text, False
     notice = "…（以下省略）"
     return text[: limit - len(notice)] + notice, True
+
+
+def shown(text: str) -> str:
+    """`text` on one line of terminal output, as it is, with nothing in it the terminal would act on:
+    control, format and surrogate characters (a newline in a Linux file name; the bidirectional override
+    that shows 「回答\u202exslx.exe」 as 「回答exe.xlsx」) as escapes."""
+    return _UNWANTED.sub(_escape, text.replace("\t", "\\t").replace("\n", "\\n"))
+
+
+def _escape(m: re.Match[str]) -> str:
+    c = ord(m.group())
+    return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}" if c < 0x10000 else f"\\U{c:08x}"

@@ -1799,6 +1799,16 @@ def test_a_mail_damaged_between_the_walk_and_the_take_in_leaves_its_workbook_pen
     assert result.departments["0101"] == "answered"
 
 
+def test_status_shows_a_disguised_attachment_name_as_it_is(generated: Workspace) -> None:
+    """ "回答\u202exslx.exe" shows as "回答exe.xlsx" in a terminal: staff see the override, not the disguise."""
+    workbook = returned(generated.distribute, generated.masters().department("0401"))
+    hostile.make_eml(generated.inbox / "返信.eml", [("回答\u202exslx.exe", workbook)], datetime(2026, 11, 25))
+    hostile.age(generated.inbox / "返信.eml", 3600)
+    collect(generated)
+    out = CliRunner().invoke(cli, ["status", "-w", str(generated.root)]).output
+    assert "返信.eml/回答\\u202exslx.exe" in out and "\u202e" not in out
+
+
 def test_an_attached_mail_without_a_workbook_is_named_in_what_the_mail_carried(generated: Workspace) -> None:
     sent = datetime(2026, 11, 20, 9, 0, tzinfo=JST)
     notice = hostile.make_eml(generated.root / "notice.eml", [], sent).read_bytes()

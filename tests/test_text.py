@@ -6,7 +6,7 @@ import unicodedata
 
 import pytest
 
-from dxsheets.text import clean, excel_text
+from dxsheets.text import clean, excel_text, shown
 
 
 @pytest.mark.parametrize(
@@ -40,3 +40,11 @@ def test_excel_text_cuts_to_excels_limit_with_a_notice() -> None:
     text, cut = excel_text("あ" * 40_000)
     assert cut and len(text) == 32_767 and text.endswith("（以下省略）")
     assert excel_text("短い") == ("短い", False)
+
+
+def test_shown_keeps_a_name_on_one_line_and_shows_what_would_disguise_it() -> None:
+    # A newline in a Linux file name; the right-to-left override that shows "回答\u202exslx.exe" as
+    # "回答exe.xlsx"; a C1 control; a non-character. Emoji with their joiner stay as they are.
+    assert shown("回答\u202exslx.exe") == "回答\\u202exslx.exe"
+    assert shown("a\nb\tc\r\x85\ufffe") == "a\\nb\\tc\\x0d\\x85\\ufffe"
+    assert shown("回答😀\u200d👍.xlsx") == "回答😀\u200d👍.xlsx"
