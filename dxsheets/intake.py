@@ -431,7 +431,7 @@ def _attachment_arrivals(
     # rest are taken in as possible workbooks, unopened, for the workers to tell.
     ole_entries, zip_entries = MAX_COMPOUND_ENTRIES, _MAX_ZIP_ENTRIES_LISTED
     for index, attached in enumerate(found):
-        name = (attached.name or "無題").replace("/", "_").replace("\\", "_")
+        name = _bounded((attached.name or "無題").replace("/", "_").replace("\\", "_"))
         seen[name] = seen.get(name, 0) + 1
         if seen[name] > 1:
             name = f"{seen[name]}_{name}"
@@ -528,6 +528,18 @@ def _too_large_mail(exc: Exception) -> Problem:
         f"{what}ため開きません。課題抽出シートだけを添付して送り直してもらうか、添付のシートを保存して"
         " inbox に置いてください。",
     )
+
+
+_MAX_NAME = 255  # characters of an attachment's name, as of a Windows file name
+
+
+def _bounded(name: str) -> str:
+    """An attachment's name as long as a file name can be, its suffix kept: a mail can name one with half
+    a million characters, which would become a path in the ledger, the status and the summary."""
+    if len(name) <= _MAX_NAME:
+        return name
+    suffix = Path(name).suffix[:16]
+    return name[: _MAX_NAME - len(suffix) - 1] + "…" + suffix
 
 
 def _unreadable_mail(exc: Exception) -> Problem:

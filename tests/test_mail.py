@@ -138,3 +138,18 @@ def test_the_walks_time_limit_leaves_a_timer_of_the_program_using_dxsheets_runni
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def test_an_attachment_named_at_great_length_is_recorded_under_a_file_names_length(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    long_name = "回答" * 3000 + ".xlsx"
+    mail_file = hostile.make_outlook_msg(
+        inbox / "長い名前.msg",
+        mail=hostile.MsgMail(
+            "回答", SENT.replace(tzinfo=UTC), [(long_name, b"PK\x03\x04"), ("回答" * 3000 + ".pdf", b"%PDF")]
+        ),
+    )
+    hostile.age(mail_file, 3600)
+    (arrival,) = scan(inbox, Limits())
+    name = arrival.path.split("/", 1)[1]
+    assert len(name) == 255 and name.startswith("回答回答") and name.endswith("….xlsx")
