@@ -1372,7 +1372,11 @@ def _read_application(pkg: _Package, package_rels: dict[str, _Rel]) -> str | Non
 def _application(data: bytes, part: str) -> str | None:
     app = _child(_parse_tree(data, part), "Application")
     text = (app.text or "").strip() if app is not None else ""
-    return text or None
+    # A program's name ("Microsoft Excel", "LibreOffice/7.6..."), kept in the ledger for each file: bounded.
+    return text[:_MAX_APPLICATION] or None
+
+
+_MAX_APPLICATION = 200
 
 
 _SHEET_STATES = {"visible": "visible", "hidden": "hidden", "veryhidden": "veryHidden"}

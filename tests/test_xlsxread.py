@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import random
+import re
 import struct
 import time
 import tracemalloc
@@ -1072,3 +1073,12 @@ def test_a_zip_of_too_many_parts_is_refused_from_its_end_record_before_zipfile_l
 def test_a_zip_within_the_entry_limit_is_listed_as_before() -> None:
     assert not xlsxread.zip_directory_too_large(hostile.zip_of_many_entries(500), 500)
     assert xlsxread.zip_directory_too_large(hostile.zip_of_many_entries(501), 500)
+
+
+def test_the_application_a_workbook_names_is_kept_to_a_programs_length(xw_book: bytes) -> None:
+    app = part(xw_book, "docProps/app.xml")
+    long = re.sub(
+        rb"<Application>[^<]*</Application>", b"<Application>" + b"X" * 100_000 + b"</Application>", app
+    )
+    assert long != app
+    assert read_workbook(rewrite_zip(xw_book, {"docProps/app.xml": long})).application == "X" * 200
