@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
@@ -44,7 +45,7 @@ def main() -> None:
             if is_mail(path.name):
                 return read_mail(path, Path(tmp) / "mail")
             e = examine(path.read_bytes(), masters, ws.secret())
-            return f"{e.fate} {','.join(p.code for p in e.problems) or '-'}"
+            return f"{e.fate} {codes(e.problems)}"
 
         for key, path in corpus.items():
             size = path.stat().st_size
@@ -63,6 +64,12 @@ def main() -> None:
         print(f"\nslowest hostile file: {worst:.3f} s (target well under 1 s)")
 
 
+def codes(problems: list) -> str:
+    """The problems' codes, each once with its count: "text-too-long x4016,wg-invalid x999"."""
+    counted = Counter(p.code for p in problems)
+    return ",".join(code if n == 1 else f"{code} x{n}" for code, n in counted.items()) or "-"
+
+
 def read_mail(path: Path, inbox: Path) -> str:
     """Walk an inbox holding only this mail: what the walk makes of it (its attachments, or the mail)."""
     shutil.rmtree(inbox, ignore_errors=True)
@@ -70,8 +77,7 @@ def read_mail(path: Path, inbox: Path) -> str:
     shutil.copyfile(path, inbox / path.name)
     arrivals = list(scan(inbox, Limits(), now=time.time() + 3600))  # settled: read, not pending
     return "mail: " + "; ".join(
-        f"{a.path.split('/', 1)[-1]} {a.fate or 'to examine'} {','.join(p.code for p in a.problems) or '-'}"
-        for a in arrivals
+        f"{a.path.split('/', 1)[-1]} {a.fate or 'to examine'} {codes(a.problems)}" for a in arrivals
     )
 
 

@@ -19,8 +19,8 @@ from .xlsxread import Cell, excel_serial_to_date
 
 # Bump when a rule changes: every file is then checked again on the next collect.
 # 2: form-blank; documents file-unsupported-type. 3: date-invalid, form-unknown wording. 4: file-outlook-msg
-# wording (a .msg is read as a mail now).
-RULES_VERSION = "4"
+# wording (a .msg is read as a mail now). 5: text-too-long says "more than 2,000" for a text cut when read.
+RULES_VERSION = "5"
 
 RULES: dict[str, str] = {
     # the file itself
@@ -135,6 +135,18 @@ def _where(v: Value) -> str:
     return f"{v.sheet}!{v.ref}"
 
 
+_KEPT_TEXT = 2 * F.MAX_TEXT  # characters of a text cell read; the rest is not looked at
+
+
+def _too_long(v: Value | None, text: str, limit: int) -> str:
+    """How long a text too long is, and what to do: "1001文字あります。1000文字以内にしてください。" (its
+    length, or "more than" what was read of it when it was cut)."""
+    c = v.cell if v is not None else None
+    cut = c is not None and (c.truncated or (isinstance(c.value, str) and len(c.value) > _KEPT_TEXT))
+    length = f"{_KEPT_TEXT:,}文字を超えています" if cut else f"{len(text)}文字あります"
+    return f"{length}。{limit}文字以内にしてください。"
+
+
 def _uncached(c: Cell) -> bool:
     """A formula never calculated: no <v>, or an empty <v/> as openpyxl writes."""
     return c.formula is not None and (not c.cached or c.kind == "empty")
@@ -186,7 +198,10 @@ class _Reader:
         if isinstance(c.value, float):
             # A number typed into a text cell stays the text the promoter saw.
             return str(int(c.value)) if c.value.is_integer() else repr(c.value)
-        return clean(str(c.value))
+        # Cut before it is normalised: a form's longest input is 1,000 characters, and a cell may hold 32,767
+        # (a few kilobytes of shared strings can fill thousands of cells with them: seconds and hundreds
+        # of MB for nothing). What is kept is enough to report it and to edit it down in the feedback.
+        return clean(str(c.value)[:_KEPT_TEXT])
 
     def date(self, v: Value | None, label: str, field: str) -> tuple[date | None, bool]:
         """(date, present): a date from a serial, an ISO cell or a typed string."""
@@ -345,7 +360,7 @@ def check_values(
                 _problem(
                     "text-too-long",
                     ERROR,
-                    f"{label}（{_where(v)}）が{len(text)}文字あります。{limit}文字以内にしてください。",
+                    f"{label}（{_where(v)}）が{_too_long(v, text, limit)}",
                     v,
                     name,
                 )
@@ -463,7 +478,7 @@ def check_values(
                     _problem(
                         "text-too-long",
                         ERROR,
-                        f"設問2の{F.Q2_COLUMNS[col]}（{_where(row[col])}）が{len(text)}文字あります。{limit}文字以内にしてください。",
+                        f"設問2の{F.Q2_COLUMNS[col]}（{_where(row[col])}）が{_too_long(row[col], text, limit)}",
                         row[col],
                         F.N_Q2,
                         i,
@@ -521,7 +536,7 @@ def check_values(
                     _problem(
                         "text-too-long",
                         ERROR,
-                        f"設問3の{F.Q3_COLUMNS[col]}（{_where(row[col])}）が{len(text)}文字あります。{limit}文字以内にしてください。",
+                        f"設問3の{F.Q3_COLUMNS[col]}（{_where(row[col])}）が{_too_long(row[col], text, limit)}",
                         row[col],
                         F.N_Q3,
                         i,

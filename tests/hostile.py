@@ -1520,6 +1520,61 @@ def make_dimension_bomb(dest: Path, source: bytes | None = None, claim: bool = T
     return _write(dest, "回答_dimension.xlsx", data)
 
 
+def make_text_flood(dest: Path, source: bytes, rows: int = 1000, chars: int = 32_000) -> Path:
+    """The source with ``DX_Q2`` grown to ``rows`` rows (the most a block may have), every cell of it one
+    shared string of ``chars`` characters: 23 KB on disk, 128 million characters for a reader that takes
+    each cell whole (387 MB of answers, 3.7 s, before dxsheets read 2,000 characters of a cell)."""
+    import openpyxl
+    from openpyxl.utils import column_index_from_string, get_column_letter
+    from openpyxl.workbook.defined_name import DefinedName
+
+    from dxsheets import forms
+
+    wb = openpyxl.load_workbook(io.BytesIO(source))
+    if forms.N_Q2 not in wb.defined_names:  # not a form: the block is made on its first sheet
+        wb.defined_names[forms.N_Q2] = DefinedName(forms.N_Q2, attr_text=f"'{wb.sheetnames[0]}'!$B$2:$E$2")
+    sheet, ref = next(iter(wb.defined_names[forms.N_Q2].destinations))
+    first = ref.replace("$", "").split(":")[0]
+    letters = re.match(r"[A-Z]+", first).group()  # type: ignore[union-attr]
+    top, left = int(first[len(letters) :]), column_index_from_string(letters)
+    right = get_column_letter(left + len(forms.Q2_COLUMNS) - 1)
+    wb.defined_names[forms.N_Q2].attr_text = f"'{sheet}'!${letters}${top}:${right}${top + rows - 1}"
+    for row in wb[sheet].iter_rows(min_row=top, max_row=top + rows - 1, min_col=left, max_col=left + 3):
+        for cell in row:
+            if type(cell).__name__ != "MergedCell":
+                cell.value = "〓FLOOD〓"
+    buf = io.BytesIO()
+    wb.save(buf)
+    sst = f'<sst xmlns="{NS_MAIN}" count="1" uniqueCount="1"><si><t>{"あ" * chars}</t></si></sst>'
+    parts = []
+    for name, data in _zip_parts(buf.getvalue()):
+        if name == "xl/sharedStrings.xml":
+            raise AssertionError("openpyxl wrote shared strings: the flood expects inline ones")
+        if name.startswith("xl/worksheets/"):
+            data = re.sub(
+                rb'(<c r="[A-Z]+\d+"[^>]*?) t="inlineStr"><is><t>\xe3\x80\x93FLOOD\xe3\x80\x93</t></is></c>',
+                rb'\1 t="s"><v>0</v></c>',
+                data,
+            )
+        elif name == "[Content_Types].xml":
+            data = data.replace(
+                b"</Types>",
+                b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+                b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>',
+            )
+        elif name == "xl/_rels/workbook.xml.rels":
+            data = data.replace(
+                b"</Relationships>",
+                b'<Relationship Id="rIdFlood" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+                b'relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>',
+            )
+        parts.append((name, data))
+    parts.append(("xl/sharedStrings.xml", sst.encode()))
+    path = _target(dest, "回答_長文だらけ.xlsx")
+    _write_package(path, parts)
+    return path
+
+
 def make_stretched_name(dest: Path, source: bytes, name: str = "DX_Q2") -> Path:
     """The source with the defined name ``name`` stretched down to row 1,048,576 (its end row replaced).
 
@@ -2082,4 +2137,5 @@ def build_corpus(directory: Path, source: bytes | None = None, with_bombs: bool 
             when,
         ),
     }
+    corpus["text_flood"] = make_text_flood(directory, src)
     return corpus

@@ -155,6 +155,24 @@ RULE_CASES = [
 ]
 
 
+def test_a_text_far_too_long_is_reported_by_what_was_read_and_kept_short(generated: Workspace) -> None:
+    """A cell may hold 32,767 characters; the longest input takes 1,000. What is read of it is enough to
+    report it and to edit it down in the feedback book, and no more is kept."""
+    dept = generated.masters().department("0402")
+    fill = Fill(q2=[("窓口受付", "あ" * 40_000, "電子", None)], q3=[])
+    drop(generated.inbox, "r.xlsx", returned(generated.distribute, dept, fill))
+    collect(generated)
+    (problem,) = file_entry(status_json(generated), "r.xlsx")["problems"]
+    assert problem["message"].endswith("が2,000文字を超えています。1000文字以内にしてください。")
+    with Ledger(generated.ledger_path) as ledger:
+        row = ledger.file("r.xlsx")
+        assert row is not None and row.sha256 is not None
+        reading = ledger.current_reading(row.sha256)
+    assert reading is not None and len(json.dumps(reading)) < 20_000
+    book = openpyxl.load_workbook(feedback_path(generated.feedback, dept))
+    assert "あ" * 2_000 in [c.value for row in book[F.MAIN_SHEET].iter_rows() for c in row]
+
+
 @pytest.mark.parametrize(("case", "fill", "expected"), RULE_CASES, ids=[c[0] for c in RULE_CASES])
 def test_rules(generated: Workspace, case: str, fill: Fill, expected: list[tuple[str, str]]) -> None:
     m = generated.masters()

@@ -80,6 +80,7 @@ def test_hostile_inbox_is_fully_accounted_for(generated: Workspace) -> None:
     for key, path in corpus.items():
         if key != "half_written":
             hostile.age(path, 3600)
+    hostile.age(corpus["text_flood"], 7200)  # 0101's too: sent before its good return, which counts
     before = {
         p: hashlib.sha256(p.read_bytes()).hexdigest() for p in generated.inbox.rglob("*") if p.is_file()
     }
@@ -126,6 +127,10 @@ def test_hostile_inbox_is_fully_accounted_for(generated: Workspace) -> None:
     claimed = by_path["hostile/回答_dimension.xlsx"]["problems"][0]
     assert (claimed["sheet"], claimed["cell"]) == ("課題抽出シート", "")
     assert "課題抽出シートの 1,048,576 行目まで入力や書式がある" in claimed["message"]
+    # A thousand rows of 32,000-character cells from 23 KB: each told, 2,000 characters of each kept.
+    flood = by_path["hostile/回答_長文だらけ.xlsx"]
+    assert flood["status"] == "superseded" and len(flood["problems"]) > 4000
+    assert {p["code"] for p in flood["problems"]} == {"text-too-long", "wg-invalid"}
     # Mail attachments are accounted for under the mail's path.
     assert by_path["hostile/回答.eml/回答_総務課.xlsx"]["status"] in ("accepted", "superseded", "duplicate")
     assert by_path["hostile/回答_ロック.eml/~$回答.xlsx"]["status"] == "ignored"
