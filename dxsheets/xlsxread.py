@@ -1023,7 +1023,8 @@ class _SheetBuilder:
         sheet: str = "",
     ) -> None:
         self.part = part
-        self.sheet = sheet  # its name, for a refusal a person can act on
+        # Its name, for a refusal a person can act on; no longer than Excel allows one (31 characters).
+        self.sheet = sheet if len(sheet) <= 31 else sheet[:31] + "…"
         self.only = only  # the (row, column) of the cells to keep; None keeps all
         self.shared = shared
         self.limits = limits

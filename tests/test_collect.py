@@ -173,6 +173,23 @@ def test_a_text_far_too_long_is_reported_by_what_was_read_and_kept_short(generat
     assert "あ" * 2_000 in [c.value for row in book[F.MAIN_SHEET].iter_rows() for c in row]
 
 
+def test_a_sheet_renamed_at_great_length_is_named_shortly_in_each_problem(generated: Workspace) -> None:
+    """A sheet's name is repeated in every problem's place and message: kept to Excel's 31 characters."""
+    dept = generated.masters().department("0402")
+    fill = Fill(q2=[("窓口受付", "紙" * 1001, "電子", None)] * 10, q3=[])
+    long = "".join(chr(0x4E00 + i % 20000) for i in range(5000))  # not Excel's, which allows 31
+    parts = [
+        (name, data.replace(F.MAIN_SHEET.encode(), long.encode()) if name == "xl/workbook.xml" else data)
+        for name, data in hostile._zip_parts(returned(generated.distribute, dept, fill))
+    ]
+    hostile._write_package(generated.inbox / "r.xlsx", parts)
+    hostile.age(generated.inbox / "r.xlsx", 3600)
+    collect(generated)
+    problems = file_entry(status_json(generated), "r.xlsx")["problems"]
+    assert len(problems) == 10 and {p["code"] for p in problems} == {"text-too-long"}
+    assert all(p["sheet"] == long[:31] + "…" and len(p["message"]) < 200 for p in problems)
+
+
 @pytest.mark.parametrize(("case", "fill", "expected"), RULE_CASES, ids=[c[0] for c in RULE_CASES])
 def test_rules(generated: Workspace, case: str, fill: Fill, expected: list[tuple[str, str]]) -> None:
     m = generated.masters()
