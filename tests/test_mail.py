@@ -1,4 +1,5 @@
-"""Reading saved mails: what the header limits let through and what they refuse."""
+"""Reading saved mails in the walk: what the limits let through and what they refuse, how many directory
+entries the walk lists, the time limit, and how attachments are named."""
 
 from __future__ import annotations
 
