@@ -357,9 +357,9 @@ def _previous_content(
     deadline: datetime,
 ) -> tuple[FileRow, list[Problem]] | None:
     """The row of a file that cannot be taken in tonight (open in Excel, being saved again, locked or moved
-    when read; `why` says which) at a path whose earlier content (`prev`, its row) is, by tonight's rules,
-    a department's return: that content keeps its fate, with a warning, until the new one can be read.
-    (Tonight's rules: a department brought back into the survey tonight gets its return's answer.)
+    when read; `why` says which) at a path whose earlier content (`prev`, its row) was read: that content
+    keeps the fate tonight's rules give it, with a warning, until the new one can be read. (Tonight's
+    rules: a department brought back into the survey tonight gets its return's answer.)
 
     Without this, a promoter who leaves their return open in Excel on the shared drive, or saves it again
     as the run starts, turns their department 未回答 and drops its answers from the summary for the night.
@@ -373,8 +373,9 @@ def _previous_content(
     if found is None:
         return None
     e = Examined.from_json(found, answers=False)
-    if not e.dept_code:  # not a return of any department tonight (e.g. not a workbook): it just waits
-        return None
+    # Not a return of any department tonight (its department left out of the survey, say) stands in too,
+    # with the fate tonight's rules give it: kept as the row's content, it is judged again on the night
+    # the rules change (its department back in), not lost to a row that only waits.
     said = "".join(p.message for p in why)
     sent = datetime.fromisoformat(prev.sent_at) if prev.sent_at else arrival.sent_at
     e.problems = [

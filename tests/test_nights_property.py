@@ -544,3 +544,23 @@ def test_a_return_open_in_excel_on_the_night_its_department_comes_back_stands_in
             assert [p.code for p in ledger.problems(rel)] == ["pending-previous-used"]
     finally:
         nights.teardown()
+
+
+def test_returns_open_in_excel_while_their_department_is_left_out_stand_in_when_it_comes_back() -> None:
+    """Found by the machine (exploring): 0103 is marked × and its two returns arrive; they are opened in
+    Excel and stay open for nights. On the night they were first found open, their earlier content was no
+    department's return (0103 left out), so the rows only waited and forgot that content; brought back,
+    0103 was 未回答 though both returns were in the archive. The content stands in whatever its fate, so
+    it is judged again when the department comes back."""
+    nights = Nights()
+    try:
+        nights.leave_out_a_department()
+        nights.save_attachments_newest_first("0103", "good")
+        nights.night()
+        for rel in nights._closed_workbooks():
+            nights._open(rel)
+        nights.night()  # checks: left out, no status, nothing accepted
+        nights.leave_out_a_department()  # back in, both still open
+        nights.night()  # checks: 0103 answered, by the content it sent
+    finally:
+        nights.teardown()
