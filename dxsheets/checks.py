@@ -142,7 +142,7 @@ def _too_long(v: Value | None, text: str, limit: int) -> str:
     """How long a text too long is, and what to do: "1001文字あります。1000文字以内にしてください。" (its
     length, or "more than" what was read of it when it was cut)."""
     c = v.cell if v is not None else None
-    cut = c is not None and (c.truncated or (isinstance(c.value, str) and len(c.value) > _KEPT_TEXT))
+    cut = c is not None and isinstance(c.value, str) and len(c.value) > _KEPT_TEXT  # cut by the reader too
     length = f"{_KEPT_TEXT:,}文字を超えています" if cut else f"{len(text)}文字あります"
     return f"{length}。{limit}文字以内にしてください。"
 

@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 from . import forms as F
 from .domain import ERROR, Problem
-from .xlsxread import Cell, RawWorkbook, cell_name, parse_ref
+from .xlsxread import Cell, RawWorkbook, cell_name, parse_ref, sheet_label
 
 
 class Value(NamedTuple):
@@ -67,7 +67,7 @@ def _block(raw: RawWorkbook, name: str) -> tuple[list[list[Value]] | None, Probl
             field=name,
         )
     ws = raw.sheets.get(sheet)
-    sheet = _sheet_label(sheet)  # from here on it only names a place in messages
+    sheet = sheet_label(sheet)  # from here on it only names a place in messages
     if ws is None:
         return None, Problem(
             "name-broken",
@@ -98,15 +98,6 @@ def _block(raw: RawWorkbook, name: str) -> tuple[list[list[Value]] | None, Probl
     get = ws.cells.get
     rows = [[Value(get((r, c)), sheet, r, c) for c in range(c1, c2 + 1)] for r in range(r1, r2 + 1)]
     return rows, None
-
-
-_MAX_SHEET_NAME = 31  # Excel's own limit on a sheet's name
-
-
-def _sheet_label(sheet: str) -> str:
-    """A sheet's name as problems name its place: no longer than Excel allows one (a hostile workbook's
-    can be megabytes, then repeated in every problem of thousands)."""
-    return sheet if len(sheet) <= _MAX_SHEET_NAME else sheet[:_MAX_SHEET_NAME] + "…"
 
 
 def _shape_problem(name: str, sheet: str, area: tuple[int, int, int, int], message: str) -> Problem:

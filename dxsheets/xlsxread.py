@@ -229,6 +229,15 @@ def col_letter(col: int) -> str:
     return "".join(reversed(letters))
 
 
+_MAX_SHEET_NAME = 31  # Excel's own limit on a sheet's name
+
+
+def sheet_label(sheet: str) -> str:
+    """A sheet's name as a message names a place in it: no longer than Excel allows one (a hostile
+    workbook's can be megabytes, then repeated in every problem of thousands)."""
+    return sheet if len(sheet) <= _MAX_SHEET_NAME else sheet[:_MAX_SHEET_NAME] + "…"
+
+
 def cell_name(row: int, col: int) -> str:
     """Return the A1-style name of a cell, e.g. ``cell_name(3, 2) == "B3"``.
 
@@ -424,7 +433,7 @@ def sniff(data: bytes) -> str:
         return _sniff_ole(data)
     if not data.startswith(ZIP_MAGIC):
         return FORMAT_OTHER
-    if zip_directory_too_large(data, Limits().max_entries):
+    if zip_directory_too_large(data, DEFAULT_LIMITS.max_entries):
         return FORMAT_XLSX
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
@@ -492,7 +501,7 @@ def document_kind(data: bytes) -> str | None:
     if data[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1"):  # iPhone photos
         return "image"
     if data.startswith(ZIP_MAGIC):
-        if zip_directory_too_large(data, Limits().max_entries):
+        if zip_directory_too_large(data, DEFAULT_LIMITS.max_entries):
             return None
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as zf:
@@ -1030,8 +1039,7 @@ class _SheetBuilder:
         sheet: str = "",
     ) -> None:
         self.part = part
-        # Its name, for a refusal a person can act on; no longer than Excel allows one (31 characters).
-        self.sheet = sheet if len(sheet) <= 31 else sheet[:31] + "…"
+        self.sheet = sheet_label(sheet)  # its name, for a refusal a person can act on
         self.only = only  # the (row, column) of the cells to keep; None keeps all
         self.shared = shared
         self.limits = limits
