@@ -20,7 +20,8 @@ from .xlsxread import Cell, excel_serial_to_date
 # Bump when a rule changes: every file is then checked again on the next collect.
 # 2: form-blank; documents file-unsupported-type. 3: date-invalid, form-unknown wording. 4: file-outlook-msg
 # wording (a .msg is read as a mail now). 5: text-too-long says "more than 2,000" for a text cut when read.
-RULES_VERSION = "5"
+# 6: the inputs are read from a copy of the main sheet when the original is blank or deleted (sheet-copy-*).
+RULES_VERSION = "6"
 
 RULES: dict[str, str] = {
     # the file itself
@@ -60,6 +61,8 @@ RULES: dict[str, str] = {
     "name-missing": "入力欄の名前（定義された名前）がない",
     "name-broken": "入力欄の名前の参照先が壊れている",
     "name-shape": "入力欄の名前の形（行数・列数）が違う",
+    "sheet-copy-used": "シートがコピーされ、回答はコピーの方から読み取った（元のシートが空か削除されていた）",
+    "sheet-copy-ignored": "コピーしたシートに、読み取った回答と違う回答がある（読み取っていない）",
     # values
     "form-blank": "何も入力されていない（配布したままのシート。他の返送より後でも採用しない）",
     "required-missing": "必須の入力がない",

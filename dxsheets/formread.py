@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from . import forms as F
-from .domain import ERROR, Problem
+from .domain import ERROR, WARNING, Problem
 from .xlsxread import Cell, RawWorkbook, cell_name, parse_ref, sheet_label
 
 
@@ -45,8 +45,10 @@ class FormValues:
     unread: set[str] = field(default_factory=set)
 
 
-def _block(raw: RawWorkbook, name: str) -> tuple[list[list[Value]] | None, Problem | None]:
-    refers = raw.defined_names.get(name)
+def _block(
+    raw: RawWorkbook, name: str, refers: str | None
+) -> tuple[list[list[Value]] | None, Problem | None]:
+    """The cells `name` refers to (`refers`, its definition; None when the workbook has none), row by row."""
     label = F.LABELS.get(name, name)
     if refers is None:
         return None, Problem(
@@ -108,32 +110,149 @@ def _shape_problem(name: str, sheet: str, area: tuple[int, int, int, int], messa
 
 
 def read_form(raw: RawWorkbook) -> tuple[FormValues, list[Problem]]:
-    """Collect every contract input; problems for names that are missing, broken or misshapen."""
+    """Collect every contract input; problems for names that are missing, broken or misshapen.
+
+    The identity is read through the workbook's names. The inputs are read through the names as the main
+    sheet's copies see them too: a sheet copied in Excel or LibreOffice takes along, as names of its own, the
+    names that point into it, and a promoter who copied the sheet may have filled in the copy, or deleted
+    the original (its names then say #REF!). See `_choose`.
+    """
     values = FormValues()
     problems: list[Problem] = []
     for name in F.META_NAMES:
-        rows, problem = _block(raw, name)
+        rows, problem = _block(raw, name, raw.defined_names.get(name))
         if rows is not None:
             values.meta[name] = rows[0][0]
         elif name != F.N_GENERATED and problem is not None:
             problems.append(problem)
-    for name in F.SINGLE_NAMES:
-        rows, problem = _block(raw, name)
-        if rows is not None:
-            values.singles[name] = rows[0][0]
-        elif problem is not None:
-            problems.append(problem)
-    for name in (F.N_HOUSE, F.N_Q2, F.N_Q3):
-        rows, problem = _block(raw, name)
+    views = [_inputs(raw, None)] + [_inputs(raw, sheet) for sheet in _copies(raw)]
+    chosen, notes = _choose(views)
+    values.singles, values.house, values.q2, values.q3 = chosen.singles, chosen.house, chosen.q2, chosen.q3
+    values.unread = chosen.unread
+    return values, problems + chosen.problems + notes
+
+
+@dataclass
+class _View:
+    """The inputs as read through the names seen from one scope: the workbook's, or a sheet's own names
+    (falling back to the workbook's, as Excel resolves a name used on that sheet)."""
+
+    scope: str | None
+    singles: dict[str, Value] = field(default_factory=dict)
+    house: list[Value] = field(default_factory=list)
+    q2: list[list[Value]] = field(default_factory=list)
+    q3: list[list[Value]] = field(default_factory=list)
+    unread: set[str] = field(default_factory=set)
+    problems: list[Problem] = field(default_factory=list)
+
+    def cells(self) -> list[Value]:
+        """Every input a promoter types into (the department's name is filled in by the form)."""
+        singles = [v for n, v in self.singles.items() if n != F.N_DEPT_NAME]
+        return singles + self.house + [v for block in (self.q2, self.q3) for row in block for v in row]
+
+    def answers(self) -> tuple[object, ...]:
+        return tuple(_typed(v) for v in self.cells())
+
+    @property
+    def answered(self) -> bool:
+        return any(_typed(v) is not None for v in self.cells())
+
+    @property
+    def whole(self) -> bool:
+        return not self.problems
+
+    @property
+    def sheet(self) -> str:
+        """The sheet most of the inputs were read from."""
+        found = [v.sheet for v in self.cells()]
+        return max(set(found), key=found.count) if found else sheet_label(self.scope or F.MAIN_SHEET)
+
+
+def _typed(v: Value) -> object:
+    """What a promoter put in a cell: its value, or its formula; None for nothing."""
+    c = v.cell
+    if c is None:
+        return None
+    if c.formula is not None:
+        return ("=", c.formula)
+    if isinstance(c.value, str) and not c.value.strip():
+        return None
+    return c.value
+
+
+# Copies of the main sheet looked at, in workbook order: a promoter makes one or two; a workbook of 400
+# sheets that each carry the input names (4.6 s to read them all) has the rest left unread.
+MAX_COPIES = 8
+
+
+def _copies(raw: RawWorkbook) -> list[str]:
+    """The sheets (in workbook order) with input names of their own: copies of the main sheet."""
+    scopes = {sheet for sheet, name in raw.local_names if name in F.INPUT_NAMES}
+    return [sheet for sheet in raw.sheets if sheet in scopes][:MAX_COPIES]
+
+
+def _inputs(raw: RawWorkbook, scope: str | None) -> _View:
+    view = _View(scope)
+    for name in F.INPUT_NAMES:
+        refers = raw.local_names.get((scope, name)) if scope is not None else None
+        rows, problem = _block(raw, name, refers if refers is not None else raw.defined_names.get(name))
         if problem is not None:
-            problems.append(problem)
-            values.unread.add(name)
-            continue
-        assert rows is not None
-        if name == F.N_HOUSE:
-            values.house = [r[0] for r in rows]
+            view.problems.append(problem)
+        if rows is None:
+            if name not in F.SINGLE_NAMES:
+                view.unread.add(name)
+        elif name in F.SINGLE_NAMES:
+            view.singles[name] = rows[0][0]
+        elif name == F.N_HOUSE:
+            view.house = [r[0] for r in rows]
         elif name == F.N_Q2:
-            values.q2 = rows
+            view.q2 = rows
         else:
-            values.q3 = rows
-    return values, problems
+            view.q3 = rows
+    return view
+
+
+def _choose(views: list[_View]) -> tuple[_View, list[Problem]]:
+    """The view to read the answers from, and warnings about the copies.
+
+    The workbook's names are read unless they find no answers or are broken while one copy, and only one,
+    does better (answered first, then intact): the promoter filled in the copy, or deleted the original.
+    A copy holding other answers than those read is named in a warning, so nobody believes it was read.
+    """
+    main = views[0]
+    if len(views) == 1:
+        return main, []  # no copy: nothing to choose
+
+    def rank(v: _View) -> tuple[bool, bool]:
+        return v.answered, v.whole
+
+    best = max(map(rank, views))
+    chosen = main
+    if rank(main) < best:
+        top = [v for v in views[1:] if rank(v) == best]
+        if len(top) == 1:
+            chosen = top[0]
+    notes = []
+    if chosen is not main:
+        notes.append(
+            Problem(
+                "sheet-copy-used",
+                WARNING,
+                f"課題抽出シートがコピーされていたため、回答はコピーしたシート「{chosen.sheet}」から読み取りました。"
+                "読み取った回答が正しいか確認してください。",
+                sheet=chosen.sheet,
+            )
+        )
+    read = chosen.answers()
+    for v in views:
+        if v is not chosen and v.answered and v.answers() != read and v.sheet != chosen.sheet:
+            notes.append(
+                Problem(
+                    "sheet-copy-ignored",
+                    WARNING,
+                    f"シート「{v.sheet}」にも回答が入力されていますが、読み取ったのはシート「{chosen.sheet}」の回答です。"
+                    f"「{v.sheet}」の回答を使う場合は、その内容を「{chosen.sheet}」に入力し直して送ってください。",
+                    sheet=v.sheet,
+                )
+            )
+    return chosen, notes

@@ -50,6 +50,8 @@ N_Q3 = "DX_Q3"
 
 META_NAMES = (N_FORM_ID, N_FORM_VERSION, N_ROUND, N_DEPT_CODE, N_TOKEN, N_GENERATED)
 SINGLE_NAMES = (N_DEPT_NAME, N_RESPONDENT, N_CONTACT, N_ANSWER_DATE, N_Q1)
+# Every name on the main sheet, in the order they are read.
+INPUT_NAMES = (*SINGLE_NAMES, N_HOUSE, N_Q2, N_Q3)
 
 Q2_COLUMNS = ("業務名", "現在(Before)", "デジタル化後(After)", "関連WG")
 Q3_COLUMNS = ("業務名", "ギャップの内容・理由")

@@ -1575,6 +1575,37 @@ def make_text_flood(dest: Path, source: bytes, rows: int = 1000, chars: int = 32
     return path
 
 
+def make_many_copies(dest: Path, source: bytes, copies: int = 400) -> Path:
+    """The source with ``copies`` more sheets, each carrying the input names as its own (as Excel's "Move
+    or Copy" gives a copied sheet), stretched to the most rows a block may have, and a word typed in each.
+
+    196 KB on disk. Reading the inputs as every copy sees them took 4.6 s (3 million cells looked up) before
+    dxsheets looked at no more than the first eight copies.
+    """
+    import openpyxl
+    from openpyxl.workbook.defined_name import DefinedName
+
+    from dxsheets import forms
+
+    wb = openpyxl.load_workbook(io.BytesIO(source))
+    rows = forms.MAX_BLOCK_ROWS
+    areas = {
+        forms.N_RESPONDENT: "$B$2",
+        forms.N_HOUSE: f"$E$2:$E${rows + 1}",
+        forms.N_Q2: f"$B$2:$E${rows + 1}",
+        forms.N_Q3: f"$B$2:$C${rows + 1}",
+    }
+    for i in range(copies):
+        title = f"コピー{i + 1}"
+        sheet = wb.create_sheet(title)
+        sheet["B2"] = "コピー"
+        for name, area in areas.items():
+            sheet.defined_names[name] = DefinedName(name, attr_text=f"'{title}'!{area}")
+    buf = io.BytesIO()
+    wb.save(buf)
+    return _write(dest, "回答_コピーだらけ.xlsx", buf.getvalue())
+
+
 def make_stretched_name(dest: Path, source: bytes, name: str = "DX_Q2") -> Path:
     """The source with the defined name ``name`` stretched down to row 1,048,576 (its end row replaced).
 
@@ -2138,4 +2169,5 @@ def build_corpus(directory: Path, source: bytes | None = None, with_bombs: bool 
         ),
     }
     corpus["text_flood"] = make_text_flood(directory, src)
+    corpus["many_copies"] = make_many_copies(directory, src)
     return corpus

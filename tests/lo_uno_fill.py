@@ -30,6 +30,11 @@ Actions (applied in order; row/col offsets refer to the named range as it is at 
         as in Excel).  LibreOffice honours the sheet protection's "insert rows" permission; when the sheet
         forbids it the action fails, unless ``"unprotect": true`` (optional ``"password"``), which unprotects,
         inserts and protects again (LibreOffice's default protection options then replace the original ones).
+  {"op": "copy_sheet", "sheet": S, "new": S2}                     copies sheet S as S2, placed after it (as
+        "Move or Copy" does: the names pointing into S are copied as S2's own names)
+  {"op": "remove_sheet", "sheet": S}                              deletes sheet S (names into it become #REF!)
+  The value actions take "sheet": S to use a name of sheet S's own instead of the workbook's; both sheet
+  actions report every name afterwards.
 """
 
 from __future__ import annotations
@@ -216,8 +221,9 @@ def _group_members(pgid: int) -> list[int]:
     return members
 
 
-def _named_range(doc, name: str):
-    ranges = doc.NamedRanges
+def _named_range(doc, name: str, sheet: str | None = None):
+    """A workbook-level name, or with `sheet` the name of that sheet's own (a copied sheet's)."""
+    ranges = doc.Sheets.getByName(sheet).NamedRanges if sheet else doc.NamedRanges
     if not ranges.hasByName(name):
         raise ActionError(f"no defined name {name!r}; the workbook has {sorted(ranges.getElementNames())}")
     named = ranges.getByName(name)
@@ -228,7 +234,7 @@ def _named_range(doc, name: str):
 
 
 def _target_cell(doc, action: dict):
-    named, cells = _named_range(doc, action["name"])
+    named, cells = _named_range(doc, action["name"], action.get("sheet"))
     row, col = int(action.get("row", 0)), int(action.get("col", 0))
     addr = cells.getRangeAddress()
     height, width = addr.EndRow - addr.StartRow + 1, addr.EndColumn - addr.StartColumn + 1
@@ -323,7 +329,31 @@ def _apply(doc, action: dict) -> dict:
             "unprotected_to_insert": unprotected,
         }
 
+    if op == "copy_sheet":
+        sheets = doc.Sheets
+        names = list(sheets.getElementNames())
+        source, copy = action["sheet"], action["new"]
+        if source not in names:
+            raise ActionError(f"copy_sheet: no sheet {source!r} (sheets: {names})")
+        sheets.copyByName(source, copy, names.index(source) + 1)
+        return {"op": op, "sheet": source, "new": copy, "names": _names_report(doc)}
+
+    if op == "remove_sheet":
+        doc.Sheets.removeByName(action["sheet"])
+        return {"op": op, "sheet": action["sheet"], "names": _names_report(doc)}
+
     raise ActionError(f"unknown op {op!r}")
+
+
+def _names_report(doc) -> dict:
+    """Every defined name as LibreOffice holds it now: workbook-level ones, and those local to each sheet."""
+    report = {"": {n: doc.NamedRanges.getByName(n).getContent() for n in doc.NamedRanges.getElementNames()}}
+    for index in range(doc.Sheets.getCount()):
+        sheet = doc.Sheets.getByIndex(index)
+        local = getattr(sheet, "NamedRanges", None)
+        if local is not None and local.getElementNames():
+            report[sheet.Name] = {n: local.getByName(n).getContent() for n in local.getElementNames()}
+    return report
 
 
 def run(spec: dict) -> dict:

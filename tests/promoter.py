@@ -6,10 +6,14 @@ by one library and read by our own reader.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+import openpyxl
+from openpyxl.workbook.defined_name import DefinedName
 
 from dxsheets import forms as F
 from dxsheets.domain import Department
@@ -65,6 +69,38 @@ def fill_workbook(src: bytes | Path, fill: Fill) -> bytes:
 def returned(distribute: Path, dept: Department, fill: Fill | None = None) -> bytes:
     """The generated sheet of `dept`, filled (by default with a good answer)."""
     return fill_workbook(form_path(distribute, dept), fill or Fill())
+
+
+def copy_main_sheet(
+    data: bytes, original: Literal["keep", "clear", "delete"] = "keep", copy_name: str = "課題抽出シート (2)"
+) -> bytes:
+    """Copy the main sheet within the book as Excel's "Move or Copy" does, then keep, clear or delete the
+    original.
+
+    Excel (and LibreOffice, see test_interop) gives the copy, as names of its own, the workbook's names that
+    point into the copied sheet; deleting the original turns those workbook names into #REF!. "clear"
+    empties the original's inputs: the promoter answered in the copy and left the original blank.
+    """
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    main = wb[F.MAIN_SHEET]
+    copy = wb.copy_worksheet(main)
+    copy.title = copy_name
+    for name, defined in list(wb.defined_names.items()):
+        ((sheet, ref),) = list(defined.destinations)
+        if sheet != F.MAIN_SHEET:
+            continue
+        copy.defined_names[name] = DefinedName(name, attr_text=f"'{copy_name}'!{ref}")
+        if original == "delete":
+            defined.attr_text = "#REF!"
+        elif original == "clear" and name != F.N_DEPT_NAME:
+            for row in main[ref.replace("$", "")] if ":" in ref else ((main[ref.replace("$", "")],),):
+                for cell in row:
+                    cell.value = None
+    if original == "delete":
+        wb.remove(main)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
 
 
 def drop(inbox: Path, name: str, data: bytes, age_seconds: float = 3600) -> Path:

@@ -18,7 +18,7 @@ import hostile
 import openpyxl
 import pytest
 from click.testing import CliRunner, Result
-from promoter import Fill, drop, fill_workbook, returned
+from promoter import Fill, copy_main_sheet, drop, fill_workbook, returned
 
 from dxsheets import forms as F
 from dxsheets.cli import cli
@@ -334,6 +334,53 @@ def test_a_name_whose_rows_were_deleted_is_reported_as_broken(generated: Workspa
     assert codes(entry) == [("name-broken", "error")] and entry["status"] == "rejected"
     assert "行や列の削除で消えた可能性があります" in entry["problems"][0]["message"]
     assert result.departments["0101"] == "needs_fixing"
+
+
+def test_a_copy_of_the_sheet_filled_in_place_of_the_deleted_original_is_read(generated: Workspace) -> None:
+    """The promoter copied the sheet, answered in the copy and deleted the original: the workbook's names
+    say #REF!, the copy's own names (Excel gave them to it) find every answer."""
+    m = generated.masters()
+    data = returned(generated.distribute, m.department("0101"), Fill(respondent="コピー 花子"))
+    drop(generated.inbox, "copied.xlsx", copy_main_sheet(data, original="delete"))
+    result = collect(generated)
+    entry = file_entry(status_json(generated), "copied.xlsx")
+    assert entry["status"] == "accepted", entry
+    assert codes(entry) == [("sheet-copy-used", "warning")]
+    assert "「課題抽出シート (2)」から読み取りました" in entry["problems"][0]["message"]
+    assert result.departments["0101"] == "answered"
+    with Ledger(generated.ledger_path) as ledger:
+        ((_, _, _, _, ans),) = ledger.submissions()
+    assert ans["respondent"] == "コピー 花子"
+    assert [q[2] for q in ans["q2"]] == ["住民票の写し等の交付", "会議資料の作成"]
+    assert ans["q2"][0][1] == "課題抽出シート (2)!B30"  # where the row was found, for staff
+
+
+def test_answers_in_a_copy_beside_the_blank_original_are_read_and_a_stale_copy_is_named(
+    generated: Workspace,
+) -> None:
+    m = generated.masters()
+    in_copy = copy_main_sheet(returned(generated.distribute, m.department("0101")), original="clear")
+    drop(generated.inbox, "0101.xlsx", in_copy)
+    # 0102 answered in the original after copying it half-way: the copy's answers differ and are not read.
+    half = copy_main_sheet(returned(generated.distribute, m.department("0102"), Fill(q2=[], q3=[])))
+    drop(generated.inbox, "0102.xlsx", fill_workbook(half, Fill()))
+    # 0103 kept a copy of what it sent, answers and all: the same answers, nothing to say.
+    drop(generated.inbox, "0103.xlsx", copy_main_sheet(returned(generated.distribute, m.department("0103"))))
+    result = collect(generated)
+    report = status_json(generated)
+
+    assert codes(file_entry(report, "0101.xlsx")) == [("sheet-copy-used", "warning")]
+    stale = file_entry(report, "0102.xlsx")
+    assert stale["status"] == "accepted" and codes(stale) == [("sheet-copy-ignored", "warning")]
+    assert stale["problems"][0]["sheet"] == "課題抽出シート (2)"
+    assert "読み取ったのはシート「課題抽出シート」の回答です" in stale["problems"][0]["message"]
+    assert codes(file_entry(report, "0103.xlsx")) == []
+    assert {c: result.departments[c] for c in ("0101", "0102", "0103")} == dict.fromkeys(
+        ("0101", "0102", "0103"), "answered"
+    )
+    with Ledger(generated.ledger_path) as ledger:
+        q2 = {code: [q[2] for q in ans["q2"]] for code, _, _, _, ans in ledger.submissions()}
+    assert q2["0101"] == q2["0102"] == ["住民票の写し等の交付", "会議資料の作成"]
 
 
 def test_a_name_stretched_to_the_last_row_is_refused_without_reading_a_million_rows(

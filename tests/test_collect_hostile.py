@@ -46,6 +46,8 @@ EXPECTED = {
     "dimension_bomb": ("rejected", ["file-sheet-too-large"]),
     "far_cell": ("rejected", ["file-sheet-too-large"]),
     "stretched_name": ("rejected|superseded", ["name-shape"]),  # a return of 0101, like "valid"
+    # 400 sheets carrying the input names as their own: the original is read, eight copies looked at.
+    "many_copies": ("accepted|superseded|duplicate", ["sheet-copy-ignored"] * 8),
     "billion_laughs": ("rejected", ["file-doctype"]),
     "external_entity": ("rejected", ["file-doctype"]),
     "csv_named_xlsx": ("rejected", ["file-not-workbook"]),

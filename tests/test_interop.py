@@ -169,6 +169,19 @@ def insert_actions() -> list[dict[str, Any]]:
     return actions
 
 
+COPY = "課題抽出シート (2)"
+
+
+def copy_actions() -> list[dict[str, Any]]:
+    """Answer, copy the sheet, delete the original, then change one answer in the copy through its own name."""
+    return [
+        *answer_actions(),
+        {"op": "copy_sheet", "sheet": F.MAIN_SHEET, "new": COPY},
+        {"op": "remove_sheet", "sheet": F.MAIN_SHEET},
+        {"op": "set", "name": F.N_RESPONDENT, "sheet": COPY, "value": "鈴木 次郎"},
+    ]
+
+
 def file_entry(ws: Workspace, path: str) -> dict[str, Any]:
     with Ledger(ws.ledger_path) as ledger:
         report = status_report(ledger, ws.masters())
@@ -197,6 +210,7 @@ def uno_files(uno_ws: Workspace, tmp_path_factory: pytest.TempPathFactory) -> di
         "inserted": (insert_actions(), "xlsx"),
         "ods": (answer_actions(), "ods"),
         "xls": (answer_actions(), "xls"),
+        "copied": (copy_actions(), "xlsx"),
     }
 
     def fill(key: str) -> Path:
@@ -309,6 +323,28 @@ def test_rows_inserted_in_libreoffice_are_all_read_in_order(
     answers = submission(uno_ws, UNO_DEPT)  # this later-saved return supersedes the other
     assert [tuple(q[2:]) for q in answers["q2"]] == [Q2_ROWS[0], *INSERTED, Q2_ROWS[1]]
     assert answers["answer_date"] == "2026-11-20"
+
+
+@requires_uno
+def test_a_sheet_copied_in_libreoffice_and_the_original_deleted_is_read_from_the_copy(
+    uno_ws: Workspace, uno_files: dict[str, Path]
+) -> None:
+    """LibreOffice, like Excel, gives the copy its own names and turns the workbook's into #REF! when the
+    original goes: the answers are read through the copy's names, with a warning that says so."""
+    with zipfile.ZipFile(uno_files["copied"]) as z:
+        book = z.read("xl/workbook.xml").decode("utf-8")
+    assert f'<sheet name="{F.MAIN_SHEET}"' not in book and ">#REF!</definedName>" in book
+    # Sent after the department's other returns (an explicit time: they may be in this inbox already).
+    drop(uno_ws.inbox, "uno/copied.xlsx", uno_files["copied"].read_bytes(), age_seconds=900)
+    collect(uno_ws, jobs=1)
+    entry = file_entry(uno_ws, "uno/copied.xlsx")
+    assert entry["status"] == "accepted", entry
+    assert [p["code"] for p in entry["problems"]] == ["sheet-copy-used"]
+    answers = submission(uno_ws, UNO_DEPT)
+    assert answers["respondent"] == "鈴木 次郎"
+    assert answers["answer_date"] == "2026-11-20"
+    assert [tuple(q[2:]) for q in answers["q2"]] == Q2_ROWS
+    assert [tuple(g[2:]) for g in answers["q3"]] == [Q3_ROW]
 
 
 # --- 4. .ods and .xls are refused politely, and the run goes on ------------------------------------------------
