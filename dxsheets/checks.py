@@ -20,7 +20,8 @@ from .xlsxread import Cell, excel_serial_to_date
 # Bump when a rule changes: every file is then checked again on the next collect.
 # 2: form-blank; documents file-unsupported-type. 3: date-invalid, form-unknown wording. 4: file-outlook-msg
 # wording (a .msg is read as a mail now). 5: text-too-long says "more than 2,000" for a text cut when read.
-# 6: the inputs are read from a copy of the main sheet when the original is blank or deleted (sheet-copy-*).
+# 6: the inputs are read from a copy of the main sheet when the original is blank or deleted (sheet-copy-*),
+# and rows typed right under the Q2 and Q3 tables are read as theirs (rows-below-table).
 RULES_VERSION = "6"
 
 RULES: dict[str, str] = {
@@ -63,6 +64,7 @@ RULES: dict[str, str] = {
     "name-shape": "入力欄の名前の形（行数・列数）が違う",
     "sheet-copy-used": "シートがコピーされ、回答はコピーの方から読み取った（元のシートが空か削除されていた）",
     "sheet-copy-ignored": "コピーしたシートに、読み取った回答と違う回答がある（読み取っていない）",
+    "rows-below-table": "設問2・3の表の下に挿入された行に入力がある（表の回答として読み取った）",
     # values
     "form-blank": "何も入力されていない（配布したままのシート。他の返送より後でも採用しない）",
     "required-missing": "必須の入力がない",

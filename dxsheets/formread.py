@@ -193,15 +193,21 @@ def _copies(raw: RawWorkbook) -> list[str]:
 
 def _inputs(raw: RawWorkbook, scope: str | None) -> _View:
     view = _View(scope)
+    refers = {name: _refers(raw, scope, name) for name in F.INPUT_NAMES}
     for name in F.INPUT_NAMES:
-        refers = raw.local_names.get((scope, name)) if scope is not None else None
-        rows, problem = _block(raw, name, refers if refers is not None else raw.defined_names.get(name))
+        rows, problem = _block(raw, name, refers[name])
         if problem is not None:
             view.problems.append(problem)
         if rows is None:
             if name not in F.SINGLE_NAMES:
                 view.unread.add(name)
-        elif name in F.SINGLE_NAMES:
+            continue
+        if name in F.TABLE_BELOW:
+            below = _rows_below(raw, refers, name)
+            if below:
+                view.problems.append(_below_problem(name, below))
+                rows = rows + below
+        if name in F.SINGLE_NAMES:
             view.singles[name] = rows[0][0]
         elif name == F.N_HOUSE:
             view.house = [r[0] for r in rows]
@@ -210,6 +216,73 @@ def _inputs(raw: RawWorkbook, scope: str | None) -> _View:
         else:
             view.q3 = rows
     return view
+
+
+def _refers(raw: RawWorkbook, scope: str | None, name: str) -> str | None:
+    """What `name` refers to as seen from sheet `scope` (its own name, else the workbook's)."""
+    local = raw.local_names.get((scope, name)) if scope is not None else None
+    return local if local is not None else raw.defined_names.get(name)
+
+
+def _rows_below(raw: RawWorkbook, refers: dict[str, str | None], name: str) -> list[list[Value]]:
+    """The rows typed right under table `name`, in its columns, up to the last one holding something.
+
+    A promoter who needs more rows than the table has inserts them under its last row: Excel and
+    LibreOffice format them like the table (inputs unlocked) but do not grow its name, so without this
+    what is typed there would be dropped without a word. Looked for as far as the title of the table
+    below (a table whose neighbour cannot be placed is not looked under: its title and column titles
+    could pass for rows), another input's rows, or `F.ROWS_BELOW` rows.
+    """
+    try:
+        sheet, _, c1, r2, c2 = parse_ref(refers[name] or "")
+    except ValueError:
+        return []
+    ws = raw.sheets.get(sheet)
+    if ws is None:
+        return []
+    last = r2 + F.ROWS_BELOW
+    for other in F.INPUT_NAMES:  # rows of another input (names overlapping in a hostile file) are its own
+        try:
+            o_sheet, o_r1, o_c1, o_r2, o_c2 = parse_ref(refers[other] or "")
+        except ValueError:
+            continue
+        if other != name and o_sheet == sheet and o_r2 > r2 and o_c1 <= c2 and o_c2 >= c1:
+            last = min(last, max(o_r1, r2 + 1) - 1)
+    neighbour = F.TABLE_BELOW[name]
+    if neighbour is not None:
+        try:
+            next_sheet, next_first, _, _, _ = parse_ref(refers[neighbour] or "")
+        except ValueError:
+            return []
+        if next_sheet != sheet or next_first <= r2:
+            return []
+        last = min(last, next_first - F.TABLE_HEAD_ROWS - 1)
+    typed = [
+        row
+        for (row, col), cell in ws.cells.items()
+        if r2 < row <= last and c1 <= col <= c2 and _typed(Value(cell, "", row, col)) is not None
+    ]
+    if not typed:
+        return []
+    label = sheet_label(sheet)
+    get = ws.cells.get
+    return [
+        [Value(get((r, c)), label, r, c) for c in range(c1, c2 + 1)] for r in range(r2 + 1, max(typed) + 1)
+    ]
+
+
+def _below_problem(name: str, rows: list[list[Value]]) -> Problem:
+    first, last = rows[0][0], rows[-1][-1]
+    label = F.LABELS[name]
+    return Problem(
+        "rows-below-table",
+        WARNING,
+        f"{label}の表の下（{first.sheet}!{first.ref}:{last.ref}）に入力された行も、{label}の回答として"
+        f"読み取りました。{label}の行を増やすときは、表の最後の行より上に行を挿入してください。",
+        sheet=first.sheet,
+        cell=f"{first.ref}:{last.ref}",
+        field=name,
+    )
 
 
 def _choose(views: list[_View]) -> tuple[_View, list[Problem]]:

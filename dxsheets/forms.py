@@ -74,6 +74,15 @@ SHAPES: dict[str, tuple[int | None, int]] = {
 # Every name a reader reads: all of a return's inputs live inside these ranges.
 READ_NAMES = frozenset(SHAPES)
 
+# The tables a promoter may lengthen by inserting rows under their last row, each with the table below it
+# (None: nothing below). Excel and LibreOffice format such rows like the table, inputs unlocked, but do not
+# grow its name: what is typed there is read as the table's too (see formread), from the rows under it, up
+# to the title and column titles of the table below (TABLE_HEAD_ROWS) or ROWS_BELOW rows.
+TABLE_BELOW = {N_Q2: N_Q3, N_Q3: None}
+TABLE_HEAD_ROWS = 2
+ROWS_BELOW = MAX_BLOCK_ROWS
+READ_BELOW = dict.fromkeys(TABLE_BELOW, ROWS_BELOW)  # rows a reader keeps under each of those tables
+
 # Human labels for messages and feedback.
 LABELS = {
     N_DEPT_NAME: "所属",

@@ -26,7 +26,7 @@ import re
 import struct
 import zipfile
 import zlib
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
@@ -1403,32 +1403,35 @@ _SHEET_STATES = {"visible": "visible", "hidden": "hidden", "veryhidden": "veryHi
 _MAX_LISTED_CELLS = 65_536
 
 
-def _named_cells(info: _WorkbookInfo, names: Collection[str]) -> dict[str, frozenset[tuple[int, int]] | None]:
-    """For every sheet that one of `names` refers to: the (row, column) of each cell inside those ranges,
-    or None when they cover too many to list (that sheet is then read whole).
+def _named_cells(
+    info: _WorkbookInfo, names: Collection[str], below: Mapping[str, int]
+) -> dict[str, frozenset[tuple[int, int]] | None]:
+    """For every sheet that one of `names` refers to: the (row, column) of each cell inside those ranges
+    (stretched down by `below` rows for the names it gives), or None when they cover too many to list
+    (that sheet is then read whole).
 
     A name counts whether it is workbook-level or local to a sheet; names that are not a plain single-area
     reference (#REF!, whole rows, formulas) point at nothing. Callers must treat the result as read-only:
     returns of one form share their references, so the answer is remembered.
     """
     refs = tuple(
-        text
+        (text, below.get(name, 0))
         for name, local_id, text in info.names
         if name in names and (local_id is None or 0 <= local_id < len(info.entries))
     )
-    if len(refs) <= 64 and sum(map(len, refs)) <= 4096:
+    if len(refs) <= 64 and sum(len(text) for text, _ in refs) <= 4096:
         return _cells_of_refs_memo(refs)
     return _cells_of_refs(refs)
 
 
-def _cells_of_refs(refs: tuple[str, ...]) -> dict[str, frozenset[tuple[int, int]] | None]:
+def _cells_of_refs(refs: tuple[tuple[str, int], ...]) -> dict[str, frozenset[tuple[int, int]] | None]:
     areas: dict[str, list[tuple[int, int, int, int]]] = {}
-    for text in refs:
+    for text, rows_below in refs:
         try:
             sheet, r1, c1, r2, c2 = parse_ref(text)
         except ValueError:
             continue
-        areas.setdefault(sheet, []).append((r1, c1, r2, c2))
+        areas.setdefault(sheet, []).append((r1, c1, min(r2 + rows_below, _EXCEL_MAX_ROW), c2))
     cells: dict[str, frozenset[tuple[int, int]] | None] = {}
     budget = _MAX_LISTED_CELLS  # for all sheets together: hostile files may repeat names on many sheets
     for sheet, rects in areas.items():
@@ -1447,7 +1450,11 @@ _cells_of_refs_memo = functools.lru_cache(maxsize=64)(_cells_of_refs)
 
 
 def _read(
-    data: bytes, limits: Limits, selected: Collection[str] | None, names: Collection[str] | None
+    data: bytes,
+    limits: Limits,
+    selected: Collection[str] | None,
+    names: Collection[str] | None,
+    below: Mapping[str, int],
 ) -> RawWorkbook:
     pkg = _Package(data, limits)
     with pkg.zf:
@@ -1462,7 +1469,7 @@ def _read(
             raise WorkbookReadError("not-a-workbook", f"main part {wb_part!r} is not XML (xlsb?)")
         info = _read_workbook_xml(pkg.read(wb_part), wb_part)
         entries = info.entries
-        named = _named_cells(info, names) if names is not None else None
+        named = _named_cells(info, names, below) if names is not None else None
         wanted = named.keys() if named is not None else selected
         wb_rels = _read_rels(pkg, wb_part)
         sst_part = _rel_of_type(wb_rels, "/sharedStrings")
@@ -1576,6 +1583,7 @@ def read_workbook(
     limits: Limits = DEFAULT_LIMITS,
     sheets: Collection[str] | None = None,
     names: Collection[str] | None = None,
+    below: Mapping[str, int] | None = None,
 ) -> RawWorkbook:
     """Check an untrusted file, then read its sheets, names and metadata.
 
@@ -1592,6 +1600,8 @@ def read_workbook(
             refer to are kept, and only their sheets are parsed (instead of ``sheets``). Every cell is
             still checked against the limits; the other cells are just not decoded. All of a form's
             inputs live inside its names, so a return is read this way.
+        below: For some of ``names``: how many rows under each range to keep as well, in its columns (what
+            a person typed right under a table, in rows inserted below it, which do not grow its name).
 
     Returns:
         The workbook's raw content.
@@ -1610,7 +1620,7 @@ def read_workbook(
     if not data.startswith(ZIP_MAGIC):
         raise refusal(sniff(data) if data.startswith(OLE_MAGIC) else FORMAT_OTHER)
     try:
-        return _read(data, limits, sheets, names)
+        return _read(data, limits, sheets, names, below or {})
     except WorkbookReadError:
         raise
     except (MemoryError, RecursionError) as exc:

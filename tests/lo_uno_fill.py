@@ -30,6 +30,8 @@ Actions (applied in order; row/col offsets refer to the named range as it is at 
         as in Excel).  LibreOffice honours the sheet protection's "insert rows" permission; when the sheet
         forbids it the action fails, unless ``"unprotect": true`` (optional ``"password"``), which unprotects,
         inserts and protects again (LibreOffice's default protection options then replace the original ones).
+  {"op": "set_at", "sheet": S, "cell": "B50", "value": "text"}   types into a cell by its address, as a person
+        can into any cell the sheet's protection leaves unlocked (a locked one fails)
   {"op": "copy_sheet", "sheet": S, "new": S2}                     copies sheet S as S2, placed after it (as
         "Move or Copy" does: the names pointing into S are copied as S2's own names)
   {"op": "remove_sheet", "sheet": S}                              deletes sheet S (names into it become #REF!)
@@ -328,6 +330,15 @@ def _apply(doc, action: dict) -> dict:
             "protected": bool(sheet.isProtected()),
             "unprotected_to_insert": unprotected,
         }
+
+    if op == "set_at":
+        sheet = doc.Sheets.getByName(action["sheet"])
+        cell = sheet.getCellRangeByName(action["cell"])
+        locked = bool(cell.CellProtection.IsLocked)
+        if sheet.isProtected() and locked:
+            raise ActionError(f"set_at: {action['sheet']}!{action['cell']} is locked on a protected sheet")
+        cell.setString(str(action["value"]))
+        return {"op": op, "cell": cell.AbsoluteName, "locked": locked}
 
     if op == "copy_sheet":
         sheets = doc.Sheets

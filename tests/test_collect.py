@@ -271,7 +271,13 @@ def _insert_rows_like_excel(data: bytes, at: int, count: int) -> bytes:
     ws = wb[sheet]
     _, r1, _, _ = range_boundaries(ref.replace("$", ""))
     row = r1 + at
+    merged = [m for m in ws.merged_cells.ranges if m.min_row >= row]
+    for m in merged:  # openpyxl moves the cells but not the merges: Excel moves both
+        ws.merged_cells.remove(m)
     ws.insert_rows(row, count)
+    for m in merged:
+        m.shift(0, count)
+        ws.merged_cells.add(m)
     for dn in wb.defined_names.values():
         s, ref = next(iter(dn.destinations))
         if s != sheet:
@@ -301,6 +307,58 @@ def test_rows_inserted_inside_q2_are_all_read(generated: Workspace) -> None:
         ((_, _, _, _, ans),) = ledger.submissions()
     names = [q[2] for q in ans["q2"]]
     assert names == ["住民票の写し等の交付", "追加業務0", "追加業務1", "追加業務2", "会議資料の作成"]
+
+
+def test_rows_inserted_under_the_tables_are_read_as_theirs_and_said(generated: Workspace) -> None:
+    """Rows inserted under a table's last row do not grow its name (Excel, LibreOffice: see test_interop),
+    yet are formatted as inputs: what is typed there is read as the table's, with a warning, not dropped."""
+    m = generated.masters()
+    data = returned(generated.distribute, m.department("0101"), Fill(q3=[]))
+    grown = _insert_rows_like_excel(data, F.MIN_Q2_ROWS, 2)  # under row 20 of Q2: its name stays
+    wb = openpyxl.load_workbook(io.BytesIO(grown))
+    sheet, ref = next(iter(wb.defined_names[F.N_Q3].destinations))
+    under_q3 = int(ref.split(":")[1].lstrip("$BC")) + 1
+    wb[sheet][f"B{under_q3}"] = "会議資料の作成"
+    wb[sheet][f"C{under_q3}"] = "紙の決裁が残る"
+    buf = io.BytesIO()
+    wb.save(buf)
+    drop(generated.inbox, "under.xlsx", buf.getvalue())
+    result = collect(generated)
+    entry = file_entry(status_json(generated), "under.xlsx")
+    assert entry["status"] == "accepted", entry
+    assert codes(entry) == [("rows-below-table", "warning")] * 2
+    q2_note, q3_note = entry["problems"]
+    assert q2_note["cell"] == "B50:E51"
+    assert "設問2の表の下（課題抽出シート!B50:E51）に入力された行も、設問2の回答として" in q2_note["message"]
+    assert q3_note["cell"] == f"B{under_q3}:C{under_q3}"
+    assert result.departments["0101"] == "answered"
+    with Ledger(generated.ledger_path) as ledger:
+        ((_, _, _, _, ans),) = ledger.submissions()
+    assert [q[2] for q in ans["q2"]] == ["住民票の写し等の交付", "会議資料の作成", "追加業務0", "追加業務1"]
+    assert ans["q2"][2][1] == "課題抽出シート!B50"
+    assert [g[2:] for g in ans["q3"]] == [["会議資料の作成", "紙の決裁が残る"]]
+
+
+def test_rows_under_a_table_are_checked_like_its_own(generated: Workspace) -> None:
+    """A row typed under Q2 with no Before is an error on that row, and the feedback workbook carries it
+    inside its Q2 table, to be completed there."""
+    m = generated.masters()
+    wb = openpyxl.load_workbook(io.BytesIO(returned(generated.distribute, m.department("0101"))))
+    wb[F.MAIN_SHEET]["B50"] = "追加の業務"  # the spacer row under Q2 (20 rows: B30:E49)
+    buf = io.BytesIO()
+    wb.save(buf)
+    drop(generated.inbox, "under.xlsx", buf.getvalue())
+    result = collect(generated)
+    entry = file_entry(status_json(generated), "under.xlsx")
+    assert entry["status"] == "rejected"
+    assert ("q2-before-missing", "error") in codes(entry)
+    (missing,) = [p for p in entry["problems"] if p["code"] == "q2-before-missing"]
+    assert missing["cell"] == "C50"
+    (path,) = result.feedback
+    fb = openpyxl.load_workbook(path)
+    sheet, ref = next(iter(fb.defined_names[F.N_Q2].destinations))
+    first = int(ref.split(":")[0].lstrip("$B"))
+    assert fb[sheet][f"B{first + 2}"].value == "追加の業務"  # third row, after the two answered
 
 
 def test_a_deleted_name_is_reported_and_not_merged(generated: Workspace) -> None:

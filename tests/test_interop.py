@@ -182,6 +182,25 @@ def copy_actions() -> list[dict[str, Any]]:
     ]
 
 
+BELOW_Q2 = ("住民票の郵送請求", "郵送で請求を受け手作業で処理", "オンライン決済で請求")
+BELOW_Q3 = ("住民票の郵送請求", "決済手数料の負担先が決まっていない")
+
+
+def below_actions(lay: F.Layout) -> list[dict[str, Any]]:
+    """Answer, then insert two rows under Q2's last row and one under Q3's, and type into them by address."""
+    q2_under = lay.q2_last + 2  # the 1-based row under Q2's last
+    q3_under = lay.q3_last + 2 + 2  # under Q3's last, once Q2's two rows are in
+    actions = [
+        *answer_actions(),
+        {"op": "insert_rows", "name": F.N_Q2, "at": lay.n_q2, "count": 2},
+        {"op": "insert_rows", "name": F.N_Q3, "at": lay.n_q3, "count": 1},
+    ]
+    for cells, row in ((BELOW_Q2, q2_under + 1), (BELOW_Q3, q3_under)):
+        for col, value in zip("BCDE", cells, strict=False):
+            actions.append({"op": "set_at", "sheet": F.MAIN_SHEET, "cell": f"{col}{row}", "value": value})
+    return actions
+
+
 def file_entry(ws: Workspace, path: str) -> dict[str, Any]:
     with Ledger(ws.ledger_path) as ledger:
         report = status_report(ledger, ws.masters())
@@ -211,6 +230,7 @@ def uno_files(uno_ws: Workspace, tmp_path_factory: pytest.TempPathFactory) -> di
         "ods": (answer_actions(), "ods"),
         "xls": (answer_actions(), "xls"),
         "copied": (copy_actions(), "xlsx"),
+        "below": (below_actions(F.Layout(n_house=len(uno_ws.masters().house))), "xlsx"),
     }
 
     def fill(key: str) -> Path:
@@ -345,6 +365,24 @@ def test_a_sheet_copied_in_libreoffice_and_the_original_deleted_is_read_from_the
     assert answers["answer_date"] == "2026-11-20"
     assert [tuple(q[2:]) for q in answers["q2"]] == Q2_ROWS
     assert [tuple(g[2:]) for g in answers["q3"]] == [Q3_ROW]
+
+
+@requires_uno
+def test_rows_inserted_under_the_tables_in_libreoffice_are_read_as_theirs(
+    uno_ws: Workspace, uno_files: dict[str, Path]
+) -> None:
+    """LibreOffice lets a promoter insert rows under a table's last row and type there (the new cells are
+    unlocked like the table's) but does not grow the table's name: those rows are read, and said."""
+    wb = openpyxl.load_workbook(uno_files["below"])
+    assert shapes(wb)[F.N_Q2][3] == F.MIN_Q2_ROWS  # the name did not grow
+    drop(uno_ws.inbox, "uno/below.xlsx", uno_files["below"].read_bytes(), age_seconds=600)
+    collect(uno_ws, jobs=1)
+    entry = file_entry(uno_ws, "uno/below.xlsx")
+    assert entry["status"] == "accepted", entry
+    assert [p["code"] for p in entry["problems"]] == ["rows-below-table", "rows-below-table"]
+    answers = submission(uno_ws, UNO_DEPT)
+    assert [tuple(q[2:5]) for q in answers["q2"]] == [row[:3] for row in Q2_ROWS] + [BELOW_Q2]
+    assert [tuple(g[2:]) for g in answers["q3"]] == [Q3_ROW, BELOW_Q3]
 
 
 # --- 4. .ods and .xls are refused politely, and the run goes on ------------------------------------------------
