@@ -76,8 +76,10 @@ def _formats(wb: Workbook) -> _Formats:
         title=fmt(bold=True, font_size=16, font_color="#1F3864"),
         label=fmt(bold=True, bg_color="#DDEBF7", **border),
         locked_value=fmt(bg_color="#F2F2F2", bold=True, **border),
-        input=fmt(locked=False, **border),
-        input_wrap=fmt(locked=False, text_wrap=True, valign="top", **border),
+        # Text inputs are formatted as text ("@"): typed into General, "0312345678" becomes the number
+        # 312345678 and "4/1" a date, in Excel and LibreOffice alike, and no reader can undo that.
+        input=fmt(locked=False, num_format="@", **border),
+        input_wrap=fmt(locked=False, text_wrap=True, valign="top", num_format="@", **border),
         input_date=fmt(locked=False, num_format="yyyy/mm/dd", align="left", **border),
         header=fmt(
             bold=True, bg_color="#1F4E78", font_color="#FFFFFF", align="center", text_wrap=True, **border
@@ -89,7 +91,13 @@ def _formats(wb: Workbook) -> _Formats:
         required={"bg_color": "#FFF2CC"},
         greyed={"bg_color": "#D9D9D9", "font_color": "#808080"},
         marked=fmt(
-            locked=False, text_wrap=True, valign="top", bg_color="#FFC7CE", border=2, border_color="#C00000"
+            locked=False,
+            text_wrap=True,
+            valign="top",
+            num_format="@",
+            bg_color="#FFC7CE",
+            border=2,
+            border_color="#C00000",
         ),
         marked_date=fmt(
             locked=False,

@@ -30,6 +30,8 @@ Actions (applied in order; row/col offsets refer to the named range as it is at 
         as in Excel).  LibreOffice honours the sheet protection's "insert rows" permission; when the sheet
         forbids it the action fails, unless ``"unprotect": true`` (optional ``"password"``), which unprotects,
         inserts and protects again (LibreOffice's default protection options then replace the original ones).
+  {"op": "type", "name": N, "value": "0123", ...}                typed as at the keyboard (through the view):
+        the cell's number format decides what it becomes, as for a person (General: the number 123)
   {"op": "set_at", "sheet": S, "cell": "B50", "value": "text"}   types into a cell by its address, as a person
         can into any cell the sheet's protection leaves unlocked (a locked one fails)
   {"op": "copy_sheet", "sheet": S, "new": S2}                     copies sheet S as S2, placed after it (as
@@ -102,6 +104,7 @@ class Office:
         self.log = tempfile.TemporaryFile(prefix="lo-uno-log-")  # noqa: SIM115 (closed in close())
         self.proc: subprocess.Popen[bytes] | None = None
         self.desktop = None
+        self.ctx = None
         self.timed_out = False
         self._watchdog = threading.Timer(timeout, self._on_timeout)
         self._watchdog.daemon = True
@@ -148,6 +151,7 @@ class Office:
                 )
             try:
                 ctx = resolver.resolve(url)
+                self.ctx = ctx
                 self.desktop = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
                 return self.desktop
             except Exception as exc:  # NoConnectException until the pipe exists
@@ -251,7 +255,7 @@ def _sheet_of(doc, cells):
 
 def _apply(doc, action: dict) -> dict:
     op = action.get("op")
-    if op in ("set", "set_number", "set_date", "formula"):
+    if op in ("set", "set_number", "set_date", "formula", "type"):
         named, cell = _target_cell(doc, action)
         result: dict = {"op": op, "name": action["name"], "cell": cell.AbsoluteName}
         if op == "set":
@@ -264,6 +268,20 @@ def _apply(doc, action: dict) -> dict:
                 cell.setValue(value)
             else:
                 raise ActionError(f"set: unsupported value {value!r}")
+        elif op == "type":
+            # As typed at the keyboard (the view's input line, not the cell API, which ignores the format):
+            # the cell's number format decides (General makes "0123" the number 123 and "4/1" a date; Text
+            # keeps them as typed).
+            controller = doc.getCurrentController()
+            controller.select(cell)
+            helper = _OFFICE.ctx.ServiceManager.createInstanceWithContext(
+                "com.sun.star.frame.DispatchHelper", _OFFICE.ctx
+            )
+            helper.executeDispatch(
+                controller.getFrame(), ".uno:EnterString", "", 0, (_prop("StringName", str(action["value"])),)
+            )
+            result["type"] = cell.getType().value
+            result["string"] = cell.getString()
         elif op == "set_number":
             value = action.get("value")
             if not isinstance(value, int | float) or isinstance(value, bool):
@@ -367,6 +385,9 @@ def _names_report(doc) -> dict:
     return report
 
 
+_OFFICE: Office | None = None  # the office of this run (the "type" action dispatches through it)
+
+
 def run(spec: dict) -> dict:
     src = Path(spec["src"]).resolve()
     dest = Path(spec["dest"]).resolve()
@@ -378,7 +399,8 @@ def run(spec: dict) -> dict:
     actions = spec.get("actions", [])
     timings: dict[str, float] = {}
     results: list[dict] = []
-    office = Office(float(spec.get("timeout", 120)))
+    global _OFFICE
+    office = _OFFICE = Office(float(spec.get("timeout", 120)))
     t0 = time.monotonic()
     try:
         office.start(spec.get("pidfile"))

@@ -201,6 +201,20 @@ def below_actions(lay: F.Layout) -> list[dict[str, Any]]:
     return actions
 
 
+TYPED_CONTACT = "0312345678"
+TYPED_ROW = ("0123 窓口受付", "4/1", "10-20")  # what General would make a date, a date and a number
+
+
+def typed_actions() -> list[dict[str, Any]]:
+    """Answer, then type at the keyboard what a General cell would turn into numbers and dates."""
+    typed = [{"op": "type", "name": F.N_CONTACT, "value": TYPED_CONTACT}]
+    typed += [{"op": "type", "name": F.N_Q2, "row": 2, "col": c, "value": v} for c, v in enumerate(TYPED_ROW)]
+    typed.append({"op": "type", "name": F.N_Q2, "row": 3, "col": 0, "value": "0123"})
+    typed.append({"op": "type", "name": F.N_Q2, "row": 3, "col": 1, "value": "0.50"})
+    typed.append({"op": "type", "name": F.N_Q2, "row": 3, "col": 2, "value": "1,000"})
+    return [*answer_actions(), *typed]
+
+
 def file_entry(ws: Workspace, path: str) -> dict[str, Any]:
     with Ledger(ws.ledger_path) as ledger:
         report = status_report(ledger, ws.masters())
@@ -231,6 +245,7 @@ def uno_files(uno_ws: Workspace, tmp_path_factory: pytest.TempPathFactory) -> di
         "xls": (answer_actions(), "xls"),
         "copied": (copy_actions(), "xlsx"),
         "below": (below_actions(F.Layout(n_house=len(uno_ws.masters().house))), "xlsx"),
+        "typed": (typed_actions(), "xlsx"),
     }
 
     def fill(key: str) -> Path:
@@ -383,6 +398,22 @@ def test_rows_inserted_under_the_tables_in_libreoffice_are_read_as_theirs(
     answers = submission(uno_ws, UNO_DEPT)
     assert [tuple(q[2:5]) for q in answers["q2"]] == [row[:3] for row in Q2_ROWS] + [BELOW_Q2]
     assert [tuple(g[2:]) for g in answers["q3"]] == [Q3_ROW, BELOW_Q3]
+
+
+@requires_uno
+def test_what_is_typed_into_a_text_input_is_kept_as_typed(
+    uno_ws: Workspace, uno_files: dict[str, Path]
+) -> None:
+    """Typed at the keyboard into a General cell, "0312345678" becomes the number 312345678 and "4/1" a
+    date, in LibreOffice as in Excel, and nothing read afterwards can undo it. The text inputs are
+    formatted as text, so they keep what was typed."""
+    drop(uno_ws.inbox, "uno/typed.xlsx", uno_files["typed"].read_bytes(), age_seconds=300)
+    collect(uno_ws, jobs=1)
+    entry = file_entry(uno_ws, "uno/typed.xlsx")
+    assert entry["status"] == "accepted", entry
+    answers = submission(uno_ws, UNO_DEPT)
+    assert answers["contact"] == TYPED_CONTACT
+    assert [tuple(q[2:5]) for q in answers["q2"][2:]] == [TYPED_ROW, ("0123", "0.50", "1,000")]
 
 
 # --- 4. .ods and .xls are refused politely, and the run goes on ------------------------------------------------
