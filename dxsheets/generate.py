@@ -53,6 +53,7 @@ class _Formats:
     locked_value: object
     input: object
     input_wrap: object
+    input_wrap_text: object
     input_date: object
     header: object
     number: object
@@ -62,6 +63,7 @@ class _Formats:
     required: object
     greyed: object
     marked: object
+    marked_text: object
     marked_date: object
 
 
@@ -76,10 +78,12 @@ def _formats(wb: Workbook) -> _Formats:
         title=fmt(bold=True, font_size=16, font_color="#1F3864"),
         label=fmt(bold=True, bg_color="#DDEBF7", **border),
         locked_value=fmt(bg_color="#F2F2F2", bold=True, **border),
-        # Text inputs are formatted as text ("@"): typed into General, "0312345678" becomes the number
-        # 312345678 and "4/1" a date, in Excel and LibreOffice alike, and no reader can undo that.
+        # Short text inputs are formatted as text ("@"): typed into General, "0312345678" becomes the
+        # number 312345678 and "0123" 123, in Excel and LibreOffice alike, and no reader can undo that.
+        # Not the long ones (up to 1,000 characters): Excel shows "####" for a text cell of more than 255.
         input=fmt(locked=False, num_format="@", **border),
-        input_wrap=fmt(locked=False, text_wrap=True, valign="top", num_format="@", **border),
+        input_wrap=fmt(locked=False, text_wrap=True, valign="top", **border),
+        input_wrap_text=fmt(locked=False, text_wrap=True, valign="top", num_format="@", **border),
         input_date=fmt(locked=False, num_format="yyyy/mm/dd", align="left", **border),
         header=fmt(
             bold=True, bg_color="#1F4E78", font_color="#FFFFFF", align="center", text_wrap=True, **border
@@ -91,6 +95,9 @@ def _formats(wb: Workbook) -> _Formats:
         required={"bg_color": "#FFF2CC"},
         greyed={"bg_color": "#D9D9D9", "font_color": "#808080"},
         marked=fmt(
+            locked=False, text_wrap=True, valign="top", bg_color="#FFC7CE", border=2, border_color="#C00000"
+        ),
+        marked_text=fmt(
             locked=False,
             text_wrap=True,
             valign="top",
@@ -265,7 +272,9 @@ def _write_main(
 
     def fmt_for(name: str, base: object, row: int = 0, col: int = 0) -> object:
         if (name, row, col) in marks:
-            return fm.marked_date if base is fm.input_date else fm.marked
+            if base is fm.input_date:
+                return fm.marked_date
+            return fm.marked_text if base in (fm.input, fm.input_wrap_text) else fm.marked
         return base
 
     def put(name: str, row: int, col: int, r: int, c: int, base: object) -> None:
@@ -401,8 +410,10 @@ def _write_main(
         columns: tuple[str, ...],
         first: int,
         rows: int,
+        long: tuple[int, ...],
     ) -> None:
-        """A question, its column titles and its numbered input rows (the body is the defined name)."""
+        """A question, its column titles and its numbered input rows (the body is the defined name);
+        `long` lists the columns of long text (General: see `_formats`), the others are text."""
         ws.set_row(title_row, title_height)
         ws.merge_range(title_row, 0, title_row, 4, text, fm.section)
         ws.write_string(first - 1, 0, "No", fm.header)
@@ -412,10 +423,12 @@ def _write_main(
             ws.set_row(first + i, 36)
             ws.write_number(first + i, 0, i + 1, fm.number)
             for c in range(len(columns)):
-                put(name, i, c, first + i, 1 + c, fm.input_wrap)
+                put(name, i, c, first + i, 1 + c, fm.input_wrap if c in long else fm.input_wrap_text)
 
     # Q2 table.
-    table(F.N_Q2, F.Q2_TEXT, lay.q2_title, 30, F.Q2_COLUMNS, lay.q2_first, lay.n_q2)
+    table(
+        F.N_Q2, F.Q2_TEXT, lay.q2_title, 30, F.Q2_COLUMNS, lay.q2_first, lay.n_q2, (F.Q2_BEFORE, F.Q2_AFTER)
+    )
     q2 = (lay.q2_first, lay.q2_last)
     worklist = masters.worklists.get(dept.code, ())
     if worklist:
@@ -491,7 +504,7 @@ def _write_main(
     )
 
     # Q3 table.
-    table(F.N_Q3, F.Q3_TEXT, lay.q3_title, 44, F.Q3_COLUMNS, lay.q3_first, lay.n_q3)
+    table(F.N_Q3, F.Q3_TEXT, lay.q3_title, 44, F.Q3_COLUMNS, lay.q3_first, lay.n_q3, (F.Q3_GAP,))
     q3 = (lay.q3_first, lay.q3_last)
     ws.data_validation(
         q3[0],

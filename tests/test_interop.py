@@ -202,16 +202,16 @@ def below_actions(lay: F.Layout) -> list[dict[str, Any]]:
 
 
 TYPED_CONTACT = "0312345678"
-TYPED_ROW = ("0123 窓口受付", "4/1", "10-20")  # what General would make a date, a date and a number
+TYPED_ROW = ("0123", "窓口で受付", "4/1")  # 業務名 as typed; "4/1" in a long-text column becomes a date
+LONG_TEXT = "窓口で受け付けた申請書を、担当者が基幹システムに手で入力している。" * 10  # 330 characters
 
 
 def typed_actions() -> list[dict[str, Any]]:
     """Answer, then type at the keyboard what a General cell would turn into numbers and dates."""
     typed = [{"op": "type", "name": F.N_CONTACT, "value": TYPED_CONTACT}]
     typed += [{"op": "type", "name": F.N_Q2, "row": 2, "col": c, "value": v} for c, v in enumerate(TYPED_ROW)]
-    typed.append({"op": "type", "name": F.N_Q2, "row": 3, "col": 0, "value": "0123"})
-    typed.append({"op": "type", "name": F.N_Q2, "row": 3, "col": 1, "value": "0.50"})
-    typed.append({"op": "type", "name": F.N_Q2, "row": 3, "col": 2, "value": "1,000"})
+    typed.append({"op": "type", "name": F.N_Q3, "row": 1, "col": 0, "value": "0123"})
+    typed.append({"op": "type", "name": F.N_Q3, "row": 1, "col": 1, "value": LONG_TEXT})
     return [*answer_actions(), *typed]
 
 
@@ -404,16 +404,19 @@ def test_rows_inserted_under_the_tables_in_libreoffice_are_read_as_theirs(
 def test_what_is_typed_into_a_text_input_is_kept_as_typed(
     uno_ws: Workspace, uno_files: dict[str, Path]
 ) -> None:
-    """Typed at the keyboard into a General cell, "0312345678" becomes the number 312345678 and "4/1" a
-    date, in LibreOffice as in Excel, and nothing read afterwards can undo it. The text inputs are
-    formatted as text, so they keep what was typed."""
+    """Typed at the keyboard into a General cell, "0312345678" becomes the number 312345678 and "0123"
+    123, in LibreOffice as in Excel, and nothing read afterwards can undo it. The short text inputs are
+    formatted as text, so they keep what was typed; the long ones stay General (Excel shows a text cell of
+    more than 255 characters as ####), where "4/1" typed alone still becomes a date."""
     drop(uno_ws.inbox, "uno/typed.xlsx", uno_files["typed"].read_bytes(), age_seconds=300)
     collect(uno_ws, jobs=1)
     entry = file_entry(uno_ws, "uno/typed.xlsx")
     assert entry["status"] == "accepted", entry
     answers = submission(uno_ws, UNO_DEPT)
     assert answers["contact"] == TYPED_CONTACT
-    assert [tuple(q[2:5]) for q in answers["q2"][2:]] == [TYPED_ROW, ("0123", "0.50", "1,000")]
+    ((name, before, after),) = [tuple(q[2:5]) for q in answers["q2"][2:]]
+    assert (name, before) == TYPED_ROW[:2] and after == "46113"  # 2026-04-01, as a number: General
+    assert [tuple(g[2:]) for g in answers["q3"][1:]] == [("0123", LONG_TEXT)]
 
 
 # --- 4. .ods and .xls are refused politely, and the run goes on ------------------------------------------------
