@@ -21,7 +21,8 @@ from .xlsxread import Cell, excel_serial_to_date
 # 2: form-blank; documents file-unsupported-type. 3: date-invalid, form-unknown wording. 4: file-outlook-msg
 # wording (a .msg is read as a mail now). 5: text-too-long says "more than 2,000" for a text cut when read.
 # 6: the inputs are read from a copy of the main sheet when the original is blank or deleted (sheet-copy-*),
-# and rows typed right under the Q2 and Q3 tables are read as theirs (rows-below-table).
+# and rows typed right under the Q2 and Q3 tables are read as theirs (rows-below-table); text-too-long
+# writes its numbers with a thousands separator, as elsewhere ("1,001文字").
 RULES_VERSION = "6"
 
 RULES: dict[str, str] = {
@@ -144,12 +145,12 @@ _KEPT_TEXT = 2 * F.MAX_TEXT  # characters of a text cell read; the rest is not l
 
 
 def _too_long(v: Value | None, text: str, limit: int) -> str:
-    """How long a text too long is, and what to do: "1001文字あります。1000文字以内にしてください。" (its
+    """How long a text too long is, and what to do: "1,001文字あります。1,000文字以内にしてください。" (its
     length, or "more than" what was read of it when it was cut)."""
     c = v.cell if v is not None else None
     cut = c is not None and isinstance(c.value, str) and len(c.value) > _KEPT_TEXT  # cut by the reader too
-    length = f"{_KEPT_TEXT:,}文字を超えています" if cut else f"{len(text)}文字あります"
-    return f"{length}。{limit}文字以内にしてください。"
+    length = f"{_KEPT_TEXT:,}文字を超えています" if cut else f"{len(text):,}文字あります"
+    return f"{length}。{limit:,}文字以内にしてください。"
 
 
 def _uncached(c: Cell) -> bool:

@@ -155,6 +155,15 @@ RULE_CASES = [
 ]
 
 
+def test_a_text_too_long_says_its_length_and_the_limit(generated: Workspace) -> None:
+    dept = generated.masters().department("0402")
+    fill = Fill(q2=[("窓口受付", "あ" * 1_001, "電子", None)], q3=[])
+    drop(generated.inbox, "r.xlsx", returned(generated.distribute, dept, fill))
+    collect(generated)
+    (problem,) = file_entry(status_json(generated), "r.xlsx")["problems"]
+    assert problem["message"].endswith("が1,001文字あります。1,000文字以内にしてください。")
+
+
 def test_a_text_far_too_long_is_reported_by_what_was_read_and_kept_short(generated: Workspace) -> None:
     """A cell may hold 32,767 characters; the longest input takes 1,000. What is read of it is enough to
     report it and to edit it down in the feedback book, and no more is kept."""
@@ -163,7 +172,7 @@ def test_a_text_far_too_long_is_reported_by_what_was_read_and_kept_short(generat
     drop(generated.inbox, "r.xlsx", returned(generated.distribute, dept, fill))
     collect(generated)
     (problem,) = file_entry(status_json(generated), "r.xlsx")["problems"]
-    assert problem["message"].endswith("が2,000文字を超えています。1000文字以内にしてください。")
+    assert problem["message"].endswith("が2,000文字を超えています。1,000文字以内にしてください。")
     with Ledger(generated.ledger_path) as ledger:
         row = ledger.file("r.xlsx")
         assert row is not None and row.sha256 is not None
