@@ -159,7 +159,8 @@ class _View:
 
     @property
     def whole(self) -> bool:
-        return not self.problems
+        """Every input name found and in shape (warnings, such as rows read under a table, aside)."""
+        return not any(p.severity == ERROR for p in self.problems)
 
     @property
     def sheet(self) -> str:

@@ -370,6 +370,26 @@ def test_rows_under_a_table_are_checked_like_its_own(generated: Workspace) -> No
     assert fb[sheet][f"B{first + 2}"].value == "追加の業務"  # third row, after the two answered
 
 
+def test_rows_under_the_table_of_the_original_keep_it_read_beside_an_older_copy(generated: Workspace) -> None:
+    """A copy kept as it was, then rows added under the original's Q2: the original is still the one
+    read (a warning is no broken name), and the copy, which lacks the rows, is named as not read."""
+    m = generated.masters()
+    copied = copy_main_sheet(returned(generated.distribute, m.department("0101")))
+    wb = openpyxl.load_workbook(io.BytesIO(copied))
+    for col, value in zip("BCD", ("追加の業務", "紙で処理", "電子で処理"), strict=True):
+        wb[F.MAIN_SHEET][f"{col}50"] = value
+    buf = io.BytesIO()
+    wb.save(buf)
+    drop(generated.inbox, "0101.xlsx", buf.getvalue())
+    collect(generated)
+    entry = file_entry(status_json(generated), "0101.xlsx")
+    assert codes(entry) == [("rows-below-table", "warning"), ("sheet-copy-ignored", "warning")]
+    assert entry["problems"][1]["sheet"] == "課題抽出シート (2)"
+    with Ledger(generated.ledger_path) as ledger:
+        ((_, _, _, _, ans),) = ledger.submissions()
+    assert [q[2] for q in ans["q2"]] == ["住民票の写し等の交付", "会議資料の作成", "追加の業務"]
+
+
 def test_a_deleted_name_is_reported_and_not_merged(generated: Workspace) -> None:
     m = generated.masters()
     # 会議資料の作成 has no After: its reason is in Q3, whose name is then deleted.
