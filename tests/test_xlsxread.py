@@ -926,6 +926,18 @@ def test_reading_by_names_keeps_exactly_the_cells_inside_them() -> None:
         read_workbook(data, sheets={"入力"}, names=asked)
 
 
+def test_rows_under_a_name_are_kept_when_asked() -> None:
+    """`below` keeps that many rows under a name's range, in its columns: what was typed in rows inserted
+    under a table (which do not grow its name)."""
+    data = _named_book()
+    book = read_workbook(data, names={"回答"}, below={"回答": 1, "ほか": 5})
+    assert set(book.sheets["入力"].cells) == {(r, c) for r in (1, 2, 3) for c in (1, 2)}
+    assert book.sheets["入力"].cells[(3, 2)] == Cell("3,2", "s")
+    # Clipped to the grid, not refused; too many cells to list, so the sheet is read whole, as for a wide name.
+    far = read_workbook(data, names={"回答"}, below={"回答": 1_048_575})
+    assert far.sheets["入力"].cells == read_workbook(data).sheets["入力"].cells
+
+
 def test_cells_outside_the_names_are_still_held_to_the_limits() -> None:
     data = _named_book()
     assert read_workbook(data, names={"回答"}, limits=Limits(max_col=8, max_row=9)).sheets["入力"].cells
