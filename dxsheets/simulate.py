@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import openpyxl
-from openpyxl.utils.cell import range_boundaries
+from openpyxl.utils.cell import get_column_letter, quote_sheetname, range_boundaries
 
 from . import forms as F
 from .domain import Masters
@@ -168,6 +168,39 @@ def fill(blank: bytes, values: dict[str, Any]) -> bytes:
     return out.getvalue()
 
 
+def insert_rows(blank: bytes, name: str, at: int, rows: list[list[Any]]) -> bytes:
+    """Insert ``len(rows)`` rows at row offset `at` of table `name` and type `rows` into them, as a promoter
+    does in Excel: the names and merged cells below move down; the table's name grows when the rows go
+    inside it (0 < at < its height), not when they go under its last row (at = its height).
+    """
+    wb = openpyxl.load_workbook(io.BytesIO(blank))
+    ws, r1, c1, _, _ = _names(wb, name)
+    row, count = r1 + at, len(rows)
+    merged = [m for m in ws.merged_cells.ranges if m.min_row >= row]
+    for m in merged:  # openpyxl moves the cells but not the merges: Excel moves both
+        ws.merged_cells.remove(m)
+    ws.insert_rows(row, count)
+    for m in merged:
+        m.shift(0, count)
+        ws.merged_cells.add(m)
+    for defined in wb.defined_names.values():
+        destinations = list(defined.destinations)
+        if len(destinations) != 1 or destinations[0][0] != ws.title:
+            continue
+        left, top, right, bottom = range_boundaries(destinations[0][1].replace("$", ""))
+        top, bottom = (top + count if top >= row else top), (bottom + count if bottom >= row else bottom)
+        area = f"${get_column_letter(left)}${top}"
+        if (top, left) != (bottom, right):
+            area += f":${get_column_letter(right)}${bottom}"
+        defined.attr_text = f"{quote_sheetname(ws.title)}!{area}"
+    for i, values in enumerate(rows):
+        for j, v in enumerate(values):
+            ws.cell(row + i, c1 + j).value = v
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
 @dataclass(frozen=True)
 class Planned:
     path: str  # relative to the inbox
@@ -237,6 +270,11 @@ def plan_returns(masters: Masters, distribute: Path, now: float, seed: int = 202
             data = saved(fill(blank(d), values), sent)
             mail = _mail(d.name, name, data, datetime.fromtimestamp(now, UTC) - timedelta(hours=sent))
             plans.append(Planned(f"mail/{d.code}_回答.eml", mail, 20, "メールで返信"))
+        elif i == len(MISTAKES) + 2:  # more rows than the table has: inserted under its last row
+            age = rng.uniform(2, 60)
+            under = [[n, b, a, wg or None] for n, b, a, wg, _ in WORK_BANK if a][-2:]
+            grown = insert_rows(fill(blank(d), values), F.N_Q2, F.MIN_Q2_ROWS, under)
+            plans.append(Planned(f"{folder}/{name}", saved(grown, age), age, "表の下に行を挿入して記入"))
         else:
             age = rng.uniform(2, 60)
             data = saved(fill(blank(d), values), age)

@@ -29,7 +29,7 @@ from dxsheets.generate import build_form, form_path, jp_date
 from dxsheets.intake import Arrival
 from dxsheets.ledger import Ledger
 from dxsheets.outlookmsg import Attachment
-from dxsheets.simulate import _saved_at
+from dxsheets.simulate import _saved_at, insert_rows
 from dxsheets.workspace import Workspace
 from dxsheets.xlsxread import Limits
 
@@ -272,39 +272,8 @@ def test_values_are_normalised(generated: Workspace) -> None:
 
 
 def _insert_rows_like_excel(data: bytes, at: int, count: int) -> bytes:
-    """Insert rows inside the Q2 table and grow the defined names below, as Excel does."""
-    from openpyxl.utils.cell import range_boundaries
-
-    wb = openpyxl.load_workbook(io.BytesIO(data))
-    sheet, ref = next(iter(wb.defined_names[F.N_Q2].destinations))
-    ws = wb[sheet]
-    _, r1, _, _ = range_boundaries(ref.replace("$", ""))
-    row = r1 + at
-    merged = [m for m in ws.merged_cells.ranges if m.min_row >= row]
-    for m in merged:  # openpyxl moves the cells but not the merges: Excel moves both
-        ws.merged_cells.remove(m)
-    ws.insert_rows(row, count)
-    for m in merged:
-        m.shift(0, count)
-        ws.merged_cells.add(m)
-    for dn in wb.defined_names.values():
-        s, ref = next(iter(dn.destinations))
-        if s != sheet:
-            continue
-        c1, a, c2, b = range_boundaries(ref.replace("$", ""))
-        a2 = a + count if a >= row else a
-        b2 = b + count if b >= row else b
-        from openpyxl.utils import get_column_letter as L
-
-        dn.attr_text = (
-            f"'{s}'!${L(c1)}${a2}:${L(c2)}${b2}" if (a2, c1) != (b2, c2) else f"'{s}'!${L(c1)}${a2}"
-        )
-    for i in range(count):
-        for c, v in enumerate((f"追加業務{i}", "紙", "電子", None)):
-            ws.cell(row + i, 2 + c).value = v
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    """Insert `count` rows at offset `at` of the Q2 table, as Excel does, and type a work item into each."""
+    return insert_rows(data, F.N_Q2, at, [[f"追加業務{i}", "紙", "電子", None] for i in range(count)])
 
 
 def test_rows_inserted_inside_q2_are_all_read(generated: Workspace) -> None:
