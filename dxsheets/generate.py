@@ -70,6 +70,7 @@ class _Formats:
 def _formats(wb: Workbook) -> _Formats:
     base = {"font_name": FONT, "font_size": 10, "valign": "vcenter"}
     border = {"border": 1, "border_color": "#808080"}
+    mark = {"locked": False, "bg_color": "#FFC7CE", "border": 2, "border_color": "#C00000"}  # feedback
 
     def fmt(**kw: object) -> object:
         return wb.add_format({**base, **kw})
@@ -94,26 +95,9 @@ def _formats(wb: Workbook) -> _Formats:
         note=fmt(font_color="#595959", italic=True),
         required={"bg_color": "#FFF2CC"},
         greyed={"bg_color": "#D9D9D9", "font_color": "#808080"},
-        marked=fmt(
-            locked=False, text_wrap=True, valign="top", bg_color="#FFC7CE", border=2, border_color="#C00000"
-        ),
-        marked_text=fmt(
-            locked=False,
-            text_wrap=True,
-            valign="top",
-            num_format="@",
-            bg_color="#FFC7CE",
-            border=2,
-            border_color="#C00000",
-        ),
-        marked_date=fmt(
-            locked=False,
-            num_format="yyyy/mm/dd",
-            align="left",
-            bg_color="#FFC7CE",
-            border=2,
-            border_color="#C00000",
-        ),
+        marked=fmt(text_wrap=True, valign="top", **mark),
+        marked_text=fmt(text_wrap=True, valign="top", num_format="@", **mark),
+        marked_date=fmt(num_format="yyyy/mm/dd", align="left", **mark),
     )
 
 
