@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import openpyxl
+from openpyxl.utils.cell import range_boundaries
 from openpyxl.workbook.defined_name import DefinedName
 
 from dxsheets import forms as F
@@ -79,7 +80,8 @@ def copy_main_sheet(
 
     Excel (and LibreOffice, see test_interop) gives the copy, as names of its own, the workbook's names that
     point into the copied sheet; deleting the original turns those workbook names into #REF!. "clear"
-    empties the original's inputs: the promoter answered in the copy and left the original blank.
+    empties the original's inputs, and the rows under its tables: the promoter answered in the copy and
+    left the original blank.
     """
     wb = openpyxl.load_workbook(io.BytesIO(data))
     main = wb[F.MAIN_SHEET]
@@ -96,11 +98,25 @@ def copy_main_sheet(
             for row in main[ref.replace("$", "")] if ":" in ref else ((main[ref.replace("$", "")],),):
                 for cell in row:
                     cell.value = None
+    if original == "clear":  # and the rows typed under the tables (see formread._rows_below)
+        _, _, _, q2_last = range_boundaries(_area(wb, F.N_Q2))
+        _, q3_first, _, q3_last = range_boundaries(_area(wb, F.N_Q3))
+        for top, bottom in ((q2_last + 1, q3_first - F.TABLE_HEAD_ROWS - 1), (q3_last + 1, main.max_row)):
+            for row in main.iter_rows(min_row=top, max_row=bottom, min_col=2, max_col=5):
+                for cell in row:
+                    if type(cell).__name__ != "MergedCell":
+                        cell.value = None
     if original == "delete":
         wb.remove(main)
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
+
+
+def _area(wb: Any, name: str) -> str:
+    """The cells a workbook-level name refers to, as "B30:E49"."""
+    ((_, ref),) = list(wb.defined_names[name].destinations)
+    return str(ref).replace("$", "")
 
 
 def drop(inbox: Path, name: str, data: bytes, age_seconds: float = 3600) -> Path:
