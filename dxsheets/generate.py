@@ -559,6 +559,8 @@ def _write_main(
     # Protection: only inputs are unlocked; rows can still be inserted and resized.
     ws.protect("", {"insert_rows": True, "format_rows": True, "format_columns": True})
     ws.set_selection(lay.respondent, lay.value_col, lay.respondent, lay.value_col)
+    # A number typed into a text input (an extension, "0123") is text on purpose: no green corner marks.
+    ws.ignore_errors({"number_stored_as_text": f"A1:E{lay.q3_last + 1 + F.ROWS_BELOW}"})
 
     # Print: A4 landscape, one page wide, title rows on every page.
     ws.set_paper(9)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import email
 import email.policy
 import io
+import re
+import zipfile
 from pathlib import Path
 
 import openpyxl
@@ -169,6 +171,28 @@ def test_print_setup_and_conditional_formatting(generated: Workspace) -> None:
     formulas = " ".join(" ".join(r.formula or []) for r in rules)
     assert '="いいえ"' in formulas  # Q2/Q3 greyed when Q1 is いいえ
     assert any(r.type == "containsBlanks" for r in rules)  # required inputs still empty
+
+
+def test_short_text_inputs_keep_what_is_typed_and_long_ones_stay_general(generated: Workspace) -> None:
+    """Typed into a General cell, "0312345678" becomes 312345678; a text cell of more than 255 characters
+    shows as #### in Excel. So the short inputs are text, the long ones General (see test_interop for the
+    typing), and Excel is told not to mark the numbers kept as text."""
+    path = form_path(generated.distribute, generated.masters().department("0101"))
+    wb = openpyxl.load_workbook(path)
+    main = wb[F.MAIN_SHEET]
+    names = _names(wb)
+
+    def fmt(name: str, col: int = 0) -> str:
+        c1, r1, _, _ = names[name][1]
+        return str(main.cell(r1, c1 + col).number_format)
+
+    assert [fmt(n) for n in (F.N_RESPONDENT, F.N_CONTACT, F.N_Q1, F.N_HOUSE)] == ["@"] * 4
+    assert [fmt(F.N_Q2, c) for c in range(4)] == ["@", "General", "General", "@"]
+    assert [fmt(F.N_Q3, c) for c in range(2)] == ["@", "General"]
+    assert fmt(F.N_ANSWER_DATE) == "yyyy/mm/dd"
+    with zipfile.ZipFile(path) as z:
+        sheet = z.read("xl/worksheets/sheet1.xml").decode()
+    assert re.search(r'<ignoredError sqref="A1:E\d+" numberStoredAsText="1"/>', sheet)
 
 
 def test_generate_only_named_departments_and_unknown_code_is_usage_error(ws: Workspace) -> None:
