@@ -151,11 +151,11 @@ class _View:
         return singles + self.house + [v for block in (self.q2, self.q3) for row in block for v in row]
 
     def answers(self) -> tuple[object, ...]:
-        return tuple(_typed(v) for v in self.cells())
+        return tuple(_typed(v.cell) for v in self.cells())
 
     @property
     def answered(self) -> bool:
-        return any(_typed(v) is not None for v in self.cells())
+        return any(_typed(v.cell) is not None for v in self.cells())
 
     @property
     def whole(self) -> bool:
@@ -169,9 +169,8 @@ class _View:
         return max(set(found), key=found.count) if found else sheet_label(self.scope or F.MAIN_SHEET)
 
 
-def _typed(v: Value) -> object:
+def _typed(c: Cell | None) -> object:
     """What a promoter put in a cell: its value, or its formula; None for nothing."""
-    c = v.cell
     if c is None:
         return None
     if c.formula is not None:
@@ -261,7 +260,7 @@ def _rows_below(raw: RawWorkbook, refers: dict[str, str | None], name: str) -> l
     typed = [
         row
         for (row, col), cell in ws.cells.items()
-        if r2 < row <= last and c1 <= col <= c2 and _typed(Value(cell, "", row, col)) is not None
+        if r2 < row <= last and c1 <= col <= c2 and _typed(cell) is not None
     ]
     if not typed:
         return []
