@@ -272,11 +272,11 @@ def _apply(doc, action: dict) -> dict:
             # As typed at the keyboard (the view's input line, not the cell API, which ignores the format):
             # the cell's number format decides (General makes "0123" the number 123 and "4/1" a date; Text
             # keeps them as typed).
+            assert _OFFICE is not None and _OFFICE.ctx is not None, "type needs the office run() started"
             controller = doc.getCurrentController()
             controller.select(cell)
-            helper = _OFFICE.ctx.ServiceManager.createInstanceWithContext(
-                "com.sun.star.frame.DispatchHelper", _OFFICE.ctx
-            )
+            ctx = _OFFICE.ctx
+            helper = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.DispatchHelper", ctx)
             helper.executeDispatch(
                 controller.getFrame(), ".uno:EnterString", "", 0, (_prop("StringName", str(action["value"])),)
             )
