@@ -21,7 +21,8 @@ from .xlsxread import Cell, excel_serial_to_date
 # 2: form-blank; documents file-unsupported-type. 3: date-invalid, form-unknown wording. 4: file-outlook-msg
 # wording (a .msg is read as a mail now). 5: text-too-long says "more than 2,000" for a text cut when read.
 # 6: the inputs are read from a copy of the main sheet when the original is blank or deleted (sheet-copy-*),
-# and rows typed right under the Q2 and Q3 tables are read as theirs (rows-below-table); text-too-long
+# rows typed right under the Q2 and Q3 tables are read as theirs (rows-below-table) and under the other
+# inputs said not to be read (typed-outside-input); text-too-long
 # writes its numbers with a thousands separator, as elsewhere ("1,001文字").
 RULES_VERSION = "6"
 
@@ -66,6 +67,7 @@ RULES: dict[str, str] = {
     "sheet-copy-used": "シートがコピーされ、回答はコピーの方から読み取った（元のシートが空か削除されていた）",
     "sheet-copy-ignored": "コピーしたシートに、読み取った回答と違う回答がある（読み取っていない）",
     "rows-below-table": "設問2・3の表の下に挿入された行に入力がある（表の回答として読み取った）",
+    "typed-outside-input": "氏名・連絡先などの入力欄の下に挿入された行に入力がある（読み取っていない）",
     # values
     "form-blank": "何も入力されていない（配布したままのシート。他の返送より後でも採用しない）",
     "required-missing": "必須の入力がない",

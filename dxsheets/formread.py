@@ -202,11 +202,13 @@ def _inputs(raw: RawWorkbook, scope: str | None) -> _View:
             if name not in F.SINGLE_NAMES:
                 view.unread.add(name)
             continue
-        if name in F.TABLE_BELOW:
+        if name in F.NEXT_INPUT:
             below = _rows_below(raw, refers, name)
-            if below:
+            if below and name in F.TABLES:
                 view.problems.append(_below_problem(name, below))
                 rows = rows + below
+            elif below:
+                view.problems.append(_not_read_problem(name, rows, below))
         if name in F.SINGLE_NAMES:
             view.singles[name] = rows[0][0]
         elif name == F.N_HOUSE:
@@ -225,13 +227,14 @@ def _refers(raw: RawWorkbook, scope: str | None, name: str) -> str | None:
 
 
 def _rows_below(raw: RawWorkbook, refers: dict[str, str | None], name: str) -> list[list[Value]]:
-    """The rows typed right under table `name`, in its columns, up to the last one holding something.
+    """The rows typed right under input `name`, in its columns, up to the last one holding something.
 
-    A promoter who needs more rows than the table has inserts them under its last row: Excel and
-    LibreOffice format them like the table (inputs unlocked) but do not grow its name, so without this
-    what is typed there would be dropped without a word. Looked for as far as the title of the table
-    below (a table whose neighbour cannot be placed is not looked under: its title and column titles
-    could pass for rows), another input's rows, or `F.ROWS_BELOW` rows.
+    A promoter who needs more rows than a table has inserts them under its last row (or one under 連絡先
+    for a second address): Excel and LibreOffice format them like the input (unlocked) but do not grow
+    its name, so without this what is typed there would be dropped without a word. Looked for as far as
+    the rows of the next input (`F.NEXT_INPUT`: its title and column titles too; an input whose next one
+    cannot be placed is not looked under, as those titles could pass for answers), another input's rows,
+    or `F.ROWS_BELOW` rows.
     """
     try:
         sheet, _, c1, r2, c2 = parse_ref(refers[name] or "")
@@ -248,7 +251,7 @@ def _rows_below(raw: RawWorkbook, refers: dict[str, str | None], name: str) -> l
             continue
         if other != name and o_sheet == sheet and o_r2 > r2 and o_c1 <= c2 and o_c2 >= c1:
             last = min(last, max(o_r1, r2 + 1) - 1)
-    neighbour = F.TABLE_BELOW[name]
+    neighbour = F.NEXT_INPUT[name]
     if neighbour is not None:
         try:
             next_sheet, next_first, _, _, _ = parse_ref(refers[neighbour] or "")
@@ -256,7 +259,7 @@ def _rows_below(raw: RawWorkbook, refers: dict[str, str | None], name: str) -> l
             return []
         if next_sheet != sheet or next_first <= r2:
             return []
-        last = min(last, next_first - F.TABLE_HEAD_ROWS - 1)
+        last = min(last, next_first - F.HEAD_ROWS[neighbour] - 1)
     typed = [
         row
         for (row, col), cell in ws.cells.items()
@@ -281,6 +284,25 @@ def _below_problem(name: str, rows: list[list[Value]]) -> Problem:
         f"読み取りました。{label}の行を増やすときは、表の最後の行より上に行を挿入してください。",
         sheet=first.sheet,
         cell=f"{first.ref}:{last.ref}",
+        field=name,
+    )
+
+
+def _not_read_problem(name: str, rows: list[list[Value]], below: list[list[Value]]) -> Problem:
+    """Text typed in rows inserted under an input that holds one answer (or one per item): said, not read."""
+    typed = [v for row in below for v in row if _typed(v.cell) is not None]
+    first = typed[0]
+    label = F.LABELS[name]
+    shown = str(_typed(first.cell))[:30]
+    more = f" ほか {len(typed) - 1} セル" if len(typed) > 1 else ""
+    inputs = f"{rows[0][0].sheet}!{rows[0][0].ref}" + (f":{rows[-1][-1].ref}" if len(rows) > 1 else "")
+    return Problem(
+        "typed-outside-input",
+        WARNING,
+        f"{label}の下に挿入された行（{first.sheet}!{first.ref}{more}）に入力された「{shown}」は、"
+        f"回答として読み取っていません。{label}は入力欄（{inputs}）に入力してください。",
+        sheet=first.sheet,
+        cell=first.ref,
         field=name,
     )
 

@@ -74,14 +74,29 @@ SHAPES: dict[str, tuple[int | None, int]] = {
 # Every name a reader reads: all of a return's inputs live inside these ranges.
 READ_NAMES = frozenset(SHAPES)
 
-# The tables a promoter may lengthen by inserting rows under their last row, each with the table below it
-# (None: nothing below). Excel and LibreOffice format such rows like the table, inputs unlocked, but do not
-# grow its name: what is typed there is read as the table's too (see formread), from the rows under it, up
-# to the title and column titles of the table below (TABLE_HEAD_ROWS) or ROWS_BELOW rows.
-TABLE_BELOW = {N_Q2: N_Q3, N_Q3: None}
-TABLE_HEAD_ROWS = 2
+# The inputs a promoter types into, in the order they stand on the main sheet, each with the rows above it
+# that belong to it (a table's title and column titles). The sheet's protection lets a promoter insert rows;
+# inserted under an input's last row they are formatted like it, open to typing, but no name grows to
+# cover them. What is typed there is looked for (see formread) from the rows under the input as far as the
+# rows of the next input (NEXT_INPUT, when that input can be placed) or ROWS_BELOW rows: under a table it
+# is read as the table's, under any other input it is said not to be read.
+SHEET_ORDER: tuple[tuple[str, int], ...] = (
+    (N_RESPONDENT, 0),
+    (N_CONTACT, 0),
+    (N_ANSWER_DATE, 0),
+    (N_HOUSE, 2),
+    (N_Q1, 0),
+    (N_Q2, 2),
+    (N_Q3, 2),
+)
+TABLES = (N_Q2, N_Q3)  # inputs whose rows under them are read as theirs
+HEAD_ROWS = dict(SHEET_ORDER)
+NEXT_INPUT: dict[str, str | None] = {
+    name: (SHEET_ORDER[i + 1][0] if i + 1 < len(SHEET_ORDER) else None)
+    for i, (name, _) in enumerate(SHEET_ORDER)
+}
 ROWS_BELOW = MAX_BLOCK_ROWS
-READ_BELOW = dict.fromkeys(TABLE_BELOW, ROWS_BELOW)  # rows a reader keeps under each of those tables
+READ_BELOW = dict.fromkeys(NEXT_INPUT, ROWS_BELOW)  # rows a reader keeps under each input
 
 # Human labels for messages and feedback.
 LABELS = {

@@ -101,7 +101,7 @@ def copy_main_sheet(
     if original == "clear":  # and the rows typed under the tables (see formread._rows_below)
         _, _, _, q2_last = range_boundaries(_area(wb, F.N_Q2))
         _, q3_first, _, q3_last = range_boundaries(_area(wb, F.N_Q3))
-        for top, bottom in ((q2_last + 1, q3_first - F.TABLE_HEAD_ROWS - 1), (q3_last + 1, main.max_row)):
+        for top, bottom in ((q2_last + 1, q3_first - F.HEAD_ROWS[F.N_Q3] - 1), (q3_last + 1, main.max_row)):
             for row in main.iter_rows(min_row=top, max_row=bottom, min_col=2, max_col=5):
                 for cell in row:
                     if type(cell).__name__ != "MergedCell":

@@ -317,6 +317,31 @@ def test_rows_inserted_under_the_tables_are_read_as_theirs_and_said(generated: W
     assert [g[2:] for g in ans["q3"]] == [["会議資料の作成", "紙の決裁が残る"]]
 
 
+def test_text_typed_in_rows_inserted_under_other_inputs_is_said_not_to_be_read(generated: Workspace) -> None:
+    """A second address typed in a row inserted under 連絡先, a ○ in one inserted under the checklist: no
+    answer of one cell (or one per item) can take them, so each is said, with the text and where."""
+    m = generated.masters()
+    data = returned(generated.distribute, m.department("0101"))
+    data = insert_rows(data, F.N_CONTACT, 1, [["suzuki@city.example.lg.jp"]])
+    data = insert_rows(data, F.N_HOUSE, len(m.house), [[F.HOUSE_MARK], [F.HOUSE_MARK]])
+    drop(generated.inbox, "0101.xlsx", data)
+    collect(generated)
+    entry = file_entry(status_json(generated), "0101.xlsx")
+    assert entry["status"] == "accepted", entry
+    assert codes(entry) == [("typed-outside-input", "warning")] * 2
+    contact, house = entry["problems"]
+    assert contact["cell"] == "C8"
+    assert (
+        "連絡先の下に挿入された行（課題抽出シート!C8）に入力された「suzuki@city.example.lg.jp」は"
+        in contact["message"]
+    )
+    assert "連絡先は入力欄（課題抽出シート!C7）に入力してください" in contact["message"]
+    assert house["cell"] == "E26" and "（課題抽出シート!E26 ほか 1 セル）" in house["message"]
+    with Ledger(generated.ledger_path) as ledger:
+        ((_, _, _, _, ans),) = ledger.submissions()
+    assert ans["contact"] == "内線 2345" and ans["house"] == {"1": True, "3": True}
+
+
 def test_rows_under_a_table_are_checked_like_its_own(generated: Workspace) -> None:
     """A row typed under Q2 with no Before is an error on that row, and the feedback workbook carries it
     inside its Q2 table, to be completed there."""

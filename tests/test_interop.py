@@ -184,6 +184,7 @@ def copy_actions() -> list[dict[str, Any]]:
 
 BELOW_Q2 = ("住民票の郵送請求", "郵送で請求を受け手作業で処理", "オンライン決済で請求")
 BELOW_Q3 = ("住民票の郵送請求", "決済手数料の負担先が決まっていない")
+SECOND_ADDRESS = "suzuki@city.example.lg.jp"
 
 
 def below_actions(lay: F.Layout) -> list[dict[str, Any]]:
@@ -198,6 +199,12 @@ def below_actions(lay: F.Layout) -> list[dict[str, Any]]:
     for cells, row in ((BELOW_Q2, q2_under + 1), (BELOW_Q3, q3_under)):
         for col, value in zip("BCDE", cells, strict=False):
             actions.append({"op": "set_at", "sheet": F.MAIN_SHEET, "cell": f"{col}{row}", "value": value})
+    # Last (everything below moves down a row): a second address under 連絡先, which no answer takes.
+    contact = lay.contact + 1  # 1-based
+    actions.append({"op": "insert_rows", "name": F.N_CONTACT, "at": 1, "count": 1})
+    actions.append(
+        {"op": "set_at", "sheet": F.MAIN_SHEET, "cell": f"C{contact + 1}", "value": SECOND_ADDRESS}
+    )
     return actions
 
 
@@ -387,14 +394,17 @@ def test_rows_inserted_under_the_tables_in_libreoffice_are_read_as_theirs(
     uno_ws: Workspace, uno_files: dict[str, Path]
 ) -> None:
     """LibreOffice lets a promoter insert rows under a table's last row and type there (the new cells are
-    unlocked like the table's) but does not grow the table's name: those rows are read, and said."""
+    unlocked like the table's) but does not grow the table's name: those rows are read, and said. A row
+    inserted under 連絡先 is typed into the same way: said, not read."""
     wb = openpyxl.load_workbook(uno_files["below"])
     assert shapes(wb)[F.N_Q2][3] == F.MIN_Q2_ROWS  # the name did not grow
     drop(uno_ws.inbox, "uno/below.xlsx", uno_files["below"].read_bytes(), age_seconds=600)
     collect(uno_ws, jobs=1)
     entry = file_entry(uno_ws, "uno/below.xlsx")
     assert entry["status"] == "accepted", entry
-    assert [p["code"] for p in entry["problems"]] == ["rows-below-table", "rows-below-table"]
+    codes = [p["code"] for p in entry["problems"]]
+    assert codes == ["typed-outside-input", "rows-below-table", "rows-below-table"]
+    assert SECOND_ADDRESS in entry["problems"][0]["message"]
     answers = submission(uno_ws, UNO_DEPT)
     assert [tuple(q[2:5]) for q in answers["q2"]] == [row[:3] for row in Q2_ROWS] + [BELOW_Q2]
     assert [tuple(g[2:]) for g in answers["q3"]] == [Q3_ROW, BELOW_Q3]
