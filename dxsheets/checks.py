@@ -13,7 +13,7 @@ from datetime import date
 
 from . import forms as F
 from .domain import ERROR, WARNING, Answers, GapRow, IssueRow, Masters, Problem
-from .formread import FormValues, Value
+from .formread import FormValues, Value, as_shown
 from .text import clean
 from .xlsxread import Cell, excel_serial_to_date
 
@@ -233,10 +233,7 @@ class _Reader:
 
 def _typed(v: Value) -> str:
     """What a promoter sees in a cell that holds a value: its text, or a number as Excel shows it."""
-    value = v.cell.value if v.cell is not None else None
-    if isinstance(value, float):
-        return f"{value:.15g}"
-    return clean(str(value)) if value is not None else ""
+    return as_shown(v.cell) if v.cell is not None and v.cell.value is not None else ""
 
 
 def parse_date_text(text: str) -> date | None:

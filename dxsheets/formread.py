@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 from . import forms as F
 from .domain import ERROR, WARNING, Problem
+from .text import clean
 from .xlsxread import Cell, RawWorkbook, cell_name, parse_ref, sheet_label
 
 
@@ -151,11 +152,11 @@ class _View:
         return singles + self.house + [v for block in (self.q2, self.q3) for row in block for v in row]
 
     def answers(self) -> tuple[object, ...]:
-        return tuple(_typed(v.cell) for v in self.cells())
+        return tuple(_entered(v.cell) for v in self.cells())
 
     @property
     def answered(self) -> bool:
-        return any(_typed(v.cell) is not None for v in self.cells())
+        return any(_entered(v.cell) is not None for v in self.cells())
 
     @property
     def whole(self) -> bool:
@@ -169,8 +170,8 @@ class _View:
         return max(set(found), key=found.count) if found else sheet_label(self.scope or F.MAIN_SHEET)
 
 
-def _typed(c: Cell | None) -> object:
-    """What a promoter put in a cell: its value, or its formula; None for nothing."""
+def _entered(c: Cell | None) -> object:
+    """What a promoter put in a cell, to compare: its value, or its formula; None for nothing."""
     if c is None:
         return None
     if c.formula is not None:
@@ -263,7 +264,7 @@ def _rows_below(raw: RawWorkbook, refers: dict[str, str | None], name: str) -> l
     typed = [
         row
         for (row, col), cell in ws.cells.items()
-        if r2 < row <= last and c1 <= col <= c2 and _typed(cell) is not None
+        if r2 < row <= last and c1 <= col <= c2 and _entered(cell) is not None
     ]
     if not typed:
         return []
@@ -288,12 +289,24 @@ def _below_problem(name: str, rows: list[list[Value]]) -> Problem:
     )
 
 
+def as_shown(c: Cell | None) -> str:
+    """A cell's value as a promoter sees it: its text, or a number as Excel shows it; a formula without a
+    value, as typed."""
+    if c is None:
+        return ""
+    if c.value is None and c.formula is not None:
+        return clean("=" + c.formula)
+    if isinstance(c.value, float):
+        return f"{c.value:.15g}"
+    return clean(str(c.value)) if c.value is not None else ""
+
+
 def _not_read_problem(name: str, rows: list[list[Value]], below: list[list[Value]]) -> Problem:
     """Text typed in rows inserted under an input that holds one answer (or one per item): said, not read."""
-    typed = [v for row in below for v in row if _typed(v.cell) is not None]
+    typed = [v for row in below for v in row if _entered(v.cell) is not None]
     first = typed[0]
     label = F.LABELS[name]
-    shown = str(_typed(first.cell))[:30]
+    shown = as_shown(first.cell)[:30]
     more = f" ほか {len(typed) - 1} セル" if len(typed) > 1 else ""
     inputs = f"{rows[0][0].sheet}!{rows[0][0].ref}" + (f":{rows[-1][-1].ref}" if len(rows) > 1 else "")
     return Problem(
