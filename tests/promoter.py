@@ -79,9 +79,9 @@ def copy_main_sheet(
     original.
 
     Excel (and LibreOffice, see test_interop) gives the copy, as names of its own, the workbook's names that
-    point into the copied sheet; deleting the original turns those workbook names into #REF!. "clear"
-    empties the original's inputs, and the rows under its tables: the promoter answered in the copy and
-    left the original blank.
+    point into the copied sheet; deleting the original turns those workbook names into #REF!$C$6 and the
+    like (LibreOffice: #REF!). "clear" empties the original's inputs, and the rows under its tables: the
+    promoter answered in the copy and left the original blank.
     """
     wb = openpyxl.load_workbook(io.BytesIO(data))
     main = wb[F.MAIN_SHEET]
@@ -93,7 +93,7 @@ def copy_main_sheet(
             continue
         copy.defined_names[name] = DefinedName(name, attr_text=f"'{copy_name}'!{ref}")
         if original == "delete":
-            defined.attr_text = "#REF!"
+            defined.attr_text = f"#REF!{ref}"  # as Excel writes it (LibreOffice: "#REF!")
         elif original == "clear" and name != F.N_DEPT_NAME:
             for row in main[ref.replace("$", "")] if ":" in ref else ((main[ref.replace("$", "")],),):
                 for cell in row:
