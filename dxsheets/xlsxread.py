@@ -364,6 +364,8 @@ def _split_sheet(text: str) -> tuple[str, str]:
     sheet, bang, rest = text.partition("!")
     if not bang or not _UNQUOTED_SHEET_RE.fullmatch(sheet):
         raise ValueError(f"not a sheet reference: {text!r}")
+    if sheet.upper() == "#REF":  # Excel's mark of a deleted sheet ("#REF!$C$6"); a sheet so named is quoted
+        raise ValueError(f"reference to a deleted sheet: {text!r}")
     return sheet, rest
 
 

@@ -413,7 +413,7 @@ def test_a_name_whose_rows_were_deleted_is_reported_as_broken(generated: Workspa
     result = collect(generated)
     entry = file_entry(status_json(generated), "ref.xlsx")
     assert codes(entry) == [("name-broken", "error")] and entry["status"] == "rejected"
-    assert "行や列の削除で消えた可能性があります" in entry["problems"][0]["message"]
+    assert "シートや行・列の削除で消えた可能性があります" in entry["problems"][0]["message"]
     assert result.departments["0101"] == "needs_fixing"
 
 

@@ -811,6 +811,8 @@ def test_parse_ref(text: str, expected: tuple) -> None:
     "text",
     [
         "#REF!",
+        "#REF!$C$6",  # Excel, once the sheet was deleted
+        "=#ref!$B$30:$E$49",
         "Sheet1!#REF!",
         "'My Sheet'!#REF!",
         "Sheet1!$A$1,Sheet1!$B$2",
