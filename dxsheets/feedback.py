@@ -104,7 +104,7 @@ def write_feedback(
             ws.write_string(
                 r, 1, SEVERITY_JA.get(p.severity, p.severity), err if p.severity == ERROR else warn
             )
-            ws.write_string(r, 2, f"{p.sheet}!{p.cell}" if p.cell else "ファイル全体", text)
+            ws.write_string(r, 2, _place(p), text)
             ws.write_string(r, 3, excel_text(p.message)[0], text)
         ws.freeze_panes(4, 0)
         ws.set_landscape()
@@ -122,3 +122,10 @@ def write_feedback(
         cover=cover,
     )
     return atomic_write_bytes(feedback_path(feedback, dept), data, aside_if_open=True)
+
+
+def _place(p: Problem) -> str:
+    """Where a problem is, as the feedback book lists it: a cell, a whole sheet, or the whole file."""
+    if p.cell:
+        return f"{p.sheet}!{p.cell}"
+    return f"シート「{p.sheet}」" if p.sheet else "ファイル全体"

@@ -436,6 +436,16 @@ def test_a_copy_of_the_sheet_filled_in_place_of_the_deleted_original_is_read(gen
     assert ans["q2"][0][1] == "課題抽出シート (2)!B30"  # where the row was found, for staff
 
 
+def test_the_feedback_book_of_a_copy_lists_the_copy_as_the_place(generated: Workspace) -> None:
+    m = generated.masters()
+    data = returned(generated.distribute, m.department("0101"), Fill(q1="多分"))
+    drop(generated.inbox, "copied.xlsx", copy_main_sheet(data, original="delete"))
+    (path,) = collect(generated).feedback
+    listed = [row for row in openpyxl.load_workbook(path).worksheets[0].iter_rows(values_only=True)]
+    places = {row[2]: row[1] for row in listed if row[1] in ("確認", "要修正")}
+    assert places == {"シート「課題抽出シート (2)」": "確認", "課題抽出シート (2)!E26": "要修正"}
+
+
 def test_answers_in_a_copy_beside_the_blank_original_are_read_and_a_stale_copy_is_named(
     generated: Workspace,
 ) -> None:
