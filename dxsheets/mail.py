@@ -209,8 +209,7 @@ def _contents(
 
     def each() -> Iterator[Attachment]:
         for part, sent, level in parts:
-            name, mime = attachment_name(part), part.get_content_type()
-            yield Attachment(name, mime, _payload(part), sent, level=level)
+            yield Attachment(_name(part), part.get_content_type(), _payload(part), sent, level=level)
 
     return _opened(each(), file_time, budget)
 
@@ -284,6 +283,15 @@ def _mail_date(msg: Any, file_time: datetime) -> datetime | None:
     if sent is not None and sent > file_time + MAIL_CLOCK_SLACK:
         return None  # "sent" after the mail was saved here: the sender's clock or the header is wrong
     return sent
+
+
+def _name(part: Any) -> str | None:
+    """An attachment's file name (None when it has none, or when its header is too damaged for Python's
+    header parser, which can raise on some: the attachment is still listed, and its neighbours read)."""
+    try:
+        return attachment_name(part)
+    except Exception:
+        return None
 
 
 def _payload(part: Any) -> bytes:

@@ -154,3 +154,27 @@ def test_an_attachment_named_at_great_length_is_recorded_under_a_file_names_leng
     (arrival,) = scan(inbox, Limits())
     name = arrival.path.split("/", 1)[1]
     assert len(name) == 255 and name.startswith("回答回答") and name.endswith("….xlsx")
+
+
+def test_an_attachment_whose_name_the_header_parser_chokes_on_leaves_the_others_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Python's header parser can raise on a damaged header (its own bugs included): that attachment is
+    listed without a name, and the workbook beside it is read, rather than the whole mail refused."""
+    real = mail.attachment_name
+
+    def chokes(part: Any) -> str | None:
+        if "壊れ" in str(part.get("Content-Disposition", "")):
+            raise IndexError("list index out of range")  # as the parser's crashers do
+        return real(part)
+
+    monkeypatch.setattr(mail, "attachment_name", chokes)
+    raw = hostile.eml_with_headers(
+        [
+            (hostile.MIME_XLSX, "attachment; filename=壊れ.xlsx"),
+            (hostile.MIME_XLSX, "attachment; filename=回答.xlsx"),
+        ]
+    )
+    found = mail.contents(raw, datetime.now(UTC))
+    assert found is not None
+    assert [a.name for a in found] == [None, "回答.xlsx"]
