@@ -20,10 +20,9 @@ from .xlsxread import Cell, excel_serial_to_date
 # Bump when a rule changes: every file is then checked again on the next collect.
 # 2: form-blank; documents file-unsupported-type. 3: date-invalid, form-unknown wording. 4: file-outlook-msg
 # wording (a .msg is read as a mail now). 5: text-too-long says "more than 2,000" for a text cut when read.
-# 6: the inputs are read from a copy of the main sheet when the original is blank or deleted (sheet-copy-*),
-# rows typed right under the Q2 and Q3 tables are read as theirs (rows-below-table) and under the other
-# inputs said not to be read (typed-outside-input); text-too-long
-# writes its numbers with a thousands separator, as elsewhere ("1,001文字").
+# 6: the inputs are read from a copy of the main sheet when the original is blank or deleted (sheet-copy-*);
+# rows typed right under the Q2 and Q3 tables are read as theirs (rows-below-table), under the other inputs
+# said not to be read (typed-outside-input); text-too-long writes 1,001 with a thousands separator.
 RULES_VERSION = "6"
 
 RULES: dict[str, str] = {
