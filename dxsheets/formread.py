@@ -203,6 +203,12 @@ def _inputs(raw: RawWorkbook, scope: str | None) -> _View:
             if name not in F.SINGLE_NAMES:
                 view.unread.add(name)
             continue
+        if name == F.N_HOUSE:
+            inserted = _inserted_rows(raw, refers[name], rows)
+            typed = [rows[i] for i in inserted if _entered(rows[i][0].cell) is not None]
+            if typed:
+                view.problems.append(_inserted_problem(typed))
+            rows = [row for i, row in enumerate(rows) if i not in inserted]
         if name in F.NEXT_INPUT:
             below = _rows_below(raw, refers, name)
             if below and name in F.TABLES:
@@ -273,6 +279,57 @@ def _rows_below(raw: RawWorkbook, refers: dict[str, str | None], name: str) -> l
     return [
         [Value(get((r, c)), label, r, c) for c in range(c1, c2 + 1)] for r in range(r2 + 1, max(typed) + 1)
     ]
+
+
+def _inserted_rows(raw: RawWorkbook, refers: str | None, rows: list[list[Value]]) -> set[int]:
+    """The rows of the 市役所の家 checklist that a promoter inserted inside it (its name grew over them).
+
+    The form numbers each item's row (`F.HOUSE_NO_LEFT` columns left of its answer); an inserted row has
+    no number. When the numbered rows are 1, 2, 3... as the form wrote them, the others are the inserted
+    ones, and the answers are read from the numbered rows; otherwise (no numbers to be seen, or numbers out
+    of order) nothing is taken for inserted and the rows are read in order, as before.
+    """
+    try:
+        sheet, _, c1, _, _ = parse_ref(refers or "")
+    except ValueError:
+        return set()
+    ws = raw.sheets.get(sheet)
+    if ws is None or c1 <= F.HOUSE_NO_LEFT:
+        return set()
+    get = ws.cells.get
+    numbers = [_item_number(get((row[0].row, c1 - F.HOUSE_NO_LEFT))) for row in rows]
+    numbered = [n for n in numbers if n is not None]
+    if not numbered or len(numbered) == len(numbers) or numbered != list(range(1, len(numbered) + 1)):
+        return set()
+    return {i for i, n in enumerate(numbers) if n is None}
+
+
+def _item_number(c: Cell | None) -> int | None:
+    """The number in a checklist row's No. cell, or None for an empty (or any other) cell."""
+    if c is None:
+        return None
+    value = c.value
+    if isinstance(value, float) and value.is_integer() and value > 0:
+        return int(value)
+    if isinstance(value, str) and value.strip().isdecimal():
+        return int(value.strip())
+    return None
+
+
+def _inserted_problem(typed: list[list[Value]]) -> Problem:
+    """A mark typed in a row inserted inside the 市役所の家 checklist: it belongs to no item."""
+    first = typed[0][0]
+    label = F.LABELS[F.N_HOUSE]
+    more = f" ほか {len(typed) - 1} セル" if len(typed) > 1 else ""
+    return Problem(
+        "typed-outside-input",
+        WARNING,
+        f"{label}の表の中に挿入された行（{first.sheet}!{first.ref}{more}）に入力された「{as_shown(first.cell)[:30]}」は、"
+        f"どの項目の回答でもないため読み取っていません。{label}は、No. のある行の「該当」欄で選んでください。",
+        sheet=first.sheet,
+        cell=first.ref,
+        field=F.N_HOUSE,
+    )
 
 
 def _below_problem(name: str, rows: list[list[Value]]) -> Problem:

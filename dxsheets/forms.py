@@ -217,3 +217,10 @@ class Layout:
         if name == N_Q3:
             return (self.q3_first + row, 1 + col)
         raise KeyError(name)
+
+
+# Each row of the 市役所の家 checklist carries its item's No. (locked) this many columns left of its answer
+# cell. Rows inserted inside the checklist grow its name but have no No.: read by their numbers, the
+# answers stay with their items (see formread), so a reader keeps those columns too.
+HOUSE_NO_LEFT = Layout.house_col
+READ_LEFT = {N_HOUSE: HOUSE_NO_LEFT}

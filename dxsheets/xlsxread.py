@@ -1406,34 +1406,39 @@ _MAX_LISTED_CELLS = 65_536
 
 
 def _named_cells(
-    info: _WorkbookInfo, names: Collection[str], below: Mapping[str, int]
+    info: _WorkbookInfo, names: Collection[str], below: Mapping[str, int], left: Mapping[str, int]
 ) -> dict[str, frozenset[tuple[int, int]] | None]:
     """For every sheet that one of `names` refers to: the (row, column) of each cell inside those ranges
-    (stretched down by `below` rows for the names it gives), or None when they cover too many to list
-    (that sheet is then read whole).
+    (stretched down by `below` rows, and with the column `left` columns to their left, for the names those
+    give), or None when they cover too many to list (that sheet is then read whole).
 
     A name counts whether it is workbook-level or local to a sheet; names that are not a plain single-area
     reference (#REF!, whole rows, formulas) point at nothing. Callers must treat the result as read-only:
     returns of one form share their references, so the answer is remembered.
     """
     refs = tuple(
-        (text, below.get(name, 0))
+        (text, below.get(name, 0), left.get(name, 0))
         for name, local_id, text in info.names
         if name in names and (local_id is None or 0 <= local_id < len(info.entries))
     )
-    if len(refs) <= 64 and sum(len(text) for text, _ in refs) <= 4096:
+    if len(refs) <= 64 and sum(len(text) for text, _, _ in refs) <= 4096:
         return _cells_of_refs_memo(refs)
     return _cells_of_refs(refs)
 
 
-def _cells_of_refs(refs: tuple[tuple[str, int], ...]) -> dict[str, frozenset[tuple[int, int]] | None]:
+def _cells_of_refs(
+    refs: tuple[tuple[str, int, int], ...],
+) -> dict[str, frozenset[tuple[int, int]] | None]:
     areas: dict[str, list[tuple[int, int, int, int]]] = {}
-    for text, rows_below in refs:
+    for text, rows_below, cols_left in refs:
         try:
             sheet, r1, c1, r2, c2 = parse_ref(text)
         except ValueError:
             continue
-        areas.setdefault(sheet, []).append((r1, c1, min(r2 + rows_below, _EXCEL_MAX_ROW), c2))
+        rects = areas.setdefault(sheet, [])
+        rects.append((r1, c1, min(r2 + rows_below, _EXCEL_MAX_ROW), c2))
+        if cols_left and c1 - cols_left >= 1:
+            rects.append((r1, c1 - cols_left, r2, c1 - cols_left))
     cells: dict[str, frozenset[tuple[int, int]] | None] = {}
     budget = _MAX_LISTED_CELLS  # for all sheets together: hostile files may repeat names on many sheets
     for sheet, rects in areas.items():
@@ -1457,6 +1462,7 @@ def _read(
     selected: Collection[str] | None,
     names: Collection[str] | None,
     below: Mapping[str, int],
+    left: Mapping[str, int],
 ) -> RawWorkbook:
     pkg = _Package(data, limits)
     with pkg.zf:
@@ -1471,7 +1477,7 @@ def _read(
             raise WorkbookReadError("not-a-workbook", f"main part {wb_part!r} is not XML (xlsb?)")
         info = _read_workbook_xml(pkg.read(wb_part), wb_part)
         entries = info.entries
-        named = _named_cells(info, names, below) if names is not None else None
+        named = _named_cells(info, names, below, left) if names is not None else None
         wanted = named.keys() if named is not None else selected
         wb_rels = _read_rels(pkg, wb_part)
         sst_part = _rel_of_type(wb_rels, "/sharedStrings")
@@ -1586,6 +1592,7 @@ def read_workbook(
     sheets: Collection[str] | None = None,
     names: Collection[str] | None = None,
     below: Mapping[str, int] | None = None,
+    left: Mapping[str, int] | None = None,
 ) -> RawWorkbook:
     """Check an untrusted file, then read its sheets, names and metadata.
 
@@ -1604,6 +1611,8 @@ def read_workbook(
             inputs live inside its names, so a return is read this way.
         below: For some of ``names``: how many rows under each range to keep as well, in its columns (what
             a person typed right under a table, in rows inserted below it, which do not grow its name).
+        left: For some of ``names``: the column that many columns left of each range to keep as well, in
+            its rows (the No. that says which item each row of a checklist is, when rows were inserted).
 
     Returns:
         The workbook's raw content.
@@ -1622,7 +1631,7 @@ def read_workbook(
     if not data.startswith(ZIP_MAGIC):
         raise refusal(sniff(data) if data.startswith(OLE_MAGIC) else FORMAT_OTHER)
     try:
-        return _read(data, limits, sheets, names, below or {})
+        return _read(data, limits, sheets, names, below or {}, left or {})
     except WorkbookReadError:
         raise
     except (MemoryError, RecursionError) as exc:

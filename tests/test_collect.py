@@ -342,6 +342,31 @@ def test_text_typed_in_rows_inserted_under_other_inputs_is_said_not_to_be_read(g
     assert ans["contact"] == "内線 2345" and ans["house"] == {"1": True, "3": True}
 
 
+def test_rows_inserted_inside_the_checklist_leave_each_mark_with_its_item(generated: Workspace) -> None:
+    """The protection lets a promoter insert rows inside the 市役所の家 checklist too; its name grows over
+    them. Read by the items' No., every ○ stays with its item; a ○ typed in an inserted row belongs to no
+    item: said, not read. Rows inserted and left empty are no problem at all."""
+    m = generated.masters()
+    first, second = m.departments[0], m.departments[1]
+    marked = insert_rows(returned(generated.distribute, first), F.N_HOUSE, 1, [[F.HOUSE_MARK], [None]])
+    drop(generated.inbox, "marked.xlsx", marked)
+    blank_rows = insert_rows(returned(generated.distribute, second), F.N_HOUSE, 2, [[None], [None], [None]])
+    drop(generated.inbox, "blank_rows.xlsx", blank_rows)
+    collect(generated)
+    report = status_json(generated)
+    entry = file_entry(report, "marked.xlsx")
+    assert entry["status"] == "accepted", entry
+    ((code, cell, message),) = [(p["code"], p["cell"], p["message"]) for p in entry["problems"]]
+    assert (code, cell) == ("typed-outside-input", "E13")
+    assert message.startswith("市役所の家の表の中に挿入された行（課題抽出シート!E13）に入力された「○」は")
+    assert "No. のある行の「該当」欄で選んでください" in message
+    blank_entry = file_entry(report, "blank_rows.xlsx")
+    assert (blank_entry["status"], blank_entry["problems"]) == ("accepted", [])
+    with Ledger(generated.ledger_path) as ledger:
+        houses = {code: ans["house"] for code, _, _, _, ans in ledger.submissions()}
+    assert houses == {first.code: {"1": True, "3": True}, second.code: {"1": True, "3": True}}
+
+
 def test_rows_under_a_table_are_checked_like_its_own(generated: Workspace) -> None:
     """A row typed under Q2 with no Before is an error on that row, and the feedback workbook carries it
     inside its Q2 table, to be completed there."""

@@ -222,6 +222,17 @@ def typed_actions() -> list[dict[str, Any]]:
     return [*answer_actions(), *typed]
 
 
+def house_actions(lay: F.Layout) -> list[dict[str, Any]]:
+    """Answer (items 1 and 3 marked), insert a row inside the checklist after item 1, type ○ into it."""
+    inserted = lay.house_first + 2  # 1-based: the row after item 1's
+    return [
+        *answer_actions(),
+        {"op": "set", "name": F.N_HOUSE, "value": F.HOUSE_MARK, "row": 2},
+        {"op": "insert_rows", "name": F.N_HOUSE, "at": 1, "count": 1},
+        {"op": "set_at", "sheet": F.MAIN_SHEET, "cell": f"E{inserted}", "value": F.HOUSE_MARK},
+    ]
+
+
 def file_entry(ws: Workspace, path: str) -> dict[str, Any]:
     with Ledger(ws.ledger_path) as ledger:
         report = status_report(ledger, ws.masters())
@@ -253,6 +264,7 @@ def uno_files(uno_ws: Workspace, tmp_path_factory: pytest.TempPathFactory) -> di
         "copied": (copy_actions(), "xlsx"),
         "below": (below_actions(F.Layout(n_house=len(uno_ws.masters().house))), "xlsx"),
         "typed": (typed_actions(), "xlsx"),
+        "house": (house_actions(F.Layout(n_house=len(uno_ws.masters().house))), "xlsx"),
     }
 
     def fill(key: str) -> Path:
@@ -427,6 +439,26 @@ def test_what_is_typed_into_a_text_input_is_kept_as_typed(
     ((name, before, after),) = [tuple(q[2:5]) for q in answers["q2"][2:]]
     assert (name, before) == TYPED_ROW[:2] and after == "46113"  # 2026-04-01, as a number: General
     assert [tuple(g[2:]) for g in answers["q3"][1:]] == [("0123", LONG_TEXT)]
+
+
+@requires_uno
+def test_rows_inserted_inside_the_checklist_in_libreoffice_leave_each_mark_with_its_item(
+    uno_ws: Workspace, uno_files: dict[str, Path]
+) -> None:
+    """LibreOffice lets a promoter insert a row inside the 市役所の家 checklist and type ○ into it (the new
+    cell is unlocked like the others); the checklist's name grows over it. Read by the items' No., the
+    marks stay with items 1 and 3; the ○ in the inserted row is said, not read."""
+    lay = F.Layout(n_house=len(uno_ws.masters().house))
+    wb = openpyxl.load_workbook(uno_files["house"])
+    assert shapes(wb)[F.N_HOUSE][3] == lay.n_house + 1  # the name grew
+    drop(uno_ws.inbox, "uno/house.xlsx", uno_files["house"].read_bytes(), age_seconds=120)
+    collect(uno_ws, jobs=1)
+    entry = file_entry(uno_ws, "uno/house.xlsx")
+    assert entry["status"] == "accepted", entry
+    assert [(p["code"], p["cell"]) for p in entry["problems"]] == [
+        ("typed-outside-input", f"E{lay.house_first + 2}")
+    ]
+    assert submission(uno_ws, UNO_DEPT)["house"] == {"1": True, "3": True}
 
 
 # --- 4. .ods and .xls are refused politely, and the run goes on ------------------------------------------------

@@ -3,7 +3,8 @@ typed Q2 row is read once, in the order it stands on the sheet.
 
 The ways: rows typed into the table, rows inserted inside it (its name grows), rows inserted under its
 last row (its name does not: see formread._rows_below), and the sheet copied within the book, the
-original then kept, cleared or deleted (see formread._choose). Excel and LibreOffice do each of these
+original then kept, cleared or deleted (see formread._choose). Rows inserted inside the 市役所の家
+checklist, blank or marked, leave every ○ with its item (see formread._inserted_rows). Excel and LibreOffice do each of these
 (test_interop shows them in LibreOffice); `simulate.insert_rows` and `promoter.copy_main_sheet` do them here
 as Excel does.
 """
@@ -61,9 +62,17 @@ def row(n: int) -> list[str | None]:
     inside=st.lists(st.tuples(st.integers(1, F.MIN_Q2_ROWS - 1), st.integers(1, 3)), max_size=2),
     under=st.integers(0, 3),
     original=ORIGINAL,
+    marked=st.sets(st.integers(1, 12), max_size=4),
+    in_house=st.lists(st.tuples(st.integers(1, 12), st.booleans()), max_size=2),
 )
 def test_every_typed_row_is_read_once_in_sheet_order(
-    blank: Blank, typed: int, inside: list[tuple[int, int]], under: int, original: str | None
+    blank: Blank,
+    typed: int,
+    inside: list[tuple[int, int]],
+    under: int,
+    original: str | None,
+    marked: set[int],
+    in_house: list[tuple[int, bool]],
 ) -> None:
     answers = {
         F.N_RESPONDENT: "山田 太郎",
@@ -71,8 +80,11 @@ def test_every_typed_row_is_read_once_in_sheet_order(
         F.N_ANSWER_DATE: date(2026, 11, 20),
         F.N_Q1: F.Q1_YES,
         F.N_Q2: [row(n) for n in range(typed)],
+        F.N_HOUSE: [[F.HOUSE_MARK if n in marked else None] for n in range(1, 13)],
     }
     data = fill(blank.data, answers)
+    for at, mark in in_house:  # a row inside the checklist, left blank or marked: no item's
+        data = insert_rows(data, F.N_HOUSE, at, [[F.HOUSE_MARK if mark else None]])
     # The table's rows, top to bottom, as the promoter sees them: each insertion goes into this list.
     order: list[str | None] = [f"業務{n}" for n in range(typed)] + [None] * (F.MIN_Q2_ROWS - typed)
     made = typed
@@ -94,5 +106,7 @@ def test_every_typed_row_is_read_once_in_sheet_order(
     assert [q.name for q in e.answers.q2] == [name for name in order if name is not None]
     codes = [p.code for p in e.problems]
     assert codes.count("rows-below-table") == (1 if under else 0)
+    assert sorted(e.answers.house) == sorted(marked)
+    assert codes.count("typed-outside-input") == (1 if any(mark for _, mark in in_house) else 0)
     assert ("sheet-copy-used" in codes) == (original in ("clear", "delete"))
     assert "sheet-copy-ignored" not in codes

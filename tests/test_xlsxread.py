@@ -940,6 +940,16 @@ def test_rows_under_a_name_are_kept_when_asked() -> None:
     assert far.sheets["入力"].cells == read_workbook(data).sheets["入力"].cells
 
 
+def test_a_column_left_of_a_name_is_kept_when_asked() -> None:
+    """`left` keeps the column that many columns left of a name's range, in its rows (the No. of each
+    checklist row), and nothing between."""
+    data = _named_book()
+    book = read_workbook(data, names={"ほか"}, left={"ほか": 2, "回答": 5})
+    assert book.sheets["入力"].cells == {(3, 1): Cell("3,1", "s"), (3, 3): Cell("3,3", "s")}
+    beyond = read_workbook(data, names={"ほか"}, left={"ほか": 3})  # no such column: the name alone
+    assert beyond.sheets["入力"].cells == {(3, 3): Cell("3,3", "s")}
+
+
 def test_cells_outside_the_names_are_still_held_to_the_limits() -> None:
     data = _named_book()
     assert read_workbook(data, names={"回答"}, limits=Limits(max_col=8, max_row=9)).sheets["入力"].cells
