@@ -28,7 +28,7 @@ from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from . import forms as F
-from .domain import Answers, Department, Masters, Problem
+from .domain import ERROR, Answers, Department, Masters, Problem
 from .fsio import atomic_write_bytes, safe_filename
 
 FONT = "游ゴシック"
@@ -179,7 +179,7 @@ def build_form(
     ws = wb.add_worksheet(F.MAIN_SHEET, worksheet_class=_Worksheet)
     lists = wb.add_worksheet(F.LISTS_SHEET, worksheet_class=_Worksheet)
     meta = wb.add_worksheet(F.META_SHEET, worksheet_class=_Worksheet)
-    marks = {(p.field, p.row or 0, p.col or 0): p for p in problems if p.field}
+    marks = _comments(problems)
 
     _write_lists(lists, masters, dept)
     token = _PH_TOKEN if dept.code == _PH_CODE else F.make_token(secret, F.FORM_ID, rnd.round_id, dept.code)
@@ -189,6 +189,20 @@ def build_form(
         ws.activate()
     wb.close()
     return buf.getvalue()
+
+
+def _comments(problems: Iterable[Problem]) -> dict[tuple[str, int, int], str]:
+    """The comment of each marked input (name, row and column inside it): the messages of every problem
+    placed there, errors first. A problem of a whole input (a note on rows under a table) marks its first
+    cell, which may carry an error of its own: neither message may hide the other."""
+    placed: dict[tuple[str, int, int], list[Problem]] = {}
+    for p in problems:
+        if p.field:
+            placed.setdefault((p.field, p.row or 0, p.col or 0), []).append(p)
+    return {
+        key: "\n\n".join(dict.fromkeys(p.message for p in sorted(found, key=lambda p: p.severity != ERROR)))
+        for key, found in placed.items()
+    }
 
 
 def _write_lists(lists: Worksheet, masters: Masters, dept: Department) -> None:
@@ -229,7 +243,7 @@ def _write_main(
     masters: Masters,
     dept: Department,
     answers: Answers | None,
-    marks: dict[tuple[str, int, int], Problem],
+    marks: dict[tuple[str, int, int], str],
 ) -> None:
     rnd = masters.round
     ws.set_column(0, 0, 5)
@@ -270,10 +284,10 @@ def _write_main(
             ws.write_string(r, c, str(v), f)
         else:
             ws.write_blank(r, c, None, f)
-        if (name, row, col) in marks:
-            ws.write_comment(
-                r, c, marks[(name, row, col)].message, {"author": "DX推進課", "x_scale": 2.2, "y_scale": 1.6}
-            )
+        comment = marks.get((name, row, col))
+        if comment is not None:  # a box as tall as its messages, so none is cut off from view
+            tall = 1.6 * (comment.count("\n\n") + 1)
+            ws.write_comment(r, c, comment, {"author": "DX推進課", "x_scale": 2.2, "y_scale": tall})
 
     # Respondent block.
     for name, r, label, base in (

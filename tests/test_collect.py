@@ -1197,6 +1197,23 @@ def test_feedback_is_a_fresh_sheet_with_marks_and_fixed_it_is_valid(generated: W
     assert not path.exists()  # feedback no longer needed
 
 
+def test_a_feedback_comment_carries_every_problem_of_its_cell(generated: Workspace) -> None:
+    """A ○ typed in a row inserted inside the checklist is a note on the whole checklist, marked on its
+    first cell, where item 1's own error is marked too: the comment says both, the error first."""
+    m = generated.masters()
+    dept = m.department("0402")
+    data = returned(generated.distribute, dept, Fill(house={1: "✓", 3: F.HOUSE_MARK}))
+    drop(generated.inbox, "0402.xlsx", insert_rows(data, F.N_HOUSE, 1, [[F.HOUSE_MARK]]))
+    collect(generated)
+    wb = openpyxl.load_workbook(feedback_path(generated.feedback, dept))
+    sheet, ref = next(iter(wb.defined_names[F.N_HOUSE].destinations))
+    comment = wb[sheet][ref.replace("$", "").split(":")[0]].comment
+    assert comment is not None
+    error, note = comment.text.split("\n\n")
+    assert "市役所の家 1" in error and "「✓」は選べない値です" in error
+    assert note.startswith("市役所の家の表の中に挿入された行")
+
+
 def test_only_feedback_books_dxsheets_wrote_unchanged_are_removed_when_no_longer_needed(
     generated: Workspace,
 ) -> None:
