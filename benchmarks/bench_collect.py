@@ -185,6 +185,17 @@ def floor_parallel(paths: list[Path], jobs: int) -> float:
         return time.perf_counter() - t
 
 
+def file_creation_ms(folder: Path, n: int = 1000) -> float:
+    """What creating a small file costs this disk right now, in ms of wall time: collect writes one archive
+    copy per file. The files are left in place (deleting them would itself slow the next creations)."""
+    folder.mkdir()
+    data = b"\0" * 12_000
+    t = time.perf_counter()
+    for i in range(n):
+        (folder / f"{i}.bin").write_bytes(data)
+    return (time.perf_counter() - t) / n * 1000
+
+
 def collect_in_subprocess(root: Path, n: int) -> dict:
     """Collect in a fresh process, so its peak memory is its own (not this script's corpus building)."""
     t = time.perf_counter()
@@ -208,7 +219,7 @@ def one_size(n: int, repeat: int) -> None:
         # The machine is shared and its speed drifts by a third from one minute to the next: collect and
         # the floor are each measured `repeat` times, interleaved, and the best of each is compared.
         jobs = os.cpu_count() or 1
-        runs, floors, floors_par = [], [], []
+        runs, floors, floors_par, creation = [], [], [], []
         for i in range(repeat):
             # Each run is a first collect: empty ledger and archive. The previous run's outbox is moved
             # aside, not deleted: on an ext4 without a journal (this machine's disk), creating files seconds
@@ -217,6 +228,7 @@ def one_size(n: int, repeat: int) -> None:
             # follows no such mass deletion.
             if ws.outbox.exists():
                 ws.outbox.rename(Path(tmp) / f"outbox-{i}")
+            creation.append(file_creation_ms(Path(tmp) / f"probe-{i}"))
             runs.append(collect_in_subprocess(root, n))
             floors.append(floor(paths) / len(paths))
             floors_par.append(floor_parallel(paths, jobs) / len(paths))
@@ -258,6 +270,10 @@ def one_size(n: int, repeat: int) -> None:
             f" (median {statistics.median(paired):.1f}x; within 3x in {met} of {len(paired)})"
         )
         print(f"  to the {jobs}-process floor {ours / flo_par:.1f}x slower")
+        print(
+            f"creating a 12 KB file    {', '.join(f'{ms:.2f}' for ms in creation)} ms, before each collect"
+            " (a quiet disk here: ~0.05; much more means files were deleted in the last minutes, see above)"
+        )
         print(
             f"peak memory of collect  parent {max(m['parent_mb'] for m in runs):.0f} MB,"
             f" largest worker {max(m['worker_mb'] for m in runs):.0f} MB"
