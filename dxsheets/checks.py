@@ -24,7 +24,8 @@ from .xlsxread import Cell, excel_serial_to_date
 # rows typed right under the Q2 and Q3 tables are read as theirs (rows-below-table), under the other inputs
 # said not to be read (typed-outside-input); text-too-long writes 1,001 with a thousands separator.
 # 7: the 市役所の家 checklist is read by its items' No.: rows inserted inside it are not items
-# (typed-outside-input when marked), where its grown name was name-shape before.
+# (typed-outside-input when marked), where its grown name was name-shape before; a fraction in a text
+# input is kept as Excel shows it (15 significant digits).
 RULES_VERSION = "7"
 
 RULES: dict[str, str] = {
@@ -205,8 +206,9 @@ class _Reader:
         if isinstance(c.value, bool):
             return "TRUE" if c.value else "FALSE"
         if isinstance(c.value, float):
-            # A number typed into a text cell stays the text the promoter saw.
-            return str(int(c.value)) if c.value.is_integer() else repr(c.value)
+            # A number typed into a text cell stays the text the promoter saw: every digit of a whole
+            # number (a phone or account number), else as Excel shows it (0.3, not 0.30000000000000004).
+            return str(int(c.value)) if c.value.is_integer() else as_shown(c)
         # Cut before it is normalised: a form's longest input is 1,000 characters, and a cell may hold 32,767
         # (a few kilobytes of shared strings can fill thousands of cells with them: seconds and hundreds
         # of MB for nothing). What is kept is enough to report it and to edit it down in the feedback.

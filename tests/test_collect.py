@@ -258,10 +258,12 @@ def test_values_are_normalised(generated: Workspace) -> None:
         q2=[
             ("窓口受付😀", "紙_x0007_で受付", "電子申請", "行政手続オンライン化WG"),
             (12345, "番号で管理", "自動化", None),
+            (0.3, "計算結果で管理", "自動化", None),
         ],
         q3=[],
     )
-    drop(generated.inbox, "n.xlsx", returned(generated.distribute, m.department("0101"), fill))
+    data = returned(generated.distribute, m.department("0101"), fill)
+    drop(generated.inbox, "n.xlsx", _with_excel_digits(data, "<v>0.3</v>", "<v>0.30000000000000004</v>"))
     collect(generated)
     with Ledger(generated.ledger_path) as ledger:
         ((_, _, _, _, ans),) = ledger.submissions()
@@ -269,6 +271,20 @@ def test_values_are_normalised(generated: Workspace) -> None:
     assert ans["contact"] == "内線1234"
     assert ans["q2"][0][2:5] == ["窓口受付😀", "紙で受付", "電子申請"]
     assert ans["q2"][1][2] == "12345"  # a number typed into a text cell stays text
+    assert ans["q2"][2][2] == "0.3"  # as Excel shows it (15 significant digits)
+
+
+def _with_excel_digits(data: bytes, old: str, new: str) -> bytes:
+    """The workbook with a number in its sheets written to 17 digits, as Excel writes a result such as
+    =0.1+0.2 (openpyxl and xlsxwriter write the shortest form, 0.3)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            part = src.read(info)
+            if info.filename.startswith("xl/worksheets/"):
+                part = part.replace(old.encode(), new.encode())
+            dst.writestr(info.filename, part)
+    return out.getvalue()
 
 
 def _insert_rows_like_excel(data: bytes, at: int, count: int) -> bytes:
