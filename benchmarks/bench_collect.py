@@ -11,7 +11,10 @@ Baselines over the same files:
 Targets: >= 10x the openpyxl loop, within 3x of the floor, peak memory flat in the number of files.
 Collect and the floor are each run --repeat times (default 5; 2 for 10,000), interleaved. Two ratios to the
 floor are printed: best against best, and each collect against the floor measured right after it (the
-machine's speed drifts within minutes; a pair taken seconds apart sees the same machine).
+machine's speed drifts within minutes; a pair taken seconds apart sees the same machine). Before each
+collect it waits (--settle-s, up to 3 minutes) until creating a file costs this disk no more than
+--settle-ms again: for minutes after thousands of files are deleted it costs several times more, which would
+be measured as collect's (it writes an archive copy of every file) and is no part of a night's run.
 """
 
 from __future__ import annotations
@@ -196,6 +199,20 @@ def file_creation_ms(folder: Path, n: int = 1000) -> float:
     return (time.perf_counter() - t) / n * 1000
 
 
+def settled_disk(tmp: Path, settle_ms: float, most_s: float) -> tuple[float, float]:
+    """Wait (up to `most_s` seconds) until creating a file costs no more than `settle_ms`; return the last
+    probe and the seconds waited. After thousands of files are deleted (a test run, the previous
+    benchmark's clean-up), this disk makes file creation several times dearer for minutes, which says
+    nothing about collect's code; a night's collect follows no such deletion."""
+    waited, t = 0.0, time.perf_counter()
+    probe = file_creation_ms(tmp / f"probe-{time.monotonic_ns()}")
+    while probe > settle_ms and waited < most_s:
+        time.sleep(10)
+        probe = file_creation_ms(tmp / f"probe-{time.monotonic_ns()}")
+        waited = time.perf_counter() - t
+    return probe, waited
+
+
 def collect_in_subprocess(root: Path, n: int) -> dict:
     """Collect in a fresh process, so its peak memory is its own (not this script's corpus building)."""
     t = time.perf_counter()
@@ -207,7 +224,7 @@ def collect_in_subprocess(root: Path, n: int) -> dict:
     return {**measured, "process": time.perf_counter() - t}
 
 
-def one_size(n: int, repeat: int) -> None:
+def one_size(n: int, repeat: int, settle_ms: float, settle_s: float) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "ws"
         ws = workspace(root)
@@ -219,7 +236,7 @@ def one_size(n: int, repeat: int) -> None:
         # The machine is shared and its speed drifts by a third from one minute to the next: collect and
         # the floor are each measured `repeat` times, interleaved, and the best of each is compared.
         jobs = os.cpu_count() or 1
-        runs, floors, floors_par, creation = [], [], [], []
+        runs, floors, floors_par, creation, waits = [], [], [], [], []
         for i in range(repeat):
             # Each run is a first collect: empty ledger and archive. The previous run's outbox is moved
             # aside, not deleted: on an ext4 without a journal (this machine's disk), creating files seconds
@@ -228,7 +245,9 @@ def one_size(n: int, repeat: int) -> None:
             # follows no such mass deletion.
             if ws.outbox.exists():
                 ws.outbox.rename(Path(tmp) / f"outbox-{i}")
-            creation.append(file_creation_ms(Path(tmp) / f"probe-{i}"))
+            probe, waited = settled_disk(Path(tmp), settle_ms, settle_s)
+            creation.append(probe)
+            waits.append(waited)
             runs.append(collect_in_subprocess(root, n))
             floors.append(floor(paths) / len(paths))
             floors_par.append(floor_parallel(paths, jobs) / len(paths))
@@ -272,7 +291,8 @@ def one_size(n: int, repeat: int) -> None:
         print(f"  to the {jobs}-process floor {ours / flo_par:.1f}x slower")
         print(
             f"creating a 12 KB file    {', '.join(f'{ms:.2f}' for ms in creation)} ms, before each collect"
-            " (a quiet disk here: ~0.05; much more means files were deleted in the last minutes, see above)"
+            f" (waited {', '.join(f'{w:.0f}' for w in waits)} s for <= {settle_ms} ms; a quiet disk here:"
+            " ~0.05, much more means files were deleted in the last minutes)"
         )
         print(
             f"peak memory of collect  parent {max(m['parent_mb'] for m in runs):.0f} MB,"
@@ -307,14 +327,21 @@ def main() -> None:
         help="1,000 returns only (the default); --no-quick is --full",
     )
     ap.add_argument("--repeat", type=int, default=5, help="runs of collect and the floor, interleaved")
+    ap.add_argument(
+        "--settle-ms",
+        type=float,
+        default=0.08,
+        help="before each collect, wait until creating a 12 KB file costs no more than this (ms)",
+    )
+    ap.add_argument("--settle-s", type=float, default=180, help="wait no longer than this (s); 0: never")
     ap.add_argument("--collect-only", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.collect_only:
         collect_only(args.collect_only)
         return
-    one_size(args.files, args.repeat)
+    one_size(args.files, args.repeat, args.settle_ms, args.settle_s)
     if args.full or not args.quick:
-        one_size(10_000, min(args.repeat, 2))
+        one_size(10_000, min(args.repeat, 2), args.settle_ms, args.settle_s)
 
 
 if __name__ == "__main__":
