@@ -275,6 +275,10 @@ def plan_returns(masters: Masters, distribute: Path, now: float, seed: int = 202
             under = [[n, b, a, wg or None] for n, b, a, wg, _ in WORK_BANK if a][-2:]
             grown = insert_rows(fill(blank(d), values), F.N_Q2, F.MIN_Q2_ROWS, under)
             plans.append(Planned(f"{folder}/{name}", saved(grown, age), age, "表の下に行を挿入して記入"))
+        elif i == len(MISTAKES) + 3:  # a row inserted inside the checklist, ○ typed there: no item's
+            age = rng.uniform(2, 60)
+            data = insert_rows(fill(blank(d), values), F.N_HOUSE, 1, [[F.HOUSE_MARK]])
+            plans.append(Planned(f"{folder}/{name}", saved(data, age), age, "市役所の家の表の中に行を挿入"))
         else:
             age = rng.uniform(2, 60)
             data = saved(fill(blank(d), values), age)

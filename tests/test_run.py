@@ -89,6 +89,10 @@ def test_demo_produces_summary_hypothesis_feedback_and_log(tmp_path: Path) -> No
         stamped = [(r.path, r.saved_at, r.sent_at) for r in ledger.files() if r.saved_at and r.sent_at]
     assert len(stamped) >= 55
     assert [row for row in stamped if datetime.fromisoformat(row[1]) >= datetime.fromisoformat(row[2])] == []
+    # Rows inserted as the protection allows, under Q2 and inside the checklist: accepted, each said once.
+    with Ledger(out / "ledger.sqlite3") as ledger:
+        said = {(p.code, r.status) for r in ledger.files() for p in ledger.problems(r.path)}
+    assert {("rows-below-table", "accepted"), ("typed-outside-input", "accepted")} <= said
     # Deterministic: a second demo elsewhere gives the same counts, and so does the README's example.
     again = CliRunner().invoke(cli, ["demo", str(tmp_path / "demo2")])
     counts = ("返送ファイル", "回収", "ファイル", "部署")
