@@ -13,7 +13,7 @@ from typing import NamedTuple
 from . import forms as F
 from .domain import ERROR, WARNING, Problem
 from .text import clean
-from .xlsxread import Cell, RawWorkbook, cell_name, parse_ref, sheet_label
+from .xlsxread import Cell, RawSheet, RawWorkbook, cell_name, parse_ref, sheet_label
 
 
 class Value(NamedTuple):
@@ -224,7 +224,26 @@ def _inputs(raw: RawWorkbook, scope: str | None) -> _View:
             view.q2 = rows
         else:
             view.q3 = rows
+    noted = [sheet for sheet in raw.sheets.values() if sheet.outside_count]
+    if noted and view.whole:  # (with an input's name gone, its own rows would pass for notes outside them)
+        sheets = {v.sheet for v in view.cells()}
+        view.problems += [_outside_problem(sheet) for sheet in noted if sheet_label(sheet.name) in sheets]
     return view
+
+
+def _outside_problem(sheet: RawSheet) -> Problem:
+    """Something written to the right of or below all of a sheet's inputs (protection lifted to do it)."""
+    first = sheet.outside[0]
+    where = f"{sheet_label(sheet.name)}!{cell_name(*first)}"
+    more = f" ほか {sheet.outside_count - 1:,} セル" if sheet.outside_count > 1 else ""
+    return Problem(
+        "typed-outside-input",
+        WARNING,
+        f"入力欄の外（{where}{more}）に入力された「{as_shown(sheet.cells.get(first))[:30]}」は、"
+        "回答として読み取っていません。回答は入力欄に入力し、補足があれば問合せ先へお知らせください。",
+        sheet=sheet_label(sheet.name),
+        cell=cell_name(*first),
+    )
 
 
 def _refers(raw: RawWorkbook, scope: str | None, name: str) -> str | None:

@@ -647,7 +647,9 @@ def examine(data: bytes, masters: Masters, secret: bytes, limits: Limits | None 
         # The common case, a zip: read it straight away (sniffing would open the zip a second time) and
         # look closer only when it is not a workbook, to tell an OpenDocument file from a broken one.
         try:
-            raw = read_workbook(data, limits, names=F.READ_NAMES, below=F.READ_BELOW, left=F.READ_LEFT)
+            raw = read_workbook(
+                data, limits, names=F.READ_NAMES, below=F.READ_BELOW, left=F.READ_LEFT, outside=True
+            )
         except WorkbookReadError as exc:
             if exc.code == "zip-archive":
                 return Examined(UNSUPPORTED, [_zip_archive_problem(data)])

@@ -182,11 +182,17 @@ class Cell:
 
 @dataclass
 class RawSheet:
-    """A sheet's name, visibility and the cells present in its XML, keyed by 1-based ``(row, col)``."""
+    """A sheet's name, visibility and the cells present in its XML, keyed by 1-based ``(row, col)``.
+
+    For a sheet read by names with ``outside=True``: ``outside`` lists the first cells holding something
+    to the right of or below every name on the sheet (also in ``cells``), ``outside_count`` counts them all.
+    """
 
     name: str
     state: str
     cells: dict[tuple[int, int], Cell] = field(default_factory=dict)
+    outside: list[tuple[int, int]] = field(default_factory=list)
+    outside_count: int = 0
 
 
 @dataclass
@@ -1028,6 +1034,10 @@ def _to_int(text: str) -> int | None:
         return None
 
 
+# Cells outside a sheet's names decoded for `RawSheet.outside`; the rest are only counted.
+MAX_OUTSIDE = 20
+
+
 class _SheetBuilder:
     """Turns ``<row>`` elements into cells, enforcing the grid and cell-count limits as it goes."""
 
@@ -1039,10 +1049,15 @@ class _SheetBuilder:
         used_cells: int,
         only: frozenset[tuple[int, int]] | None = None,
         sheet: str = "",
+        beyond: tuple[int, int] | None = None,
     ) -> None:
         self.part = part
         self.sheet = sheet_label(sheet)  # its name, for a refusal a person can act on
         self.only = only  # the (row, column) of the cells to keep; None keeps all
+        # (last row, last column) of the names: cells holding something past either are noted (`outside`)
+        self.beyond = beyond
+        self.outside: list[tuple[int, int]] = []
+        self.outside_count = 0
         self.shared = shared
         self.limits = limits
         self.used_cells = used_cells  # cells already taken by earlier sheets of this workbook
@@ -1107,6 +1122,8 @@ class _SheetBuilder:
         local_get = _LOCAL_NAMES.get
         ref_get = _CELL_REF_CACHE.get
         only = self.only
+        # Past these, a skipped cell holding something is noted (never, without `beyond`).
+        last_row, last_col = self.beyond or (_EXCEL_MAX_ROW, _EXCEL_MAX_COL)
         col = 0
         for c_el in row_el:
             tag = c_el.tag
@@ -1124,7 +1141,14 @@ class _SheetBuilder:
             if cell_row > max_row or col > max_col:
                 raise self.too_large(f"cell {cell_name(cell_row, col)}", (cell_row, col), exact=True)
             if only is not None and at not in only:
-                continue  # outside every wanted range: labels and headings of a form
+                if cell_row <= last_row and col <= last_col:
+                    continue  # outside every wanted range: labels and headings of a form
+                if len(c_el) == 0 and c_el.get("t") != "inlineStr":
+                    continue
+                self.outside_count += 1  # past every name: something a person put outside the form
+                if self.outside_count > MAX_OUTSIDE:
+                    continue
+                self.outside.append(at)
             # A styled cell with nothing in it (every blank input of a form) holds no value: skip it.
             n_children = len(c_el)
             if n_children == 0 and c_el.get("t") != "inlineStr":
@@ -1405,12 +1429,17 @@ _SHEET_STATES = {"visible": "visible", "hidden": "hidden", "veryhidden": "veryHi
 _MAX_LISTED_CELLS = 65_536
 
 
+_Cells = dict[str, frozenset[tuple[int, int]] | None]
+_Bounds = dict[str, tuple[int, int]]
+
+
 def _named_cells(
     info: _WorkbookInfo, names: Collection[str], below: Mapping[str, int], left: Mapping[str, int]
-) -> dict[str, frozenset[tuple[int, int]] | None]:
+) -> tuple[_Cells, _Bounds]:
     """For every sheet that one of `names` refers to: the (row, column) of each cell inside those ranges
     (stretched down by `below` rows, and with the column `left` columns to their left, for the names those
-    give), or None when they cover too many to list (that sheet is then read whole).
+    give), or None when they cover too many to list (that sheet is then read whole); and the last row and
+    column of those ranges on each sheet (not stretched).
 
     A name counts whether it is workbook-level or local to a sheet; names that are not a plain single-area
     reference (#REF!, whole rows, formulas) point at nothing. Callers must treat the result as read-only:
@@ -1426,20 +1455,21 @@ def _named_cells(
     return _cells_of_refs(refs)
 
 
-def _cells_of_refs(
-    refs: tuple[tuple[str, int, int], ...],
-) -> dict[str, frozenset[tuple[int, int]] | None]:
+def _cells_of_refs(refs: tuple[tuple[str, int, int], ...]) -> tuple[_Cells, _Bounds]:
     areas: dict[str, list[tuple[int, int, int, int]]] = {}
+    bounds: _Bounds = {}
     for text, rows_below, cols_left in refs:
         try:
             sheet, r1, c1, r2, c2 = parse_ref(text)
         except ValueError:
             continue
+        last_row, last_col = bounds.get(sheet, (0, 0))
+        bounds[sheet] = (max(last_row, r2), max(last_col, c2))
         rects = areas.setdefault(sheet, [])
         rects.append((r1, c1, min(r2 + rows_below, _EXCEL_MAX_ROW), c2))
         if cols_left and c1 - cols_left >= 1:
             rects.append((r1, c1 - cols_left, r2, c1 - cols_left))
-    cells: dict[str, frozenset[tuple[int, int]] | None] = {}
+    cells: _Cells = {}
     budget = _MAX_LISTED_CELLS  # for all sheets together: hostile files may repeat names on many sheets
     for sheet, rects in areas.items():
         area = sum((r2 - r1 + 1) * (c2 - c1 + 1) for r1, c1, r2, c2 in rects)
@@ -1450,7 +1480,7 @@ def _cells_of_refs(
         cells[sheet] = frozenset(
             (r, c) for r1, c1, r2, c2 in rects for r in range(r1, r2 + 1) for c in range(c1, c2 + 1)
         )
-    return cells
+    return cells, bounds
 
 
 _cells_of_refs_memo = functools.lru_cache(maxsize=64)(_cells_of_refs)
@@ -1463,6 +1493,7 @@ def _read(
     names: Collection[str] | None,
     below: Mapping[str, int],
     left: Mapping[str, int],
+    outside: bool,
 ) -> RawWorkbook:
     pkg = _Package(data, limits)
     with pkg.zf:
@@ -1477,7 +1508,7 @@ def _read(
             raise WorkbookReadError("not-a-workbook", f"main part {wb_part!r} is not XML (xlsb?)")
         info = _read_workbook_xml(pkg.read(wb_part), wb_part)
         entries = info.entries
-        named = _named_cells(info, names, below, left) if names is not None else None
+        named, bounds = _named_cells(info, names, below, left) if names is not None else (None, {})
         wanted = named.keys() if named is not None else selected
         wb_rels = _read_rels(pkg, wb_part)
         sst_part = _rel_of_type(wb_rels, "/sharedStrings")
@@ -1504,9 +1535,11 @@ def _read(
             # Chart-, dialog- and macro-sheets are listed for completeness but hold no cells we read.
             if (wanted is None or entry.name in wanted) and rel.type.endswith("/worksheet"):
                 only = named.get(entry.name) if named is not None else None
-                builder = _SheetBuilder(rel.target, shared, limits, used_cells, only, entry.name)
+                beyond = bounds.get(entry.name) if outside and only is not None else None
+                builder = _SheetBuilder(rel.target, shared, limits, used_cells, only, entry.name, beyond)
                 _parse_sheet(builder, pkg.read(rel.target))
                 sheet.cells = builder.cells
+                sheet.outside, sheet.outside_count = builder.outside, builder.outside_count
                 used_cells += len(builder.cells)
             sheets[entry.name] = sheet
 
@@ -1593,6 +1626,7 @@ def read_workbook(
     names: Collection[str] | None = None,
     below: Mapping[str, int] | None = None,
     left: Mapping[str, int] | None = None,
+    outside: bool = False,
 ) -> RawWorkbook:
     """Check an untrusted file, then read its sheets, names and metadata.
 
@@ -1613,6 +1647,8 @@ def read_workbook(
             a person typed right under a table, in rows inserted below it, which do not grow its name).
         left: For some of ``names``: the column that many columns left of each range to keep as well, in
             its rows (the No. that says which item each row of a checklist is, when rows were inserted).
+        outside: With ``names``: also note what each of their sheets holds to the right of or below all
+            the names on it (`RawSheet.outside`): what a person wrote outside a form's inputs.
 
     Returns:
         The workbook's raw content.
@@ -1631,7 +1667,7 @@ def read_workbook(
     if not data.startswith(ZIP_MAGIC):
         raise refusal(sniff(data) if data.startswith(OLE_MAGIC) else FORMAT_OTHER)
     try:
-        return _read(data, limits, sheets, names, below or {}, left or {})
+        return _read(data, limits, sheets, names, below or {}, left or {}, outside)
     except WorkbookReadError:
         raise
     except (MemoryError, RecursionError) as exc:

@@ -37,6 +37,8 @@ Actions (applied in order; row/col offsets refer to the named range as it is at 
   {"op": "copy_sheet", "sheet": S, "new": S2}                     copies sheet S as S2, placed after it (as
         "Move or Copy" does: the names pointing into S are copied as S2's own names)
   {"op": "remove_sheet", "sheet": S}                              deletes sheet S (names into it become #REF!)
+  {"op": "unprotect_sheet", "sheet": S, "password": ""}          lifts sheet S's protection, as Review >
+        Unprotect Sheet does (the form's has no password): every cell can then be typed into
   The value actions take "sheet": S to use a name of sheet S's own instead of the workbook's; both sheet
   actions report every name afterwards.
 """
@@ -370,6 +372,11 @@ def _apply(doc, action: dict) -> dict:
     if op == "remove_sheet":
         doc.Sheets.removeByName(action["sheet"])
         return {"op": op, "sheet": action["sheet"], "names": _names_report(doc)}
+
+    if op == "unprotect_sheet":
+        sheet = doc.Sheets.getByName(action["sheet"])
+        sheet.unprotect(action.get("password", ""))  # a wrong password raises
+        return {"op": op, "sheet": action["sheet"], "protected": bool(sheet.isProtected())}
 
     raise ActionError(f"unknown op {op!r}")
 

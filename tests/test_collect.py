@@ -383,6 +383,30 @@ def test_rows_inserted_inside_the_checklist_leave_each_mark_with_its_item(genera
     assert houses == {first.code: {"1": True, "3": True}, second.code: {"1": True, "3": True}}
 
 
+def test_notes_outside_the_inputs_are_said_not_to_be_read(generated: Workspace) -> None:
+    """With the sheet's protection lifted (it has no password), a promoter may write anywhere: notes right
+    of the tables and under the form are no answers. Accepted, with one warning quoting the first note and
+    counting the rest; the form's own labels never count as notes."""
+    m = generated.masters()
+    wb = openpyxl.load_workbook(io.BytesIO(returned(generated.distribute, m.department("0101"))))
+    main = wb[F.MAIN_SHEET]
+    main["F6"] = "本人不在のため代理で回答"
+    for row in range(100, 130):
+        main[f"A{row}"] = f"メモ{row}"
+    buf = io.BytesIO()
+    wb.save(buf)
+    drop(generated.inbox, "notes.xlsx", buf.getvalue())
+    collect(generated)
+    entry = file_entry(status_json(generated), "notes.xlsx")
+    assert entry["status"] == "accepted", entry
+    ((problem,),) = [entry["problems"]]
+    assert (problem["code"], problem["severity"], problem["cell"]) == ("typed-outside-input", "warning", "F6")
+    assert problem["message"].startswith(
+        f"入力欄の外（{F.MAIN_SHEET}!F6 ほか 30 セル）に入力された「本人不在のため代理で回答」は、"
+        "回答として読み取っていません。"
+    )
+
+
 def test_rows_under_a_table_are_checked_like_its_own(generated: Workspace) -> None:
     """A row typed under Q2 with no Before is an error on that row, and the feedback workbook carries it
     inside its Q2 table, to be completed there."""

@@ -233,6 +233,19 @@ def house_actions(lay: F.Layout) -> list[dict[str, Any]]:
     ]
 
 
+NOTE = "詳細は別途メールでお送りします"
+
+
+def unprotected_actions() -> list[dict[str, Any]]:
+    """Answer, lift the sheet's protection (it has no password), write a note right of Q2 and one far below."""
+    return [
+        *answer_actions(),
+        {"op": "unprotect_sheet", "sheet": F.MAIN_SHEET},
+        {"op": "set_at", "sheet": F.MAIN_SHEET, "cell": "G31", "value": NOTE},
+        {"op": "set_at", "sheet": F.MAIN_SHEET, "cell": "A80", "value": "以上"},
+    ]
+
+
 def file_entry(ws: Workspace, path: str) -> dict[str, Any]:
     with Ledger(ws.ledger_path) as ledger:
         report = status_report(ledger, ws.masters())
@@ -265,6 +278,7 @@ def uno_files(uno_ws: Workspace, tmp_path_factory: pytest.TempPathFactory) -> di
         "below": (below_actions(F.Layout(n_house=len(uno_ws.masters().house))), "xlsx"),
         "typed": (typed_actions(), "xlsx"),
         "house": (house_actions(F.Layout(n_house=len(uno_ws.masters().house))), "xlsx"),
+        "unprotected": (unprotected_actions(), "xlsx"),
     }
 
     def fill(key: str) -> Path:
@@ -459,6 +473,27 @@ def test_rows_inserted_inside_the_checklist_in_libreoffice_leave_each_mark_with_
         ("typed-outside-input", f"E{lay.house_first + 2}")
     ]
     assert submission(uno_ws, UNO_DEPT)["house"] == {"1": True, "3": True}
+
+
+@requires_uno
+def test_notes_written_outside_the_inputs_after_unprotecting_are_said_not_to_be_read(
+    uno_ws: Workspace, uno_files: dict[str, Path]
+) -> None:
+    """The sheet's protection has no password: a promoter can lift it in LibreOffice (or Excel) and write a
+    note anywhere. A note right of the tables or under the whole form is no answer: the file is accepted,
+    and a warning quotes the first note and counts the rest, so nobody believes it was read."""
+    drop(uno_ws.inbox, "uno/unprotected.xlsx", uno_files["unprotected"].read_bytes(), age_seconds=60)
+    collect(uno_ws, jobs=1)
+    entry = file_entry(uno_ws, "uno/unprotected.xlsx")
+    assert entry["status"] == "accepted", entry
+    ((problem),) = entry["problems"]
+    assert (problem["code"], problem["severity"], problem["cell"]) == (
+        "typed-outside-input",
+        "warning",
+        "G31",
+    )
+    assert f"入力欄の外（{F.MAIN_SHEET}!G31 ほか 1 セル）に入力された「{NOTE}」は" in problem["message"]
+    assert [tuple(q[2:]) for q in submission(uno_ws, UNO_DEPT)["q2"]] == Q2_ROWS
 
 
 # --- 4. .ods and .xls are refused politely, and the run goes on ------------------------------------------------

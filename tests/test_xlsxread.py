@@ -950,6 +950,22 @@ def test_a_column_left_of_a_name_is_kept_when_asked() -> None:
     assert beyond.sheets["入力"].cells == {(3, 3): Cell("3,3", "s")}
 
 
+def test_what_lies_right_of_or_below_every_name_is_noted_when_asked() -> None:
+    """`outside` notes the cells holding something past the last row or column of a sheet's names (what a
+    person wrote outside a form's inputs): the first ones decoded, all of them counted; the cells between
+    the names (a form's labels) are not."""
+    data = _named_book()  # 入力: A1:C3 filled and H9; 回答 = A1:B2, ほか = C3
+    plain = read_workbook(data, names={"回答"})
+    assert (plain.sheets["入力"].outside, plain.sheets["入力"].outside_count) == ([], 0)
+    book = read_workbook(data, names={"回答", "ほか"}, outside=True)
+    sheet = book.sheets["入力"]
+    assert (sheet.outside, sheet.outside_count) == ([(9, 8)], 1)
+    assert sheet.cells[(9, 8)] == Cell(9.0, "n")
+    narrow = read_workbook(data, names={"回答"}, outside=True).sheets["入力"]
+    assert narrow.outside_count == 6  # C1, C2, A3, B3, C3 and H9: past row 2 or column B
+    assert narrow.outside == [(1, 3), (2, 3), (3, 1), (3, 2), (3, 3), (9, 8)]
+
+
 def test_cells_outside_the_names_are_still_held_to_the_limits() -> None:
     data = _named_book()
     assert read_workbook(data, names={"回答"}, limits=Limits(max_col=8, max_row=9)).sheets["入力"].cells
