@@ -26,7 +26,8 @@ from .xlsxread import Cell, excel_serial_to_date
 # 7: the 市役所の家 checklist is read by its items' No.: rows inserted inside it are not items
 # (typed-outside-input when marked), where its grown name was name-shape before; a fraction in a text
 # input is kept as Excel shows it (15 significant digits); what is written right of or below all the
-# inputs (the sheet's protection lifted) is said not to be read (typed-outside-input).
+# inputs (the sheet's protection lifted), or on a sheet a promoter added, is said not to be read
+# (typed-outside-input).
 RULES_VERSION = "7"
 
 RULES: dict[str, str] = {
@@ -70,7 +71,7 @@ RULES: dict[str, str] = {
     "sheet-copy-used": "シートがコピーされ、回答はコピーの方から読み取った（元のシートが空か削除されていた）",
     "sheet-copy-ignored": "コピーしたシートに、読み取った回答と違う回答がある（読み取っていない）",
     "rows-below-table": "設問2・3の表の下に挿入された行に入力がある（表の回答として読み取った）",
-    "typed-outside-input": "入力欄の下や市役所の家の表の中に挿入された行、または入力欄の外（右・下）に入力がある（読み取っていない）",
+    "typed-outside-input": "入力欄の下や市役所の家の表の中に挿入された行、入力欄の外（右・下）、または追加されたシートに入力がある（読み取っていない）",
     # values
     "form-blank": "何も入力されていない（配布したままのシート。他の返送より後でも採用しない）",
     "required-missing": "必須の入力がない",

@@ -10,13 +10,13 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from . import forms as F
 from .checks import STAFF_ONLY
 from .domain import ERROR, Answers, Department, Masters, Problem
 from .fsio import atomic_write_bytes, safe_filename
 from .generate import FONT, build_form, jp_date
 from .text import excel_text
 
-COVER_SHEET = "修正のお願い"
 SEVERITY_JA = {ERROR: "要修正", "warning": "確認", "info": "情報"}
 
 
@@ -44,7 +44,7 @@ def write_feedback(
         when = f"回答期限（{jp_date(deadline)}）を過ぎていますので、できるだけ早くこのファイルを送り返してください。"
 
     def cover(wb: Any, fm: Any) -> None:
-        ws = wb.add_worksheet(COVER_SHEET)
+        ws = wb.add_worksheet(F.COVER_SHEET)
         title = wb.add_format({"font_name": FONT, "bold": True, "font_size": 14, "font_color": "#C00000"})
         text = wb.add_format({"font_name": FONT, "text_wrap": True, "valign": "top", "border": 1})
         head = wb.add_format(

@@ -128,6 +128,7 @@ def read_form(raw: RawWorkbook) -> tuple[FormValues, list[Problem]]:
             problems.append(problem)
     views = [_inputs(raw, None)] + [_inputs(raw, sheet) for sheet in _copies(raw)]
     chosen, notes = _choose(views)
+    notes += _added_sheets(raw)
     values.singles, values.house, values.q2, values.q3 = chosen.singles, chosen.house, chosen.q2, chosen.q3
     values.unread = chosen.unread
     return values, problems + chosen.problems + notes
@@ -231,16 +232,49 @@ def _inputs(raw: RawWorkbook, scope: str | None) -> _View:
     return view
 
 
-def _outside_problem(sheet: RawSheet) -> Problem:
-    """Something written to the right of or below all of a sheet's inputs (protection lifted to do it)."""
+# Sheets of the form (and of a feedback book) that are none of a promoter's doing.
+_FORM_SHEETS = frozenset({F.MAIN_SHEET, F.LISTS_SHEET, F.META_SHEET, F.COVER_SHEET})
+
+
+def _added_sheets(raw: RawWorkbook) -> list[Problem]:
+    """What a promoter wrote on sheets they added to the book (no name points at them): not read, said."""
+    written = [s for s in raw.sheets.values() if s.outside_count and s.name not in _FORM_SHEETS]
+    if not written:
+        return []
+    named: set[str] = set()
+    for text in (*raw.defined_names.values(), *raw.local_names.values()):
+        try:
+            named.add(parse_ref(text)[0])
+        except ValueError:
+            continue
+    return [_outside_problem(sheet, added=True) for sheet in written if sheet.name not in named]
+
+
+def _outside_problem(sheet: RawSheet, added: bool = False) -> Problem:
+    """Something written to the right of or below all of a sheet's inputs (protection lifted to do it), or
+    on a sheet a promoter `added` to the book (looked through only to its second cell, or not at all when
+    it is past the reader's limits)."""
+    advice = f"回答は{F.MAIN_SHEET}の入力欄に入力し、補足があれば問合せ先へお知らせください。"
+    if not sheet.outside:
+        return Problem(
+            "typed-outside-input",
+            WARNING,
+            f"追加されたシート「{sheet.name}」は大きすぎるため中身を確認しておらず、回答として読み取っていません。"
+            + advice,
+            sheet=sheet_label(sheet.name),
+        )
     first = sheet.outside[0]
-    where = f"{sheet_label(sheet.name)}!{cell_name(*first)}"
-    more = f" ほか {sheet.outside_count - 1:,} セル" if sheet.outside_count > 1 else ""
+    if added:
+        more = " など" if sheet.outside_count > 1 else ""
+        where = f"追加されたシート「{sheet.name}」（{cell_name(*first)}{more}）"
+    else:
+        more = f" ほか {sheet.outside_count - 1:,} セル" if sheet.outside_count > 1 else ""
+        where = f"入力欄の外（{sheet_label(sheet.name)}!{cell_name(*first)}{more}）"
     return Problem(
         "typed-outside-input",
         WARNING,
-        f"入力欄の外（{where}{more}）に入力された「{as_shown(sheet.cells.get(first))[:30]}」は、"
-        "回答として読み取っていません。回答は入力欄に入力し、補足があれば問合せ先へお知らせください。",
+        f"{where}に入力された「{as_shown(sheet.cells.get(first))[:30]}」は、回答として読み取っていません。"
+        + advice,
         sheet=sheet_label(sheet.name),
         cell=cell_name(*first),
     )

@@ -17,6 +17,7 @@ FORM_VERSION = "1"
 MAIN_SHEET = "課題抽出シート"
 LISTS_SHEET = "選択肢"  # hidden: dropdown sources
 META_SHEET = "_meta"  # very hidden: identity
+COVER_SHEET = "修正のお願い"  # a feedback book's first sheet: the list of problems
 
 Q1_YES, Q1_NO = "はい", "いいえ"
 Q1_CHOICES = (Q1_YES, Q1_NO)

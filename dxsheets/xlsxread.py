@@ -1034,8 +1034,16 @@ def _to_int(text: str) -> int | None:
         return None
 
 
-# Cells outside a sheet's names decoded for `RawSheet.outside`; the rest are only counted.
+# Cells outside a sheet's names decoded for `RawSheet.outside`; the rest are only counted. Visible sheets no
+# name points at looked through for them (a workbook of 400 sheets has the rest left unread), each only
+# until its first two cells holding something: that it holds something, and what, is all there is to say.
 MAX_OUTSIDE = 20
+MAX_UNNAMED = 8
+_UNNAMED_ENOUGH = 2
+
+
+class _Enough(Exception):
+    """Raised by a sheet builder that has noted all it needs."""
 
 
 class _SheetBuilder:
@@ -1050,6 +1058,7 @@ class _SheetBuilder:
         only: frozenset[tuple[int, int]] | None = None,
         sheet: str = "",
         beyond: tuple[int, int] | None = None,
+        enough: int | None = None,
     ) -> None:
         self.part = part
         self.sheet = sheet_label(sheet)  # its name, for a refusal a person can act on
@@ -1058,6 +1067,7 @@ class _SheetBuilder:
         self.beyond = beyond
         self.outside: list[tuple[int, int]] = []
         self.outside_count = 0
+        self.enough = enough  # noted cells after which the sheet is not read further
         self.shared = shared
         self.limits = limits
         self.used_cells = used_cells  # cells already taken by earlier sheets of this workbook
@@ -1145,6 +1155,8 @@ class _SheetBuilder:
                     continue  # outside every wanted range: labels and headings of a form
                 if len(c_el) == 0 and c_el.get("t") != "inlineStr":
                     continue
+                if self.outside_count == self.enough:
+                    raise _Enough
                 self.outside_count += 1  # past every name: something a person put outside the form
                 if self.outside_count > MAX_OUTSIDE:
                     continue
@@ -1526,14 +1538,16 @@ def _read(
 
         sheets: dict[str, RawSheet] = {}
         used_cells = 0
+        unnamed = 0  # visible sheets no name points at, looked through for `outside`
         for entry in entries:
             rel = wb_rels.get(entry.rel_id) if entry.rel_id else None
             if rel is None or pkg.find(rel.target) is None:
                 where = rel.target if rel else f"relationship {entry.rel_id!r}"
                 raise WorkbookReadError("missing-part", f"sheet {entry.name!r}: {where} is missing")
-            sheet = RawSheet(entry.name, entry.state, {})
-            # Chart-, dialog- and macro-sheets are listed for completeness but hold no cells we read.
-            if (wanted is None or entry.name in wanted) and rel.type.endswith("/worksheet"):
+            sheet = sheets[entry.name] = RawSheet(entry.name, entry.state, {})
+            if not rel.type.endswith("/worksheet"):
+                continue  # chart-, dialog- and macro-sheets are listed for completeness: no cells we read
+            if wanted is None or entry.name in wanted:
                 only = named.get(entry.name) if named is not None else None
                 beyond = bounds.get(entry.name) if outside and only is not None else None
                 builder = _SheetBuilder(rel.target, shared, limits, used_cells, only, entry.name, beyond)
@@ -1541,7 +1555,12 @@ def _read(
                 sheet.cells = builder.cells
                 sheet.outside, sheet.outside_count = builder.outside, builder.outside_count
                 used_cells += len(builder.cells)
-            sheets[entry.name] = sheet
+            elif outside and named is not None and entry.state == "visible" and unnamed < MAX_UNNAMED:
+                unnamed += 1  # a sheet a person added: all of it lies outside every name
+                builder = _SheetBuilder(
+                    rel.target, shared, limits, 0, frozenset(), entry.name, (0, 0), _UNNAMED_ENOUGH
+                )
+                _look_through(sheet, builder, pkg.read(rel.target))
 
         sheet_names = [entry.name for entry in entries]
         defined: dict[str, str] = {}
@@ -1562,6 +1581,22 @@ def _read(
             core_created=created,
             application=_read_application(pkg, package_rels),
         )
+
+
+def _look_through(sheet: RawSheet, builder: _SheetBuilder, data: bytes) -> None:
+    """Note the first cells holding something on a sheet no name points at. Its size is none of the form's
+    business: a sheet past the limits is noted as holding something (`outside_count` 1, no cell), not
+    refused."""
+    try:
+        _parse_sheet(builder, data)
+    except _Enough:
+        pass
+    except WorkbookReadError as exc:
+        if exc.code != "sheet-too-large":
+            raise
+        builder.outside_count = max(builder.outside_count, 1)
+    sheet.cells = builder.cells
+    sheet.outside, sheet.outside_count = builder.outside, builder.outside_count
 
 
 @dataclass
@@ -1648,7 +1683,8 @@ def read_workbook(
         left: For some of ``names``: the column that many columns left of each range to keep as well, in
             its rows (the No. that says which item each row of a checklist is, when rows were inserted).
         outside: With ``names``: also note what each of their sheets holds to the right of or below all
-            the names on it (`RawSheet.outside`): what a person wrote outside a form's inputs.
+            the names on it, and what the first `MAX_UNNAMED` visible sheets that no name points at hold
+            (`RawSheet.outside`): what a person wrote outside a form's inputs, or on a sheet they added.
 
     Returns:
         The workbook's raw content.

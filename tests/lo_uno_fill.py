@@ -37,6 +37,7 @@ Actions (applied in order; row/col offsets refer to the named range as it is at 
   {"op": "copy_sheet", "sheet": S, "new": S2}                     copies sheet S as S2, placed after it (as
         "Move or Copy" does: the names pointing into S are copied as S2's own names)
   {"op": "remove_sheet", "sheet": S}                              deletes sheet S (names into it become #REF!)
+  {"op": "insert_sheet", "new": S}                                adds an empty sheet S at the end (unprotected)
   {"op": "unprotect_sheet", "sheet": S, "password": ""}          lifts sheet S's protection, as Review >
         Unprotect Sheet does (the form's has no password): every cell can then be typed into
   The value actions take "sheet": S to use a name of sheet S's own instead of the workbook's; both sheet
@@ -372,6 +373,11 @@ def _apply(doc, action: dict) -> dict:
     if op == "remove_sheet":
         doc.Sheets.removeByName(action["sheet"])
         return {"op": op, "sheet": action["sheet"], "names": _names_report(doc)}
+
+    if op == "insert_sheet":
+        sheets = doc.Sheets
+        sheets.insertNewByName(action["new"], sheets.getCount())
+        return {"op": op, "new": action["new"]}
 
     if op == "unprotect_sheet":
         sheet = doc.Sheets.getByName(action["sheet"])

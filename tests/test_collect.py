@@ -385,21 +385,29 @@ def test_rows_inserted_inside_the_checklist_leave_each_mark_with_its_item(genera
 
 def test_notes_outside_the_inputs_are_said_not_to_be_read(generated: Workspace) -> None:
     """With the sheet's protection lifted (it has no password), a promoter may write anywhere: notes right
-    of the tables and under the form are no answers. Accepted, with one warning quoting the first note and
-    counting the rest; the form's own labels never count as notes."""
+    of the tables and under the form, or on sheets they add, are no answers. Accepted, with one warning
+    a sheet quoting the first note; the form's own labels never count as notes, and an added sheet too
+    large to look through is said, not a reason to refuse the file."""
     m = generated.masters()
     wb = openpyxl.load_workbook(io.BytesIO(returned(generated.distribute, m.department("0101"))))
     main = wb[F.MAIN_SHEET]
     main["F6"] = "本人不在のため代理で回答"
     for row in range(100, 130):
         main[f"A{row}"] = f"メモ{row}"
+    wb.create_sheet("作業用")["C3"] = 42
+    wb.create_sheet("Sheet1")  # added and left empty: nothing to say
+    wb.create_sheet("台帳")["A20000"] = "末尾"  # past the reader's limits: said, and no reason to refuse
     buf = io.BytesIO()
     wb.save(buf)
     drop(generated.inbox, "notes.xlsx", buf.getvalue())
     collect(generated)
     entry = file_entry(status_json(generated), "notes.xlsx")
     assert entry["status"] == "accepted", entry
-    ((problem,),) = [entry["problems"]]
+    problem, added, large = entry["problems"]
+    assert (added["code"], added["sheet"], added["cell"]) == ("typed-outside-input", "作業用", "C3")
+    assert added["message"].startswith("追加されたシート「作業用」（C3）に入力された「42」は")
+    assert (large["code"], large["sheet"], large["cell"]) == ("typed-outside-input", "台帳", "")
+    assert large["message"].startswith("追加されたシート「台帳」は大きすぎるため中身を確認しておらず")
     assert (problem["code"], problem["severity"], problem["cell"]) == ("typed-outside-input", "warning", "F6")
     assert problem["message"].startswith(
         f"入力欄の外（{F.MAIN_SHEET}!F6 ほか 30 セル）に入力された「本人不在のため代理で回答」は、"
@@ -1232,7 +1240,8 @@ def test_feedback_is_a_fresh_sheet_with_marks_and_fixed_it_is_valid(generated: W
     fixed = fill_workbook(path, Fill(q2=[("窓口受付", "紙", "電子申請", "窓口WG")], q3=[]))
     drop(generated.inbox, "fixed.xlsx", fixed, age_seconds=60 * 5)
     result = collect(generated)
-    assert file_entry(status_json(generated), "fixed.xlsx")["status"] == "accepted"
+    fixed_entry = file_entry(status_json(generated), "fixed.xlsx")
+    assert (fixed_entry["status"], fixed_entry["problems"]) == ("accepted", [])  # its cover sheet is ours
     assert result.departments["0402"] == "answered"
     assert not path.exists()  # feedback no longer needed
 

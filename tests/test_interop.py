@@ -237,12 +237,16 @@ NOTE = "詳細は別途メールでお送りします"
 
 
 def unprotected_actions() -> list[dict[str, Any]]:
-    """Answer, lift the sheet's protection (it has no password), write a note right of Q2 and one far below."""
+    """Answer, lift the sheet's protection (it has no password), write a note right of Q2 and one far below;
+    add a sheet of notes, and an empty one."""
     return [
         *answer_actions(),
         {"op": "unprotect_sheet", "sheet": F.MAIN_SHEET},
         {"op": "set_at", "sheet": F.MAIN_SHEET, "cell": "G31", "value": NOTE},
         {"op": "set_at", "sheet": F.MAIN_SHEET, "cell": "A80", "value": "以上"},
+        {"op": "insert_sheet", "new": "メモ"},
+        {"op": "set_at", "sheet": "メモ", "cell": "B2", "value": "来年度も継続して検討"},
+        {"op": "insert_sheet", "new": "Sheet2"},
     ]
 
 
@@ -480,19 +484,18 @@ def test_notes_written_outside_the_inputs_after_unprotecting_are_said_not_to_be_
     uno_ws: Workspace, uno_files: dict[str, Path]
 ) -> None:
     """The sheet's protection has no password: a promoter can lift it in LibreOffice (or Excel) and write a
-    note anywhere. A note right of the tables or under the whole form is no answer: the file is accepted,
-    and a warning quotes the first note and counts the rest, so nobody believes it was read."""
+    note anywhere, or on a sheet of their own. A note right of the tables, under the whole form or on an
+    added sheet is no answer: the file is accepted, and a warning quotes the first note of each sheet and
+    counts the rest, so nobody believes it was read. An empty added sheet says nothing."""
     drop(uno_ws.inbox, "uno/unprotected.xlsx", uno_files["unprotected"].read_bytes(), age_seconds=60)
     collect(uno_ws, jobs=1)
     entry = file_entry(uno_ws, "uno/unprotected.xlsx")
     assert entry["status"] == "accepted", entry
-    ((problem),) = entry["problems"]
-    assert (problem["code"], problem["severity"], problem["cell"]) == (
-        "typed-outside-input",
-        "warning",
-        "G31",
-    )
-    assert f"入力欄の外（{F.MAIN_SHEET}!G31 ほか 1 セル）に入力された「{NOTE}」は" in problem["message"]
+    beside, added = entry["problems"]
+    assert (beside["code"], beside["severity"], beside["cell"]) == ("typed-outside-input", "warning", "G31")
+    assert f"入力欄の外（{F.MAIN_SHEET}!G31 ほか 1 セル）に入力された「{NOTE}」は" in beside["message"]
+    assert (added["code"], added["sheet"], added["cell"]) == ("typed-outside-input", "メモ", "B2")
+    assert "追加されたシート「メモ」（B2）に入力された「来年度も継続して検討」は" in added["message"]
     assert [tuple(q[2:]) for q in submission(uno_ws, UNO_DEPT)["q2"]] == Q2_ROWS
 
 

@@ -30,6 +30,7 @@ from dxsheets.xlsxread import (
     FORMAT_OTHER,
     FORMAT_XLS,
     FORMAT_XLSX,
+    MAX_UNNAMED,
     Cell,
     Limits,
     WorkbookReadError,
@@ -964,6 +965,36 @@ def test_what_lies_right_of_or_below_every_name_is_noted_when_asked() -> None:
     narrow = read_workbook(data, names={"回答"}, outside=True).sheets["入力"]
     assert narrow.outside_count == 6  # C1, C2, A3, B3, C3 and H9: past row 2 or column B
     assert narrow.outside == [(1, 3), (2, 3), (3, 1), (3, 2), (3, 3), (9, 8)]
+
+
+def test_sheets_no_asked_name_points_at_are_looked_through_when_asked() -> None:
+    """With `outside`, a visible sheet that none of the names points at (one a person added) is all outside:
+    its first two cells are noted, and one past the limits is noted, not refused. Hidden sheets (a form's
+    lists) are not looked at, nor more than MAX_UNNAMED."""
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, {"in_memory": True})
+    wb.add_worksheet("入力").write_string("A1", "回答")
+    hidden = wb.add_worksheet("選択肢")
+    hidden.write_string("A1", "はい")
+    hidden.hide()
+    many = wb.add_worksheet("一覧")  # looked through to its second cell only
+    for row in range(5000):
+        many.write_number(row, 0, row)
+    wb.add_worksheet("大きい").write_string(20_000, 0, "末尾")  # past the limits: noted, not refused
+    for i in range(MAX_UNNAMED):
+        wb.add_worksheet(f"メモ{i}").write_string("B2", f"メモ{i}の内容")
+    wb.define_name("回答", "='入力'!$A$1")
+    wb.close()
+    sheets = read_workbook(buf.getvalue(), names={"回答"}, outside=True).sheets
+    assert sheets["入力"].outside_count == 0
+    assert (sheets["選択肢"].cells, sheets["選択肢"].outside_count) == ({}, 0)
+    noted = {name: (s.outside, s.outside_count, s.cells) for name, s in sheets.items() if s.outside_count}
+    assert noted == {
+        "一覧": ([(1, 1), (2, 1)], 2, {(1, 1): Cell(0.0, "n"), (2, 1): Cell(1.0, "n")}),
+        "大きい": ([], 1, {}),
+        **{f"メモ{i}": ([(2, 2)], 1, {(2, 2): Cell(f"メモ{i}の内容", "s")}) for i in range(MAX_UNNAMED - 2)},
+    }
+    assert read_workbook(buf.getvalue(), names={"回答"}).sheets["メモ0"].cells == {}
 
 
 def test_cells_outside_the_names_are_still_held_to_the_limits() -> None:
