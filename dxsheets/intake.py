@@ -628,6 +628,11 @@ def _read_problem(exc: WorkbookReadError) -> Problem:
             f"シートの使用範囲が異常に広い（{exc.where}まで入力や書式がある）ため読み込みませんでした。"
             "そこまでの不要な行・列を削除して保存し直してください。"
         )
+    elif exc.code == "sheet-too-large" and exc.sheet:  # too many cells, however near
+        message = (
+            f"シート「{exc.sheet}」のセル（書式だけを設定したものを含む）が多すぎるため読み込みませんでした。"
+            "不要な行・列を削除して保存し直してください。"
+        )
     return Problem(code, ERROR, message, exc.sheet, exc.cell)
 
 

@@ -1575,6 +1575,74 @@ def make_text_flood(dest: Path, source: bytes, rows: int = 1000, chars: int = 32
     return path
 
 
+def _empty_cells(first_row: int, rows: int, cols: int = 200) -> bytes:
+    """``rows`` rows of ``cols`` formatted cells holding nothing (``<c r="A1" s="1"/>``), from ``first_row``."""
+    letters = [_column_letters(c) for c in range(1, cols + 1)]
+    return "".join(
+        f'<row r="{r}">' + "".join(f'<c r="{col}{r}" s="1"/>' for col in letters) + "</row>"
+        for r in range(first_row, first_row + rows)
+    ).encode()
+
+
+def _column_letters(col: int) -> str:
+    letters = ""
+    while col:
+        col, rest = divmod(col - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def make_formatted_flood(dest: Path, source: bytes) -> Path:
+    """The source's first sheet padded, under its own rows, with 2,000,000 formatted empty cells (10,000 rows
+    of 200: within the grid limits, no <dimension> to give it away). 4 MB on disk; reading it took 7 s
+    before dxsheets counted a sheet's markup before parsing it."""
+    parts = _zip_parts(source)
+    sheet = _first_worksheet([name for name, _ in parts])
+    padded = [
+        (
+            name,
+            data.replace(b"</sheetData>", _empty_cells(101, 9_900) + b"</sheetData>")
+            if name == sheet
+            else data,
+        )
+        for name, data in parts
+    ]
+    path = _target(dest, "回答_書式だらけ.xlsx")
+    _write_package(path, padded)
+    return path
+
+
+def make_added_sheets(dest: Path, source: bytes, sheets: int = 12) -> Path:
+    """The source with ``sheets`` visible sheets added, each of 150,000 formatted empty cells and a note in
+    A1: sheets a person added are looked through (eight of them), yet none may cost the time it would take
+    to parse it, nor refuse the file."""
+    body = '<row r="1"><c r="A1" t="inlineStr"><is><t>メモ</t></is></c></row>'.encode() + _empty_cells(2, 750)
+    xml = (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{NS_MAIN}"><sheetData>'.encode()
+        + body
+        + b"</sheetData></worksheet>"
+    )
+    parts = []
+    for name, data in _zip_parts(source):
+        if name == "xl/workbook.xml":
+            extra = "".join(
+                f'<sheet name="追加{i}" sheetId="{900 + i}" r:id="rIdAdded{i}"/>' for i in range(sheets)
+            )
+            data = data.replace(b"</sheets>", extra.encode() + b"</sheets>")
+        elif name == "xl/_rels/workbook.xml.rels":
+            extra = "".join(
+                f'<Relationship Id="rIdAdded{i}" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+                f'relationships/worksheet" Target="worksheets/added{i}.xml"/>'
+                for i in range(sheets)
+            )
+            data = data.replace(b"</Relationships>", extra.encode() + b"</Relationships>")
+        parts.append((name, data))
+    parts += [(f"xl/worksheets/added{i}.xml", xml) for i in range(sheets)]
+    path = _target(dest, "回答_シート追加.xlsx")
+    _write_package(path, parts)
+    return path
+
+
 def make_many_copies(dest: Path, source: bytes, copies: int = 400) -> Path:
     """The source with ``copies`` more sheets, each carrying the input names as its own (as Excel's "Move
     or Copy" gives a copied sheet), stretched to the most rows a block may have, and a word typed in each.
@@ -2170,4 +2238,6 @@ def build_corpus(directory: Path, source: bytes | None = None, with_bombs: bool 
     }
     corpus["text_flood"] = make_text_flood(directory, src)
     corpus["many_copies"] = make_many_copies(directory, src)
+    corpus["formatted_flood"] = make_formatted_flood(directory, src)
+    corpus["added_sheets"] = make_added_sheets(directory, src)
     return corpus

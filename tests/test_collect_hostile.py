@@ -48,6 +48,10 @@ EXPECTED = {
     "stretched_name": ("rejected|superseded", ["name-shape"]),  # a return of 0101, like "valid"
     # 400 sheets carrying the input names as their own: the original is read, eight copies looked at.
     "many_copies": ("accepted|superseded|duplicate", ["sheet-copy-ignored"] * 8),
+    # 2,000,000 formatted empty cells under the form: refused from the count of its markup, unparsed.
+    "formatted_flood": ("rejected|superseded", ["file-sheet-too-large"]),
+    # Twelve added sheets of 150,000 empty cells: eight looked at, each said too large to look through.
+    "added_sheets": ("accepted|superseded|duplicate", ["typed-outside-input"] * 8),
     "billion_laughs": ("rejected", ["file-doctype"]),
     "external_entity": ("rejected", ["file-doctype"]),
     "csv_named_xlsx": ("rejected", ["file-not-workbook"]),

@@ -10,6 +10,7 @@ import time
 import tracemalloc
 import zipfile
 import zlib
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -424,12 +425,14 @@ def test_big_sheet_is_streamed(xw_book: bytes, monkeypatch) -> None:
     )
     data = rewrite_zip(xw_book, {"xl/worksheets/sheet1.xml": sheet_xml(f"<sheetData>{rows}</sheetData>")})
     assert len(part(data, "xl/worksheets/sheet1.xml")) > xlsxread._TREE_MAX_BYTES
-    streamed = read_workbook(data).sheets[FORM].cells
+    many_tags = Limits(max_sheet_tags=1_000_000)  # 145,005: past the default, which would refuse it unread
+    assert refusal(data) == "sheet-too-large"
+    streamed = read_workbook(data, many_tags).sheets[FORM].cells
     assert len(streamed) == 25_000
     assert streamed[(2500, 2)] == Cell("行2500列2", "s")
     assert streamed[(2500, 10)] == Cell(None, "empty", formula="I2500*2", cached=False)
     monkeypatch.setattr(xlsxread, "_TREE_MAX_BYTES", 100 * 1024**2)
-    assert read_workbook(data).sheets[FORM].cells == streamed
+    assert read_workbook(data, many_tags).sheets[FORM].cells == streamed
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -740,10 +743,9 @@ def test_deep_nesting_is_malformed(xw_book: bytes) -> None:
     # A big part is streamed, and its nesting is refused early (a small part's tree is bounded by its size).
     depth = 300_000
     body = "<sheetData>" + "<x>" * depth + "</x>" * depth + "</sheetData>"
-    assert (
-        refusal(rewrite_zip(xw_book, {"xl/worksheets/sheet1.xml": sheet_xml(body)}), limits=NO_RATIO)
-        == "xml-malformed"
-    )
+    deep = rewrite_zip(xw_book, {"xl/worksheets/sheet1.xml": sheet_xml(body)})
+    assert refusal(deep, limits=NO_RATIO) == "sheet-too-large"  # 600,000 tags: refused unparsed
+    assert refusal(deep, limits=replace(NO_RATIO, max_sheet_tags=10**6)) == "xml-malformed"
     deep_workbook = part(xw_book, "xl/workbook.xml").replace(
         b"<sheets>", b"<a>" * 100 + b"</a>" * 100 + b"<sheets>"
     )
