@@ -241,8 +241,10 @@ def _added_sheets(raw: RawWorkbook) -> list[Problem]:
     written = [s for s in raw.sheets.values() if s.outside_count and s.name not in _FORM_SHEETS]
     if not written:
         return []
-    named: set[str] = set()
-    for text in (*raw.defined_names.values(), *raw.local_names.values()):
+    named: set[str] = set()  # sheets the form's names point at (a name of the promoter's own is no sign)
+    texts = [t for n, t in raw.defined_names.items() if n in F.READ_NAMES]
+    texts += [t for (_, n), t in raw.local_names.items() if n in F.READ_NAMES]
+    for text in texts:
         try:
             named.add(parse_ref(text)[0])
         except ValueError:

@@ -189,7 +189,8 @@ class RawSheet:
     """A sheet's name, visibility and the cells present in its XML, keyed by 1-based ``(row, col)``.
 
     For a sheet read by names with ``outside=True``: ``outside`` lists the first cells holding something
-    to the right of or below every name on the sheet (also in ``cells``), ``outside_count`` counts them all.
+    to the right of or below every name on the sheet (also in ``cells``), ``outside_count`` counts them all;
+    on a sheet no name points at, its first cells holding something (see `MAX_UNNAMED`).
     """
 
     name: str

@@ -18,6 +18,7 @@ import hostile
 import openpyxl
 import pytest
 from click.testing import CliRunner, Result
+from openpyxl.workbook.defined_name import DefinedName
 from promoter import Fill, copy_main_sheet, drop, fill_workbook, returned
 
 from dxsheets import forms as F
@@ -395,6 +396,7 @@ def test_notes_outside_the_inputs_are_said_not_to_be_read(generated: Workspace) 
     for row in range(100, 130):
         main[f"A{row}"] = f"メモ{row}"
     wb.create_sheet("作業用")["C3"] = 42
+    wb.defined_names["作業範囲"] = DefinedName("作業範囲", attr_text="作業用!$C$3")  # a name of their own
     wb.create_sheet("Sheet1")  # added and left empty: nothing to say
     wb.create_sheet("台帳")["A20000"] = "末尾"  # past the reader's limits: said, and no reason to refuse
     buf = io.BytesIO()
