@@ -128,7 +128,7 @@ def read_form(raw: RawWorkbook) -> tuple[FormValues, list[Problem]]:
             problems.append(problem)
     views = [_inputs(raw, None)] + [_inputs(raw, sheet) for sheet in _copies(raw)]
     chosen, notes = _choose(views)
-    notes += _added_sheets(raw)
+    notes += _written_outside(raw, views) + _added_sheets(raw)
     values.singles, values.house, values.q2, values.q3 = chosen.singles, chosen.house, chosen.q2, chosen.q3
     values.unread = chosen.unread
     return values, problems + chosen.problems + notes
@@ -225,11 +225,18 @@ def _inputs(raw: RawWorkbook, scope: str | None) -> _View:
             view.q2 = rows
         else:
             view.q3 = rows
-    noted = [sheet for sheet in raw.sheets.values() if sheet.outside_count]
-    if noted and view.whole:  # (with an input's name gone, its own rows would pass for notes outside them)
-        sheets = {v.sheet for v in view.cells()}
-        view.problems += [_outside_problem(sheet) for sheet in noted if sheet_label(sheet.name) in sheets]
     return view
+
+
+def _written_outside(raw: RawWorkbook, views: list[_View]) -> list[Problem]:
+    """What was written right of or below the inputs of any sheet a view reads from, said once a sheet,
+    whichever view is chosen. Only views whose input names are all intact tell: with one gone, its own
+    rows would pass for something outside the others."""
+    noted = [sheet for sheet in raw.sheets.values() if sheet.outside_count]
+    if not noted:
+        return []
+    read_from = {v.sheet for view in views if view.whole for v in view.cells()}
+    return [_outside_problem(sheet) for sheet in noted if sheet_label(sheet.name) in read_from]
 
 
 # Sheets of the form (and of a feedback book) that are none of a promoter's doing.
