@@ -1643,6 +1643,24 @@ def make_added_sheets(dest: Path, source: bytes, sheets: int = 12) -> Path:
     return path
 
 
+def make_junk_names(dest: Path, source: bytes, names: int = 400_000) -> Path:
+    """The source's workbook part carrying ``names`` more defined names, as workbooks that took in sheets from
+    others for years do: 1.1 MB on disk, 1.4 s to read before dxsheets counted them first."""
+    junk = "".join(f'<definedName name="旧名前{i}">課題抽出シート!$A$1</definedName>' for i in range(names))
+    parts = [
+        (
+            name,
+            data.replace(b"</definedNames>", junk.encode() + b"</definedNames>")
+            if name == "xl/workbook.xml"
+            else data,
+        )
+        for name, data in _zip_parts(source)
+    ]
+    path = _target(dest, "回答_名前だらけ.xlsx")
+    _write_package(path, parts)
+    return path
+
+
 def make_many_copies(dest: Path, source: bytes, copies: int = 400) -> Path:
     """The source with ``copies`` more sheets, each carrying the input names as its own (as Excel's "Move
     or Copy" gives a copied sheet), stretched to the most rows a block may have, and a word typed in each.
@@ -2240,4 +2258,5 @@ def build_corpus(directory: Path, source: bytes | None = None, with_bombs: bool 
     corpus["many_copies"] = make_many_copies(directory, src)
     corpus["formatted_flood"] = make_formatted_flood(directory, src)
     corpus["added_sheets"] = make_added_sheets(directory, src)
+    corpus["junk_names"] = make_junk_names(directory, src)
     return corpus

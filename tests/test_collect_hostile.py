@@ -52,6 +52,8 @@ EXPECTED = {
     "formatted_flood": ("rejected|superseded", ["file-sheet-too-large"]),
     # Twelve added sheets of 150,000 empty cells: eight looked at, each said too large to look through.
     "added_sheets": ("accepted|superseded|duplicate", ["typed-outside-input"] * 8),
+    # 400,000 defined names: refused from their count, before the workbook part is parsed.
+    "junk_names": ("rejected|superseded", ["file-too-large"]),
     "billion_laughs": ("rejected", ["file-doctype"]),
     "external_entity": ("rejected", ["file-doctype"]),
     "csv_named_xlsx": ("rejected", ["file-not-workbook"]),

@@ -999,6 +999,12 @@ def test_sheets_no_asked_name_points_at_are_looked_through_when_asked() -> None:
     assert read_workbook(buf.getvalue(), names={"回答"}).sheets["メモ0"].cells == {}
 
 
+def test_a_workbook_of_too_many_defined_names_is_refused_before_parsing() -> None:
+    data = _named_book()  # six names of its own
+    assert read_workbook(data, limits=Limits(max_defined_names=6)).defined_names
+    assert refusal(data, limits=Limits(max_defined_names=5)) == "too-large-file"
+
+
 def test_cells_outside_the_names_are_still_held_to_the_limits() -> None:
     data = _named_book()
     assert read_workbook(data, names={"回答"}, limits=Limits(max_col=8, max_row=9)).sheets["入力"].cells
