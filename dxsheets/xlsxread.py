@@ -133,10 +133,11 @@ class Limits:
     max_row: int = 10_000  # any cell reference or <dimension> beyond -> refuse
     max_col: int = 200
     max_cells: int = 200_000  # per sheet
-    # Markup tags in one sheet's XML (a cell is one to three): each costs parsing time even when it holds
-    # nothing (~3 us an empty formatted cell). A form has ~1,000; 100,000 parse in ~0.3 s, and 2,000,000
-    # empty cells (4 MB zipped, within every other limit) took 7 s.
-    max_sheet_tags: int = 100_000
+    # Markup tags in one sheet's or the workbook part's XML (a cell is one to three): each costs parsing time
+    # even when it holds nothing (~3 us an empty formatted cell). A form's sheet has ~1,000; 100,000 parse
+    # in ~0.3 s. 2,000,000 empty cells (4 MB zipped, within every other limit) took 7 s, a workbook part of
+    # 3,000,000 junk elements (15 MB zipped) 5 s.
+    max_part_tags: int = 100_000
     max_text: int = 32_767  # longer cell text is cut (and Cell.truncated=True)
     max_total_cells: int = 1_000_000  # all parsed sheets together
     max_shared_strings: int = 100_000  # a form has a few hundred; 100,000 parse in ~0.3 s
@@ -1273,8 +1274,8 @@ def _through_sheet_data(data: bytes) -> bytes:
 def _parse_sheet(builder: _SheetBuilder, data: bytes) -> None:
     part = builder.part
     tags = data.count(b"<")  # (a literal "<" in text is escaped: every one opens markup)
-    if tags > builder.limits.max_sheet_tags:
-        raise builder.too_large(f"{tags:,} tags of markup (limit {builder.limits.max_sheet_tags:,})")
+    if tags > builder.limits.max_part_tags:
+        raise builder.too_large(f"{tags:,} tags of markup (limit {builder.limits.max_part_tags:,})")
     if len(data) <= _TREE_MAX_BYTES:
         cut = _through_sheet_data(data)
         try:
@@ -1535,6 +1536,8 @@ def _read(
             raise WorkbookReadError(
                 "too-large-file", f"more than {limits.max_defined_names:,} defined names in {wb_part!r}"
             )
+        if wb_data.count(b"<") > limits.max_part_tags:
+            raise WorkbookReadError("too-large-file", f"{wb_part!r}: more than {limits.max_part_tags:,} tags")
         info = _read_workbook_xml(wb_data, wb_part)
         entries = info.entries
         named, bounds = _named_cells(info, names, below, left) if names is not None else (None, {})

@@ -425,7 +425,7 @@ def test_big_sheet_is_streamed(xw_book: bytes, monkeypatch) -> None:
     )
     data = rewrite_zip(xw_book, {"xl/worksheets/sheet1.xml": sheet_xml(f"<sheetData>{rows}</sheetData>")})
     assert len(part(data, "xl/worksheets/sheet1.xml")) > xlsxread._TREE_MAX_BYTES
-    many_tags = Limits(max_sheet_tags=1_000_000)  # 145,005: past the default, which would refuse it unread
+    many_tags = Limits(max_part_tags=1_000_000)  # 145,005: past the default, which would refuse it unread
     assert refusal(data) == "sheet-too-large"
     streamed = read_workbook(data, many_tags).sheets[FORM].cells
     assert len(streamed) == 25_000
@@ -745,7 +745,7 @@ def test_deep_nesting_is_malformed(xw_book: bytes) -> None:
     body = "<sheetData>" + "<x>" * depth + "</x>" * depth + "</sheetData>"
     deep = rewrite_zip(xw_book, {"xl/worksheets/sheet1.xml": sheet_xml(body)})
     assert refusal(deep, limits=NO_RATIO) == "sheet-too-large"  # 600,000 tags: refused unparsed
-    assert refusal(deep, limits=replace(NO_RATIO, max_sheet_tags=10**6)) == "xml-malformed"
+    assert refusal(deep, limits=replace(NO_RATIO, max_part_tags=10**6)) == "xml-malformed"
     deep_workbook = part(xw_book, "xl/workbook.xml").replace(
         b"<sheets>", b"<a>" * 100 + b"</a>" * 100 + b"<sheets>"
     )
@@ -999,10 +999,16 @@ def test_sheets_no_asked_name_points_at_are_looked_through_when_asked() -> None:
     assert read_workbook(buf.getvalue(), names={"回答"}).sheets["メモ0"].cells == {}
 
 
-def test_a_workbook_of_too_many_defined_names_is_refused_before_parsing() -> None:
+def test_a_workbook_of_too_many_defined_names_or_tags_is_refused_before_parsing() -> None:
     data = _named_book()  # six names of its own
     assert read_workbook(data, limits=Limits(max_defined_names=6)).defined_names
     assert refusal(data, limits=Limits(max_defined_names=5)) == "too-large-file"
+    book = part(data, "xl/workbook.xml")
+    junk = rewrite_zip(
+        data, {"xl/workbook.xml": book.replace(b"</workbook>", b"<x/>" * 500 + b"</workbook>")}
+    )
+    assert read_workbook(junk, limits=Limits(max_part_tags=1_000)).defined_names
+    assert refusal(junk, limits=Limits(max_part_tags=400)) == "too-large-file"  # its sheets have < 100
 
 
 def test_cells_outside_the_names_are_still_held_to_the_limits() -> None:
