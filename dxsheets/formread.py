@@ -248,14 +248,10 @@ def _added_sheets(raw: RawWorkbook) -> list[Problem]:
     written = [s for s in raw.sheets.values() if s.outside_count and s.name not in _FORM_SHEETS]
     if not written:
         return []
-    named: set[str] = set()  # sheets the form's names point at (a name of the promoter's own is no sign)
+    # The sheets the form's names point at (a name of the promoter's own is no sign of the form).
     texts = [t for n, t in raw.defined_names.items() if n in F.READ_NAMES]
     texts += [t for (_, n), t in raw.local_names.items() if n in F.READ_NAMES]
-    for text in texts:
-        try:
-            named.add(parse_ref(text)[0])
-        except ValueError:
-            continue
+    named = {place[0] for place in map(_place, texts) if place is not None}
     return [_outside_problem(sheet, added=True) for sheet in written if sheet.name not in named]
 
 
@@ -277,7 +273,7 @@ def _outside_problem(sheet: RawSheet, added: bool = False) -> Problem:
         more = " など" if sheet.outside_count > 1 else ""
         where = f"追加されたシート「{sheet.name}」（{cell_name(*first)}{more}）"
     else:
-        more = f" ほか {sheet.outside_count - 1:,} セル" if sheet.outside_count > 1 else ""
+        more = _more(sheet.outside_count)
         where = f"入力欄の外（{sheet_label(sheet.name)}!{cell_name(*first)}{more}）"
     return Problem(
         "typed-outside-input",
@@ -287,6 +283,20 @@ def _outside_problem(sheet: RawSheet, added: bool = False) -> Problem:
         sheet=sheet_label(sheet.name),
         cell=cell_name(*first),
     )
+
+
+def _place(refers: str | None) -> tuple[str, int, int, int, int] | None:
+    """Where a name's definition points (sheet, first row, first column, last row, last column), or None
+    when it is missing or no plain range."""
+    try:
+        return parse_ref(refers or "")
+    except ValueError:
+        return None
+
+
+def _more(count: int) -> str:
+    """ " ほか N セル" after the first of `count` cells quoted in a message (nothing for one)."""
+    return f" ほか {count - 1:,} セル" if count > 1 else ""
 
 
 def _refers(raw: RawWorkbook, scope: str | None, name: str) -> str | None:
@@ -305,30 +315,25 @@ def _rows_below(raw: RawWorkbook, refers: dict[str, str | None], name: str) -> l
     cannot be placed is not looked under, as those titles could pass for answers), another input's rows,
     or `F.ROWS_BELOW` rows.
     """
-    try:
-        sheet, _, c1, r2, c2 = parse_ref(refers[name] or "")
-    except ValueError:
+    places = {other: _place(text) for other, text in refers.items()}
+    place = places[name]
+    ws = raw.sheets.get(place[0]) if place is not None else None
+    if place is None or ws is None:
         return []
-    ws = raw.sheets.get(sheet)
-    if ws is None:
-        return []
+    sheet, _, c1, r2, c2 = place
     last = r2 + F.ROWS_BELOW
-    for other in F.INPUT_NAMES:  # rows of another input (names overlapping in a hostile file) are its own
-        try:
-            o_sheet, o_r1, o_c1, o_r2, o_c2 = parse_ref(refers[other] or "")
-        except ValueError:
+    for other, o in places.items():  # rows of another input (names overlapping in a hostile file) are its own
+        if other == name or o is None:
             continue
-        if other != name and o_sheet == sheet and o_r2 > r2 and o_c1 <= c2 and o_c2 >= c1:
+        o_sheet, o_r1, o_c1, o_r2, o_c2 = o
+        if o_sheet == sheet and o_r2 > r2 and o_c1 <= c2 and o_c2 >= c1:
             last = min(last, max(o_r1, r2 + 1) - 1)
     neighbour = F.NEXT_INPUT[name]
     if neighbour is not None:
-        try:
-            next_sheet, next_first, _, _, _ = parse_ref(refers[neighbour] or "")
-        except ValueError:
+        next_place = places[neighbour]
+        if next_place is None or next_place[0] != sheet or next_place[1] <= r2:
             return []
-        if next_sheet != sheet or next_first <= r2:
-            return []
-        last = min(last, next_first - F.HEAD_ROWS[neighbour] - 1)
+        last = min(last, next_place[1] - F.HEAD_ROWS[neighbour] - 1)
     typed = [
         row
         for (row, col), cell in ws.cells.items()
@@ -351,13 +356,11 @@ def _inserted_rows(raw: RawWorkbook, refers: str | None, rows: list[list[Value]]
     ones, and the answers are read from the numbered rows; otherwise (no numbers to be seen, or numbers out
     of order) nothing is taken for inserted and the rows are read in order, as before.
     """
-    try:
-        sheet, _, c1, _, _ = parse_ref(refers or "")
-    except ValueError:
+    place = _place(refers)
+    ws = raw.sheets.get(place[0]) if place is not None else None
+    if place is None or ws is None or place[2] <= F.HOUSE_NO_LEFT:
         return set()
-    ws = raw.sheets.get(sheet)
-    if ws is None or c1 <= F.HOUSE_NO_LEFT:
-        return set()
+    c1 = place[2]
     get = ws.cells.get
     numbers = [_item_number(get((row[0].row, c1 - F.HOUSE_NO_LEFT))) for row in rows]
     numbered = [n for n in numbers if n is not None]
@@ -382,12 +385,12 @@ def _inserted_problem(typed: list[list[Value]]) -> Problem:
     """A mark typed in a row inserted inside the 市役所の家 checklist: it belongs to no item."""
     first = typed[0][0]
     label = F.LABELS[F.N_HOUSE]
-    more = f" ほか {len(typed) - 1} セル" if len(typed) > 1 else ""
     return Problem(
         "typed-outside-input",
         WARNING,
-        f"{label}の表の中に挿入された行（{first.sheet}!{first.ref}{more}）に入力された「{as_shown(first.cell)[:30]}」は、"
-        f"どの項目の回答でもないため読み取っていません。{label}は、No. のある行の「該当」欄で選んでください。",
+        f"{label}の表の中に挿入された行（{first.sheet}!{first.ref}{_more(len(typed))}）に入力された"
+        f"「{as_shown(first.cell)[:30]}」は、どの項目の回答でもないため読み取っていません。"
+        f"{label}は、No. のある行の「該当」欄で選んでください。",
         sheet=first.sheet,
         cell=first.ref,
         field=F.N_HOUSE,
@@ -426,7 +429,7 @@ def _not_read_problem(name: str, rows: list[list[Value]], below: list[list[Value
     first = typed[0]
     label = F.LABELS[name]
     shown = as_shown(first.cell)[:30]
-    more = f" ほか {len(typed) - 1} セル" if len(typed) > 1 else ""
+    more = _more(len(typed))
     inputs = f"{rows[0][0].sheet}!{rows[0][0].ref}" + (f":{rows[-1][-1].ref}" if len(rows) > 1 else "")
     return Problem(
         "typed-outside-input",
