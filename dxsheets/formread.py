@@ -390,7 +390,7 @@ def _inserted_problem(typed: list[list[Value]]) -> Problem:
         WARNING,
         f"{label}の表の中に挿入された行（{first.sheet}!{first.ref}{_more(len(typed))}）に入力された"
         f"「{as_shown(first.cell)[:30]}」は、どの項目の回答でもないため読み取っていません。"
-        f"{label}は、No. のある行の「該当」欄で選んでください。",
+        f"{label}は、番号（No）のある行の「該当（○）」欄で選んでください。",
         sheet=first.sheet,
         cell=first.ref,
         field=F.N_HOUSE,

@@ -376,7 +376,7 @@ def test_rows_inserted_inside_the_checklist_leave_each_mark_with_its_item(genera
     ((code, cell, message),) = [(p["code"], p["cell"], p["message"]) for p in entry["problems"]]
     assert (code, cell) == ("typed-outside-input", "E13")
     assert message.startswith("市役所の家の表の中に挿入された行（課題抽出シート!E13）に入力された「○」は")
-    assert "No. のある行の「該当」欄で選んでください" in message
+    assert "番号（No）のある行の「該当（○）」欄で選んでください" in message
     blank_entry = file_entry(report, "blank_rows.xlsx")
     assert (blank_entry["status"], blank_entry["problems"]) == ("accepted", [])
     with Ledger(generated.ledger_path) as ledger:
