@@ -253,6 +253,16 @@ def plan_returns(masters: Masters, distribute: Path, now: float, seed: int = 202
         arrived = datetime.fromtimestamp(now, UTC) - timedelta(hours=age_hours)
         return _saved_at(data, arrived - timedelta(minutes=clock.uniform(3, 90)))
 
+    # Answering departments (by place) that insert rows: (input, row offset, rows typed, what it shows).
+    inserts: dict[int, tuple[str, int, list[list[Any]], str]] = {
+        len(MISTAKES) + 2: (  # more rows than the table has: inserted under its last row
+            F.N_Q2,
+            F.MIN_Q2_ROWS,
+            [[n, b, a, wg or None] for n, b, a, wg, _ in WORK_BANK if a][-2:],
+            "表の下に行を挿入して記入",
+        ),
+        len(MISTAKES) + 3: (F.N_HOUSE, 1, [[F.HOUSE_MARK]], "市役所の家の表の中に行を挿入"),  # a ○ no item's
+    }
     for i, d in enumerate(answering):
         values = _good(rng, masters)
         folder = d.bu
@@ -270,15 +280,11 @@ def plan_returns(masters: Masters, distribute: Path, now: float, seed: int = 202
             data = saved(fill(blank(d), values), sent)
             mail = _mail(d.name, name, data, datetime.fromtimestamp(now, UTC) - timedelta(hours=sent))
             plans.append(Planned(f"mail/{d.code}_回答.eml", mail, 20, "メールで返信"))
-        elif i == len(MISTAKES) + 2:  # more rows than the table has: inserted under its last row
+        elif i in inserts:  # rows inserted as the protection allows, and typed into
             age = rng.uniform(2, 60)
-            under = [[n, b, a, wg or None] for n, b, a, wg, _ in WORK_BANK if a][-2:]
-            grown = insert_rows(fill(blank(d), values), F.N_Q2, F.MIN_Q2_ROWS, under)
-            plans.append(Planned(f"{folder}/{name}", saved(grown, age), age, "表の下に行を挿入して記入"))
-        elif i == len(MISTAKES) + 3:  # a row inserted inside the checklist, ○ typed there: no item's
-            age = rng.uniform(2, 60)
-            data = insert_rows(fill(blank(d), values), F.N_HOUSE, 1, [[F.HOUSE_MARK]])
-            plans.append(Planned(f"{folder}/{name}", saved(data, age), age, "市役所の家の表の中に行を挿入"))
+            table, at, rows, note = inserts[i]
+            data = saved(insert_rows(fill(blank(d), values), table, at, rows), age)
+            plans.append(Planned(f"{folder}/{name}", data, age, note))
         else:
             age = rng.uniform(2, 60)
             data = saved(fill(blank(d), values), age)
