@@ -245,14 +245,11 @@ _FORM_SHEETS = frozenset({F.MAIN_SHEET, F.LISTS_SHEET, F.META_SHEET, F.COVER_SHE
 
 def _added_sheets(raw: RawWorkbook) -> list[Problem]:
     """What a promoter wrote on sheets they added to the book (no name points at them): not read, said."""
-    written = [s for s in raw.sheets.values() if s.outside_count and s.name not in _FORM_SHEETS]
-    if not written:
-        return []
-    # The sheets the form's names point at (a name of the promoter's own is no sign of the form).
-    texts = [t for n, t in raw.defined_names.items() if n in F.READ_NAMES]
-    texts += [t for (_, n), t in raw.local_names.items() if n in F.READ_NAMES]
-    named = {place[0] for place in map(_place, texts) if place is not None}
-    return [_outside_problem(sheet, added=True) for sheet in written if sheet.name not in named]
+    return [
+        _outside_problem(sheet, added=True)
+        for sheet in raw.sheets.values()
+        if sheet.unnamed and sheet.outside_count and sheet.name not in _FORM_SHEETS
+    ]
 
 
 def _outside_problem(sheet: RawSheet, added: bool = False) -> Problem:

@@ -194,7 +194,8 @@ class RawSheet:
 
     For a sheet read by names with ``outside=True``: ``outside`` lists the first cells holding something
     to the right of or below every name on the sheet (also in ``cells``), ``outside_count`` counts them all;
-    on a sheet no name points at, its first cells holding something (see `MAX_UNNAMED`).
+    on a sheet no name points at (``unnamed``: one a person added), its first cells holding something (see
+    `MAX_UNNAMED`).
     """
 
     name: str
@@ -202,6 +203,7 @@ class RawSheet:
     cells: dict[tuple[int, int], Cell] = field(default_factory=dict)
     outside: list[tuple[int, int]] = field(default_factory=list)
     outside_count: int = 0
+    unnamed: bool = False
 
 
 @dataclass
@@ -1577,6 +1579,7 @@ def _read(
                 used_cells += len(builder.cells)
             elif outside and named is not None and entry.state == "visible" and unnamed < MAX_UNNAMED:
                 unnamed += 1  # a sheet a person added: all of it lies outside every name
+                sheet.unnamed = True
                 builder = _SheetBuilder(
                     rel.target, shared, limits, 0, frozenset(), entry.name, (0, 0), _UNNAMED_ENOUGH
                 )
