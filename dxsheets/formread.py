@@ -373,7 +373,8 @@ def _item_number(c: Cell | None) -> int | None:
     value = c.value
     if isinstance(value, float) and value.is_integer() and value > 0:
         return int(value)
-    if isinstance(value, str) and value.strip().isdecimal():
+    # (a checklist has a dozen items: digits past 9 are no item's number, and past 4,300 int() refuses them)
+    if isinstance(value, str) and value.strip().isdecimal() and len(value.strip()) <= 9:
         return int(value.strip())
     return None
 

@@ -134,7 +134,8 @@ def make_token(secret: bytes, form_id: str, round_id: str, dept_code: str) -> st
 
 
 def token_ok(secret: bytes, form_id: str, round_id: str, dept_code: str, token: str) -> bool:
-    return hmac.compare_digest(make_token(secret, form_id, round_id, dept_code), token)
+    # compare_digest refuses str holding anything but ASCII; a token is hex, so such text is simply wrong.
+    return token.isascii() and hmac.compare_digest(make_token(secret, form_id, round_id, dept_code), token)
 
 
 @dataclass(frozen=True)

@@ -1246,8 +1246,11 @@ class _SheetBuilder:
         table = self.table
         if table is None:
             table = self.table = self.shared()
+        index = index_text.strip()
         try:
-            return table[int(index_text)]
+            if not (index.isascii() and index.isdigit()):  # int() takes "-1", which Python reads from the end
+                raise ValueError(index)
+            return table[int(index)]
         except (ValueError, IndexError):
             raise WorkbookReadError(
                 "xml-malformed", f"{self.part!r}: shared string index {index_text[:20]!r} out of range"

@@ -99,8 +99,8 @@ def copy_main_sheet(
                 for cell in row:
                     cell.value = None
     if original == "clear":  # and the rows typed under the tables (see formread._rows_below)
-        _, _, _, q2_last = range_boundaries(_area(wb, F.N_Q2))
-        _, q3_first, _, q3_last = range_boundaries(_area(wb, F.N_Q3))
+        _, _, _, q2_last = range_boundaries(name_area(wb, F.N_Q2))
+        _, q3_first, _, q3_last = range_boundaries(name_area(wb, F.N_Q3))
         for top, bottom in ((q2_last + 1, q3_first - F.HEAD_ROWS[F.N_Q3] - 1), (q3_last + 1, main.max_row)):
             for row in main.iter_rows(min_row=top, max_row=bottom, min_col=2, max_col=5):
                 for cell in row:
@@ -113,7 +113,7 @@ def copy_main_sheet(
     return out.getvalue()
 
 
-def _area(wb: Any, name: str) -> str:
+def name_area(wb: Any, name: str) -> str:
     """The cells a workbook-level name refers to, as "B30:E49"."""
     ((_, ref),) = list(wb.defined_names[name].destinations)
     return str(ref).replace("$", "")

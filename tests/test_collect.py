@@ -19,7 +19,7 @@ import openpyxl
 import pytest
 from click.testing import CliRunner, Result
 from openpyxl.workbook.defined_name import DefinedName
-from promoter import Fill, copy_main_sheet, drop, fill_workbook, returned
+from promoter import Fill, copy_main_sheet, drop, fill_workbook, name_area, returned
 
 from dxsheets import forms as F
 from dxsheets.cli import cli
@@ -581,6 +581,29 @@ def test_a_file_posing_as_another_department_is_rejected(generated: Workspace) -
     assert codes(entry) == [("token-invalid", "error")]
     assert entry["department"] is None
     assert result.departments["0402"] == "not_answered" and result.departments["0101"] == "not_answered"
+
+
+def test_garbage_in_the_token_or_an_items_number_is_answered_not_a_crash(generated: Workspace) -> None:
+    """Found by fuzzing: Japanese typed over the hidden token (hmac refuses to compare non-ASCII text), and
+    a checklist No. of 5,000 digits (past Python's int limit) each made the reading fail, which says only
+    "the file may be broken". The token is simply wrong; the number is no item's."""
+    m = generated.masters()
+    renamed = returned(generated.distribute, m.department("0101"), Fill(extra={F.N_TOKEN: "照合コード"}))
+    drop(generated.inbox, "token.xlsx", renamed)
+    wb = openpyxl.load_workbook(io.BytesIO(returned(generated.distribute, m.department("0102"))))
+    first_item = name_area(wb, F.N_HOUSE).split(":")[0]  # the 該当 cell of item 1; its No. is 4 columns left
+    wb[F.MAIN_SHEET][first_item.replace("E", "A")] = "7" * 5000
+    buf = io.BytesIO()
+    wb.save(buf)
+    drop(generated.inbox, "number.xlsx", buf.getvalue())
+    collect(generated)
+    report = status_json(generated)
+    assert codes(file_entry(report, "token.xlsx")) == [("token-invalid", "error")]
+    entry = file_entry(report, "number.xlsx")
+    assert (entry["status"], entry["problems"]) == ("accepted", [])
+    with Ledger(generated.ledger_path) as ledger:
+        ((_, _, _, _, ans),) = ledger.submissions()
+    assert ans["house"] == {"1": True, "3": True}
 
 
 def test_a_sheet_copied_out_of_the_distributed_book_is_told_to_use_the_book(generated: Workspace) -> None:

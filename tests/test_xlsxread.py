@@ -757,8 +757,10 @@ def test_malformed_xml(xw_book: bytes) -> None:
     assert refusal(rewrite_zip(xw_book, {"xl/worksheets/sheet1.xml": cut})) == "xml-malformed"
     bad_ref = sheet_xml('<sheetData><row r="1"><c r="1A"><v>1</v></c></row></sheetData>')
     assert refusal(rewrite_zip(xw_book, {"xl/worksheets/sheet1.xml": bad_ref})) == "xml-malformed"
-    bad_index = sheet_xml('<sheetData><row r="1"><c r="A1" t="s"><v>99</v></c></row></sheetData>')
-    assert refusal(rewrite_zip(xw_book, {"xl/worksheets/sheet1.xml": bad_index})) == "xml-malformed"
+    for index in ("99", "-1", "+0", "1.0"):  # (a negative index was read from the end of the table)
+        bad_index = sheet_xml(f'<sheetData><row r="1"><c r="A1" t="s"><v>{index}</v></c></row></sheetData>')
+        damaged = rewrite_zip(xw_book, {"xl/worksheets/sheet1.xml": bad_index})
+        assert refusal(damaged) == "xml-malformed", index
 
 
 def test_missing_parts(xw_book: bytes) -> None:
