@@ -138,6 +138,9 @@ class Limits:
     # in ~0.3 s. 2,000,000 empty cells (4 MB zipped, within every other limit) took 7 s, a workbook part of
     # 3,000,000 junk elements (15 MB zipped) 5 s.
     max_part_tags: int = 100_000
+    # Tags of all the sheets read, together (the sheets looked through for notes count apart): 200 sheets
+    # sharing one part of 90,000 empty cells, each with a name of the form's, took 25 s in a 16 KB file.
+    max_total_tags: int = 150_000
     max_text: int = 32_767  # longer cell text is cut (and Cell.truncated=True)
     max_total_cells: int = 1_000_000  # all parsed sheets together
     max_shared_strings: int = 100_000  # a form has a few hundred; 100,000 parse in ~0.3 s
@@ -685,6 +688,7 @@ _ZIP_ERRORS = (
     KeyError,
     ValueError,
     IndexError,
+    OverflowError,  # a ZIP64 offset past 2**63: seeking there
     struct.error,
 )
 
@@ -725,6 +729,11 @@ class _Package:
         direct = self._inflate_direct(info)
         if direct is not None:
             return direct
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            # The only two a workbook's writers use; zipfile's others (bzip2, LZMA) fail in their own ways.
+            raise WorkbookReadError(
+                "not-a-workbook", f"{part!r} uses zip compression method {info.compress_type}"
+            )
         try:
             with self.zf.open(info) as fh:
                 # Asking for no more than declared (already within limits) + 1 bounds the inflater's output
@@ -812,15 +821,20 @@ def _guard_zip(infos: list[zipfile.ZipInfo], limits: Limits) -> None:
 # --------------------------------------------------------------------------------------------------------
 
 _XML_DECL_RE = re.compile(rb"<\?xml[^>]{0,200}?\?>")
-_XML_ENCODING_RE = re.compile(rb"""encoding\s*=\s*["']([A-Za-z0-9._:-]{1,40})["']""")
+_XML_ENCODING_RE = re.compile(rb"""encoding\s*=\s*["']([^"']{0,60})["']""")
 _UTF8_NAMES = frozenset({b"utf-8", b"utf8"})
+_UTF16_NAMES = frozenset({b"utf-16", b"utf16"})
 
 
 def _to_safe_utf8(data: bytes, part: str) -> bytes:
     """Return the part as UTF-8 without a DOCTYPE, or refuse it.
 
-    Transcoding first (UTF-16, or any declared non-UTF-8 encoding) makes the DOCTYPE check below complete:
-    in UTF-8 a document type declaration can only be spelled with the bytes ``<!DOCTYPE``.
+    A package's XML is UTF-8 or UTF-16 (ECMA-376 Part 2, 8.1.4): a part declaring any other encoding is
+    refused. Others would hide markup from every count made on the bytes (UTF-7 spells "<" as "+ADw-":
+    4,000,000 elements passed as one tag and took 5 s to parse) or break the codec (punycode). UTF-16 is
+    transcoded, so every count and the DOCTYPE check below see UTF-8, where a document type declaration
+    can only be spelled with the bytes ``<!DOCTYPE``. Idempotent: callers transcode before counting, and
+    the parsers check again.
     """
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
@@ -833,13 +847,25 @@ def _to_safe_utf8(data: bytes, part: str) -> bytes:
         encoding = "utf-16-be"
     else:
         decl = _XML_DECL_RE.match(data)
-        enc_match = _XML_ENCODING_RE.search(decl.group()) if decl else None
-        if enc_match and enc_match.group(1).lower() not in _UTF8_NAMES:
-            encoding = enc_match.group(1).decode("ascii")
+        if decl is None and data.startswith(
+            b"<?xml"
+        ):  # padded past what is looked at: the parser would read it
+            raise WorkbookReadError("xml-malformed", f"{part!r}: an XML declaration of more than 200 bytes")
+        if decl is not None and b"encoding" in decl.group():
+            enc_match = _XML_ENCODING_RE.search(decl.group())
+            name = enc_match.group(1).lower() if enc_match else b""
+            if name in _UTF16_NAMES:
+                encoding = "utf-16"
+            elif name not in _UTF8_NAMES:
+                shown = (enc_match.group(1) if enc_match else decl.group())[:60].decode("ascii", "replace")
+                raise WorkbookReadError(
+                    "xml-malformed",
+                    f"{part!r} declares the encoding {shown!r}: a workbook's are UTF-8 or UTF-16",
+                )
     if encoding is not None:
         try:
             text = data.decode(encoding)
-        except (LookupError, UnicodeDecodeError) as exc:
+        except UnicodeError as exc:
             raise WorkbookReadError("xml-malformed", f"{part!r}: undecodable as {encoding} ({exc})") from exc
         # The declaration would now lie about the encoding: drop it (the parser then assumes UTF-8).
         text = text.lstrip("\ufeff")
@@ -862,7 +888,7 @@ def _parse_tree(data: bytes, part: str) -> Element:
         return _fromstring(data)
     except DefusedXmlException as exc:  # cannot happen after the byte check above; kept as a second guard
         raise WorkbookReadError("doctype", f"{part!r}: {exc!r}") from exc
-    except (ParseError, ValueError, UnicodeError) as exc:
+    except (ParseError, ValueError, UnicodeError, LookupError) as exc:
         raise WorkbookReadError("xml-malformed", f"{part!r}: {exc}") from exc
 
 
@@ -996,6 +1022,7 @@ def _parse_shared_strings(data: bytes, part: str, max_strings: int) -> list[str]
     # Counted before parsing: 780,000 short strings in an 18 MB file cost 2.6 s and 250 MB to parse, and a
     # form has a few hundred. Exact for the unprefixed elements every writer uses; a prefixed "x:si" is
     # counted with its end tag, twice.
+    data = _to_safe_utf8(data, part)  # (in UTF-16, "<si>" is spelled with other bytes)
     approx = data.count(b"<si>") + data.count(b"<si ") + data.count(b"<si/>") + data.count(b":si>")
     if approx > max_strings:
         raise WorkbookReadError("too-large-file", f"{part!r}: more than {max_strings:,} shared strings")
@@ -1032,10 +1059,13 @@ def _cell_ref(ref: str) -> tuple[int, int]:
 
 
 def _to_float(text: str) -> float | None:
+    """The number an Excel `<v>` spells; None for what Python's float() alone takes: "nan", "inf", "1e999"
+    (too large: infinite) and "1_000"."""
     try:
-        return float(text)
+        number = float(text)
     except ValueError:
         return None
+    return number if number - number == 0.0 and "_" not in text else None
 
 
 def _to_int(text: str) -> int | None:
@@ -1070,6 +1100,7 @@ class _SheetBuilder:
         sheet: str = "",
         beyond: tuple[int, int] | None = None,
         enough: int | None = None,
+        used_tags: int = 0,
     ) -> None:
         self.part = part
         self.sheet = sheet_label(sheet)  # its name, for a refusal a person can act on
@@ -1082,6 +1113,8 @@ class _SheetBuilder:
         self.shared = shared
         self.limits = limits
         self.used_cells = used_cells  # cells already taken by earlier sheets of this workbook
+        self.used_tags = used_tags  # tags of markup in the earlier sheets read (see `Limits.max_total_tags`)
+        self.tags = 0  # this sheet's, once it is let through to the parser
         self.cells: dict[tuple[int, int], Cell] = {}
         self.last_row = 0
         self.table: list[str] | None = None  # the shared strings, fetched on first use
@@ -1190,10 +1223,13 @@ class _SheetBuilder:
                             continue
                     elif t is None or t == "n":
                         try:
-                            cells[at] = Cell(float(v_text), "n")
-                            continue
+                            number = float(v_text)
                         except ValueError:
                             pass
+                        else:
+                            if number - number == 0.0 and "_" not in v_text:  # see `_to_float`
+                                cells[at] = Cell(number, "n")
+                                continue
             cells[at] = self.cell(c_el)
         if len(cells) > lim.max_cells or len(cells) + self.used_cells > lim.max_total_cells:
             raise self.too_large(f"more than {len(cells)} cells")
@@ -1278,9 +1314,17 @@ def _through_sheet_data(data: bytes) -> bytes:
 
 def _parse_sheet(builder: _SheetBuilder, data: bytes) -> None:
     part = builder.part
+    data = _to_safe_utf8(data, part)  # counted as the parser will see it
     tags = data.count(b"<")  # (a literal "<" in text is escaped: every one opens markup)
-    if tags > builder.limits.max_part_tags:
-        raise builder.too_large(f"{tags:,} tags of markup (limit {builder.limits.max_part_tags:,})")
+    lim = builder.limits
+    if tags > lim.max_part_tags:
+        raise builder.too_large(f"{tags:,} tags of markup (limit {lim.max_part_tags:,})")
+    if tags + builder.used_tags > lim.max_total_tags:
+        raise builder.too_large(
+            f"{tags:,} tags of markup, {tags + builder.used_tags:,} with the sheets read before it"
+            f" (limit {lim.max_total_tags:,})"
+        )
+    builder.tags = tags
     if len(data) <= _TREE_MAX_BYTES:
         cut = _through_sheet_data(data)
         try:
@@ -1535,7 +1579,7 @@ def _read(
             raise WorkbookReadError("missing-part", f"no workbook part ({wb_part!r})")
         if not wb_part.lower().endswith(".xml"):
             raise WorkbookReadError("not-a-workbook", f"main part {wb_part!r} is not XML (xlsb?)")
-        wb_data = pkg.read(wb_part)
+        wb_data = _to_safe_utf8(pkg.read(wb_part), wb_part)  # counted as the parser will see it
         # (each name is a start and an end tag; the list around them two more)
         if wb_data.count(b"definedName") // 2 > limits.max_defined_names + 1:
             raise WorkbookReadError(
@@ -1562,8 +1606,8 @@ def _read(
             return shared_cache[0]
 
         sheets: dict[str, RawSheet] = {}
-        used_cells = 0
-        unnamed = 0  # visible sheets no name points at, looked through for `outside`
+        used_cells = used_tags = 0
+        unnamed = unnamed_tags = 0  # visible sheets no name points at, looked through for `outside`
         for entry in entries:
             rel = wb_rels.get(entry.rel_id) if entry.rel_id else None
             if rel is None or pkg.find(rel.target) is None:
@@ -1575,18 +1619,30 @@ def _read(
             if wanted is None or entry.name in wanted:
                 only = named.get(entry.name) if named is not None else None
                 beyond = bounds.get(entry.name) if outside and only is not None else None
-                builder = _SheetBuilder(rel.target, shared, limits, used_cells, only, entry.name, beyond)
+                builder = _SheetBuilder(
+                    rel.target, shared, limits, used_cells, only, entry.name, beyond, used_tags=used_tags
+                )
                 _parse_sheet(builder, pkg.read(rel.target))
                 sheet.cells = builder.cells
                 sheet.outside, sheet.outside_count = builder.outside, builder.outside_count
                 used_cells += len(builder.cells)
+                used_tags += builder.tags
             elif outside and named is not None and entry.state == "visible" and unnamed < MAX_UNNAMED:
                 unnamed += 1  # a sheet a person added: all of it lies outside every name
                 sheet.unnamed = True
                 builder = _SheetBuilder(
-                    rel.target, shared, limits, 0, frozenset(), entry.name, (0, 0), _UNNAMED_ENOUGH
+                    rel.target,
+                    shared,
+                    limits,
+                    0,
+                    frozenset(),
+                    entry.name,
+                    (0, 0),
+                    _UNNAMED_ENOUGH,
+                    used_tags=unnamed_tags,
                 )
                 _look_through(sheet, builder, pkg.read(rel.target))
+                unnamed_tags += builder.tags
 
         sheet_names = [entry.name for entry in entries]
         defined: dict[str, str] = {}

@@ -1643,6 +1643,61 @@ def make_added_sheets(dest: Path, source: bytes, sheets: int = 12) -> Path:
     return path
 
 
+def make_shared_sheet_part(dest: Path, source: bytes, sheets: int = 200) -> Path:
+    """The source with ``sheets`` hidden sheets that all point at one part of 90,000 empty cells (990 KB,
+    within the per-sheet limits), each with an input name of its own, so each is read. 16 KB on disk;
+    reading it took 25 s before the sheets read were held to one tag budget together (found by fuzzing)."""
+    heavy = (
+        f'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{NS_MAIN}"><sheetData><row r="1">'.encode()
+        + b'<c r="A1"/>' * 90_000
+        + b"</row></sheetData></worksheet>"
+    )
+    parts = []
+    for name, data in _zip_parts(source):
+        if name == "xl/workbook.xml":
+            first = data.count(b"<sheet ")  # the new sheets' positions, for their local names
+            entries = "".join(
+                f'<sheet name="H{i}" sheetId="{900 + i}" state="hidden" r:id="rIdHeavy"/>'
+                for i in range(sheets)
+            )
+            names = "".join(
+                f'<definedName name="DX_Q3" localSheetId="{first + i}">\'H{i}\'!$B$2:$C$11</definedName>'
+                for i in range(sheets)
+            )
+            data = data.replace(b"</sheets>", entries.encode() + b"</sheets>")
+            data = data.replace(b"</definedNames>", names.encode() + b"</definedNames>")
+        elif name == "xl/_rels/workbook.xml.rels":
+            rel = (
+                '<Relationship Id="rIdHeavy" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+                'relationships/worksheet" Target="worksheets/heavy.xml"/>'
+            )
+            data = data.replace(b"</Relationships>", rel.encode() + b"</Relationships>")
+        parts.append((name, data))
+    parts.append(("xl/worksheets/heavy.xml", heavy))
+    path = _target(dest, "回答_共有シート.xlsx")
+    _write_package(path, parts)
+    return path
+
+
+def make_utf7_sheet(dest: Path, source: bytes, cells: int = 60_000) -> Path:
+    """The source's first sheet declared UTF-7, every "<" spelled "+ADw-", with ``cells`` empty cells more:
+    a count of "<" on the bytes saw one tag (found by fuzzing: 4,000,000 such cells took 5 s). A package's
+    XML is UTF-8 or UTF-16 only."""
+    parts = _zip_parts(source)
+    sheet = _first_worksheet([name for name, _ in parts])
+    out = []
+    for name, data in parts:
+        if name == sheet:
+            body = re.sub(rb"^<\?xml[^>]*\?>", b"", data).replace(
+                b"</sheetData>", _empty_cells(101, cells // 200) + b"</sheetData>"
+            )
+            data = b'<?xml version="1.0" encoding="utf-7"?>' + body.replace(b"<", b"+ADw-")
+        out.append((name, data))
+    path = _target(dest, "回答_UTF7.xlsx")
+    _write_package(path, out)
+    return path
+
+
 def make_junk_names(dest: Path, source: bytes, names: int = 400_000) -> Path:
     """The source's workbook part carrying ``names`` more defined names, as workbooks that took in sheets from
     others for years do: 1.1 MB on disk, 1.4 s to read before dxsheets counted them first."""
@@ -2274,5 +2329,7 @@ def build_corpus(directory: Path, source: bytes | None = None, with_bombs: bool 
     corpus["formatted_flood"] = make_formatted_flood(directory, src)
     corpus["added_sheets"] = make_added_sheets(directory, src)
     corpus["junk_names"] = make_junk_names(directory, src)
+    corpus["shared_sheet_part"] = make_shared_sheet_part(directory, src)
+    corpus["utf7_sheet"] = make_utf7_sheet(directory, src)
     corpus["junk_workbook_part"] = make_junk_workbook_part(directory, src)
     return corpus

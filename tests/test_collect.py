@@ -583,6 +583,19 @@ def test_a_file_posing_as_another_department_is_rejected(generated: Workspace) -
     assert result.departments["0402"] == "not_answered" and result.departments["0101"] == "not_answered"
 
 
+def test_an_identity_overwritten_with_a_long_text_is_quoted_by_its_start(generated: Workspace) -> None:
+    """Found by fuzzing: a department code overwritten with 32,000 characters made a message as long."""
+    m = generated.masters()
+    long_code = returned(
+        generated.distribute, m.department("0101"), Fill(extra={F.N_DEPT_CODE: "9" * 32_000})
+    )
+    drop(generated.inbox, "long.xlsx", long_code)
+    collect(generated)
+    ((problem),) = file_entry(status_json(generated), "long.xlsx")["problems"]
+    assert problem["code"] == "dept-unknown"
+    assert f"「{'9' * 40}…」は部署一覧にありません" in problem["message"] and len(problem["message"]) < 120
+
+
 def test_garbage_in_the_token_or_an_items_number_is_answered_not_a_crash(generated: Workspace) -> None:
     """Found by fuzzing: Japanese typed over the hidden token (hmac refuses to compare non-ASCII text), and
     a checklist No. of 5,000 digits (past Python's int limit) each made the reading fail, which says only

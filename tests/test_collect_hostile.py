@@ -52,6 +52,10 @@ EXPECTED = {
     "formatted_flood": ("rejected|superseded", ["file-sheet-too-large"]),
     # Twelve added sheets of 150,000 empty cells: eight looked at, each said too large to look through.
     "added_sheets": ("accepted|superseded|duplicate", ["typed-outside-input"] * 8),
+    # 200 sheets sharing one part of 90,000 empty cells, each named: refused past the sheets' tag budget.
+    "shared_sheet_part": ("rejected|superseded", ["file-sheet-too-large"]),
+    # A sheet declared UTF-7, hiding its markup from every count on the bytes: refused for its encoding.
+    "utf7_sheet": ("rejected|superseded", ["file-xml-malformed"]),
     # 400,000 defined names: refused from their count, before the workbook part is parsed.
     "junk_names": ("rejected|superseded", ["file-too-large"]),
     # A workbook part of 1,000,000 unknown elements: refused from its count of tags, unparsed.
