@@ -847,9 +847,8 @@ def _to_safe_utf8(data: bytes, part: str) -> bytes:
         encoding = "utf-16-be"
     else:
         decl = _XML_DECL_RE.match(data)
-        if decl is None and data.startswith(
-            b"<?xml"
-        ):  # padded past what is looked at: the parser would read it
+        # A declaration padded past what is looked at would still be read by the parser.
+        if decl is None and data.startswith(b"<?xml"):
             raise WorkbookReadError("xml-malformed", f"{part!r}: an XML declaration of more than 200 bytes")
         if decl is not None and b"encoding" in decl.group():
             enc_match = _XML_ENCODING_RE.search(decl.group())
