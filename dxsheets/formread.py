@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 from . import forms as F
 from .domain import ERROR, WARNING, Problem
-from .text import clean
+from .text import clean, one_line
 from .xlsxread import Cell, RawSheet, RawWorkbook, cell_name, parse_ref, sheet_label
 
 
@@ -65,7 +65,7 @@ def _block(
         return None, Problem(
             "name-broken",
             ERROR,
-            f"入力欄「{label}」の目印（名前 {name}）が壊れています（参照先: {refers[:60]}）。"
+            f"入力欄「{label}」の目印（名前 {name}）が壊れています（参照先: {one_line(refers)[:60]}）。"
             "シートや行・列の削除で消えた可能性があります。配布したシートに入力し直して送ってください。",
             field=name,
         )

@@ -31,6 +31,12 @@ def clean(text: str) -> str:
     return _UNWANTED.sub("", text).strip()
 
 
+def one_line(text: str) -> str:
+    """`text` cleaned and on one line, to quote in a message: what came from outside (a name's text, a
+    file name inside a zip) may hold line breaks and control characters."""
+    return " ".join(clean(text).split())
+
+
 def excel_text(text: str, limit: int = EXCEL_MAX_TEXT) -> tuple[str, bool]:
     """Text fit for one Excel cell: cleaned and cut to Excel's limit. Returns (text, was_cut)."""
     text = clean(text)

@@ -492,6 +492,28 @@ def test_a_name_whose_rows_were_deleted_is_reported_as_broken(generated: Workspa
     assert result.departments["0101"] == "needs_fixing"
 
 
+def test_control_characters_in_what_a_message_quotes_are_left_out(generated: Workspace) -> None:
+    """Found by fuzzing: a name's text (Excel's _x0000_ escape decodes to NUL) and a zip member's name were
+    quoted as they were, control characters and all, into messages a person reads."""
+    wb = openpyxl.load_workbook(
+        io.BytesIO(returned(generated.distribute, generated.masters().department("0101")))
+    )
+    wb.defined_names[F.N_Q3].attr_text = "#REF!_x0000__x001B_[2J"
+    out = io.BytesIO()
+    wb.save(out)
+    drop(generated.inbox, "ref.xlsx", out.getvalue())
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("回答\x1b[2J\r.xlsx", b"PK")
+    drop(generated.inbox, "回答.zip", archive.getvalue())
+    collect(generated)
+    report = status_json(generated)
+    broken = file_entry(report, "ref.xlsx")["problems"][0]["message"]
+    assert "参照先: #REF![2J）" in broken
+    zipped = file_entry(report, "回答.zip")["problems"][0]["message"]
+    assert "（中身: 回答[2J .xlsx）" in zipped
+
+
 def test_a_copy_of_the_sheet_filled_in_place_of_the_deleted_original_is_read(generated: Workspace) -> None:
     """The promoter copied the sheet, answered in the copy and deleted the original: the workbook's names
     say #REF!, the copy's own names (Excel gave them to it) find every answer."""
