@@ -14,7 +14,7 @@ from datetime import date
 from . import forms as F
 from .domain import ERROR, WARNING, Answers, GapRow, IssueRow, Masters, Problem
 from .formread import FormValues, Value, as_shown
-from .text import clean
+from .text import clean, quote
 from .xlsxread import Cell, excel_serial_to_date
 
 # Bump when a rule changes: every file is then checked again on the next collect.
@@ -275,12 +275,6 @@ def identity_of(values: FormValues) -> Identity | None:
     )
 
 
-def _cut(text: str, limit: int = 40) -> str:
-    """An identity field as quoted in a message: whole, or its start (a real one is a few characters; a
-    hidden cell overwritten with 32,000 made a message as long)."""
-    return text if len(text) <= limit else text[:limit] + "…"
-
-
 def check_identity(ident: Identity | None, masters: Masters, secret: bytes) -> list[Problem]:
     """Form, version, round, department and token. Any problem here means the file cannot be attributed."""
     rnd = masters.round
@@ -299,7 +293,7 @@ def check_identity(ident: Identity | None, masters: Masters, secret: bytes) -> l
             Problem(
                 "form-version-unknown",
                 ERROR,
-                f"シートの版（{_cut(ident.version)}）が今回の様式（{F.FORM_VERSION}）と違います。今回配布したシートで回答してください。",
+                f"シートの版（{quote(ident.version, 40)}）が今回の様式（{F.FORM_VERSION}）と違います。今回配布したシートで回答してください。",
             )
         ]
     if ident.round_id != rnd.round_id:
@@ -307,7 +301,7 @@ def check_identity(ident: Identity | None, masters: Masters, secret: bytes) -> l
             Problem(
                 "round-mismatch",
                 ERROR,
-                f"別の回（{_cut(ident.round_id)}）のシートです。今回（{rnd.year_label}・{rnd.round_id}）配布したシートに入力して送ってください。",
+                f"別の回（{quote(ident.round_id, 40)}）のシートです。今回（{rnd.year_label}・{rnd.round_id}）配布したシートに入力して送ってください。",
             )
         ]
     dept = masters.department(ident.dept_code)
@@ -319,10 +313,10 @@ def check_identity(ident: Identity | None, masters: Masters, secret: bytes) -> l
             Problem(
                 "dept-unknown",
                 ERROR,
-                f"部署コード「{_cut(ident.dept_code)}」の部署が部署一覧にありません。配布後に部署一覧から外れたか、"
+                f"部署コード「{quote(ident.dept_code, 40)}」の部署が部署一覧にありません。配布後に部署一覧から外れたか、"
                 "部署コードが変わった可能性があります。DX推進課にお問い合わせください。"
                 if signed
-                else f"部署コード「{_cut(ident.dept_code)}」は部署一覧にありません。配布したシートをそのまま使ってください。",
+                else f"部署コード「{quote(ident.dept_code, 40)}」は部署一覧にありません。配布したシートをそのまま使ってください。",
             )
         ]
     if not signed:

@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 from . import forms as F
 from .domain import ERROR, WARNING, Problem
-from .text import clean, one_line
+from .text import clean, quote
 from .xlsxread import Cell, RawSheet, RawWorkbook, cell_name, parse_ref, sheet_label
 
 
@@ -65,7 +65,7 @@ def _block(
         return None, Problem(
             "name-broken",
             ERROR,
-            f"入力欄「{label}」の目印（名前 {name}）が壊れています（参照先: {one_line(refers)[:60]}）。"
+            f"入力欄「{label}」の目印（名前 {name}）が壊れています（参照先: {quote(refers, 60)}）。"
             "シートや行・列の削除で消えた可能性があります。配布したシートに入力し直して送ってください。",
             field=name,
         )
@@ -373,10 +373,9 @@ def _item_number(c: Cell | None) -> int | None:
     value = c.value
     if isinstance(value, float) and value.is_integer() and value > 0:
         return int(value)
+    text = value.strip() if isinstance(value, str) else ""
     # (a checklist has a dozen items: digits past 9 are no item's number, and past 4,300 int() refuses them)
-    if isinstance(value, str) and value.strip().isdecimal() and len(value.strip()) <= 9:
-        return int(value.strip())
-    return None
+    return int(text) if text.isdecimal() and len(text) <= 9 else None
 
 
 def _inserted_problem(typed: list[list[Value]]) -> Problem:

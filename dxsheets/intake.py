@@ -35,7 +35,7 @@ from .archive import store
 from .domain import ERROR, WARNING, Answers, Masters, Problem
 from .errors import WorkspaceError
 from .formread import read_form
-from .text import one_line
+from .text import quote
 from .xlsxread import (
     FORMAT_ENCRYPTED,
     FORMAT_IRM,
@@ -725,7 +725,7 @@ def _zip_member_name(info: zipfile.ZipInfo) -> str:
     if not info.flag_bits & 0x800:
         with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
             name = name.encode("cp437").decode("cp932")
-    return one_line(name.rsplit("/", 1)[-1])[:60]
+    return quote(name.rsplit("/", 1)[-1], 60)
 
 
 def _examine_form(raw: RawWorkbook, masters: Masters, secret: bytes) -> Examined:

@@ -31,10 +31,12 @@ def clean(text: str) -> str:
     return _UNWANTED.sub("", text).strip()
 
 
-def one_line(text: str) -> str:
-    """`text` cleaned and on one line, to quote in a message: what came from outside (a name's text, a
-    file name inside a zip) may hold line breaks and control characters."""
-    return " ".join(clean(text).split())
+def quote(text: str, limit: int) -> str:
+    """`text` as a message quotes it: cleaned, on one line, and cut to `limit` characters ("…" said so).
+    What came from outside (a name's text, a file name inside a zip, a hidden cell overwritten with 32,000
+    characters) may hold line breaks and control characters, and be of any length."""
+    text = " ".join(clean(text).split())
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def excel_text(text: str, limit: int = EXCEL_MAX_TEXT) -> tuple[str, bool]:

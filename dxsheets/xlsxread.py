@@ -1221,14 +1221,10 @@ class _SheetBuilder:
                             cells[at] = Cell(value, "s")
                             continue
                     elif t is None or t == "n":
-                        try:
-                            number = float(v_text)
-                        except ValueError:
-                            pass
-                        else:
-                            if number - number == 0.0 and "_" not in v_text:  # see `_to_float`
-                                cells[at] = Cell(number, "n")
-                                continue
+                        number = _to_float(v_text)
+                        if number is not None:
+                            cells[at] = Cell(number, "n")
+                            continue
             cells[at] = self.cell(c_el)
         if len(cells) > lim.max_cells or len(cells) + self.used_cells > lim.max_total_cells:
             raise self.too_large(f"more than {len(cells)} cells")
@@ -1633,11 +1629,11 @@ def _read(
                     rel.target,
                     shared,
                     limits,
-                    0,
-                    frozenset(),
-                    entry.name,
-                    (0, 0),
-                    _UNNAMED_ENOUGH,
+                    used_cells=0,
+                    only=frozenset(),
+                    sheet=entry.name,
+                    beyond=(0, 0),
+                    enough=_UNNAMED_ENOUGH,
                     used_tags=unnamed_tags,
                 )
                 _look_through(sheet, builder, pkg.read(rel.target))

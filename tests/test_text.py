@@ -6,7 +6,7 @@ import unicodedata
 
 import pytest
 
-from dxsheets.text import clean, excel_text, shown
+from dxsheets.text import clean, excel_text, quote, shown
 
 
 @pytest.mark.parametrize(
@@ -48,3 +48,9 @@ def test_shown_keeps_a_name_on_one_line_and_shows_what_would_disguise_it() -> No
     assert shown("回答\u202exslx.exe") == "回答\\u202exslx.exe"
     assert shown("a\nb\tc\r\x85\ufffe") == "a\\nb\\tc\\x0d\\x85\\ufffe"
     assert shown("回答😀\u200d👍.xlsx") == "回答😀\u200d👍.xlsx"
+
+
+def test_quote_puts_outside_text_on_one_short_line() -> None:
+    assert quote("回答\x1b[2J\r\n.xlsx", 60) == "回答[2J .xlsx"
+    assert quote("9" * 32_000, 40) == "9" * 40 + "…"
+    assert quote("0101", 40) == "0101"
