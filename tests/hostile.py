@@ -1612,6 +1612,29 @@ def make_formatted_flood(dest: Path, source: bytes) -> Path:
     return path
 
 
+_WORKSHEET_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
+
+
+def _with_sheets(
+    source: bytes, sheets: str, targets: dict[str, str], added: list[tuple[str, bytes]], names: str = ""
+) -> list[tuple[str, bytes]]:
+    """The source's parts with ``sheets`` (``<sheet>`` entries) listed in its workbook part, the
+    relationships they use (id: target, from ``xl/``), ``names`` (``<definedName>`` entries) and the
+    ``added`` parts."""
+    rels = "".join(
+        f'<Relationship Id="{i}" Type="{_WORKSHEET_REL}" Target="{t}"/>' for i, t in targets.items()
+    )
+    parts = []
+    for name, data in _zip_parts(source):
+        if name == "xl/workbook.xml":
+            data = data.replace(b"</sheets>", sheets.encode() + b"</sheets>")
+            data = data.replace(b"</definedNames>", names.encode() + b"</definedNames>")
+        elif name == "xl/_rels/workbook.xml.rels":
+            data = data.replace(b"</Relationships>", rels.encode() + b"</Relationships>")
+        parts.append((name, data))
+    return parts + added
+
+
 def make_added_sheets(dest: Path, source: bytes, sheets: int = 12) -> Path:
     """The source with ``sheets`` visible sheets added, each of 150,000 formatted empty cells and a note in
     A1: sheets a person added are looked through (eight of them), yet none may cost the time it would take
@@ -1622,22 +1645,12 @@ def make_added_sheets(dest: Path, source: bytes, sheets: int = 12) -> Path:
         + body
         + b"</sheetData></worksheet>"
     )
-    parts = []
-    for name, data in _zip_parts(source):
-        if name == "xl/workbook.xml":
-            extra = "".join(
-                f'<sheet name="追加{i}" sheetId="{900 + i}" r:id="rIdAdded{i}"/>' for i in range(sheets)
-            )
-            data = data.replace(b"</sheets>", extra.encode() + b"</sheets>")
-        elif name == "xl/_rels/workbook.xml.rels":
-            extra = "".join(
-                f'<Relationship Id="rIdAdded{i}" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
-                f'relationships/worksheet" Target="worksheets/added{i}.xml"/>'
-                for i in range(sheets)
-            )
-            data = data.replace(b"</Relationships>", extra.encode() + b"</Relationships>")
-        parts.append((name, data))
-    parts += [(f"xl/worksheets/added{i}.xml", xml) for i in range(sheets)]
+    parts = _with_sheets(
+        source,
+        "".join(f'<sheet name="追加{i}" sheetId="{900 + i}" r:id="rIdAdded{i}"/>' for i in range(sheets)),
+        {f"rIdAdded{i}": f"worksheets/added{i}.xml" for i in range(sheets)},
+        [(f"xl/worksheets/added{i}.xml", xml) for i in range(sheets)],
+    )
     path = _target(dest, "回答_シート追加.xlsx")
     _write_package(path, parts)
     return path
@@ -1652,28 +1665,19 @@ def make_shared_sheet_part(dest: Path, source: bytes, sheets: int = 200) -> Path
         + b'<c r="A1"/>' * 90_000
         + b"</row></sheetData></worksheet>"
     )
-    parts = []
-    for name, data in _zip_parts(source):
-        if name == "xl/workbook.xml":
-            first = data.count(b"<sheet ")  # the new sheets' positions, for their local names
-            entries = "".join(
-                f'<sheet name="H{i}" sheetId="{900 + i}" state="hidden" r:id="rIdHeavy"/>'
-                for i in range(sheets)
-            )
-            names = "".join(
-                f'<definedName name="DX_Q3" localSheetId="{first + i}">\'H{i}\'!$B$2:$C$11</definedName>'
-                for i in range(sheets)
-            )
-            data = data.replace(b"</sheets>", entries.encode() + b"</sheets>")
-            data = data.replace(b"</definedNames>", names.encode() + b"</definedNames>")
-        elif name == "xl/_rels/workbook.xml.rels":
-            rel = (
-                '<Relationship Id="rIdHeavy" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
-                'relationships/worksheet" Target="worksheets/heavy.xml"/>'
-            )
-            data = data.replace(b"</Relationships>", rel.encode() + b"</Relationships>")
-        parts.append((name, data))
-    parts.append(("xl/worksheets/heavy.xml", heavy))
+    first = dict(_zip_parts(source))["xl/workbook.xml"].count(b"<sheet ")  # the new sheets' positions
+    parts = _with_sheets(
+        source,
+        "".join(
+            f'<sheet name="H{i}" sheetId="{900 + i}" state="hidden" r:id="rIdHeavy"/>' for i in range(sheets)
+        ),
+        {"rIdHeavy": "worksheets/heavy.xml"},
+        [("xl/worksheets/heavy.xml", heavy)],
+        "".join(
+            f'<definedName name="DX_Q3" localSheetId="{first + i}">\'H{i}\'!$B$2:$C$11</definedName>'
+            for i in range(sheets)
+        ),
+    )
     path = _target(dest, "回答_共有シート.xlsx")
     _write_package(path, parts)
     return path

@@ -99,7 +99,7 @@ def _mutate_part(name: str, data: bytes, rng: random.Random) -> bytes:
             if rng.random() < 0.5
             else data[:a] + data[b:]
         )
-    flipped = bytearray(data)  # bytes flipped
+    flipped = bytearray(data)  # bytes flipped (also when the mutation drawn found nothing to change)
     for _ in range(rng.randint(1, 4)):
         flipped[rng.randrange(len(flipped))] = rng.randrange(256)
     return bytes(flipped)

@@ -1102,9 +1102,12 @@ def test_sheets_read_are_held_to_a_tag_budget_together(xw_book: bytes) -> None:
     with pytest.raises(WorkbookReadError) as caught:
         read_workbook(data, names=names, limits=Limits(max_total_tags=sum(tags) - 1))
     assert (caught.value.code, caught.value.sheet) == ("sheet-too-large", "S2")
-    # Only S0 asked for: S1 and S2 are looked through, within a budget of their own.
+    # Only S0 asked for: S1 and S2 are looked through, within a budget of their own. S1 fits in it (it
+    # would not in what S0 left), S2 does not: said to be too large to look through, no cell quoted.
     looked = read_workbook(data, names={"回答0"}, outside=True, limits=Limits(max_total_tags=tags[0]))
-    assert looked.sheets["S0"].cells and looked.sheets["S1"].outside_count == 1
+    assert tags[1] == tags[0] and looked.sheets["S0"].cells
+    assert (looked.sheets["S1"].outside, looked.sheets["S1"].outside_count) == ([(1, 1)], 1)
+    assert (looked.sheets["S2"].outside, looked.sheets["S2"].outside_count) == ([], 1)
 
 
 def test_parts_in_other_zip_methods_or_past_the_file_are_refused_by_name(xw_book: bytes) -> None:
