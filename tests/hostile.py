@@ -1103,6 +1103,7 @@ class _RawEntry:
     lie_in_local_header: bool = True
     raw_name: bytes | None = None  # the name's bytes as written, with no UTF-8 flag (cp932 from Windows)
     encrypted: bool = False  # chunks are ZipCrypto-encrypted (general purpose flag bit 0)
+    declared_offset: int | None = None  # where the central directory says the entry starts (ZIP64: a lie)
 
     @property
     def compress_size(self) -> int:
@@ -1193,6 +1194,8 @@ def _write_raw_zip(path: Path, entries: Sequence[_RawEntry], zip64: bool | None 
             local_size = size if e.lie_in_local_header else e.file_size
             csize = e.compress_size
             big = bool(zip64) or max(size, local_size, csize) >= limit
+            if e.declared_offset is not None:
+                offset = e.declared_offset
             far = bool(zip64) or offset >= limit
             name = e.raw_name if e.raw_name is not None else e.name.encode("utf-8")
             flags = (0 if e.raw_name is not None or e.name.isascii() else 0x0800) | int(e.encrypted)
@@ -1466,6 +1469,19 @@ def make_lying_sizes(
         entry.lie_in_local_header = where == "both"
         entries.append(entry)
     path = _target(dest, "回答_lying_sizes.xlsx")
+    _write_raw_zip(path, entries)
+    return path
+
+
+def make_far_offset(dest: Path, source: bytes, part: str = "xl/workbook.xml", offset: int = 2**64 - 2) -> Path:
+    """``source`` whose central directory places ``part`` at ``offset`` through a ZIP64 extra field: past
+    2**63, where no file can seek (``zipfile`` raises ``OverflowError`` opening the part). Found by fuzzing
+    the reader: the error reached its last-resort handler."""
+    entries = [_small_entry(name, data) for name, data in _zip_parts(source)]
+    for entry in entries:
+        if entry.name == part:
+            entry.declared_offset = offset
+    path = _target(dest, "回答_far_offset.xlsx")
     _write_raw_zip(path, entries)
     return path
 
@@ -2280,6 +2296,7 @@ def build_corpus(directory: Path, source: bytes | None = None, with_bombs: bool 
         "zip_many_entries": make_zip_many_entries(directory),
         "shared_string_bomb": make_shared_string_bomb(directory, gib=sst_gib),
         "lying_sizes": make_lying_sizes(directory, src),
+        "far_offset": make_far_offset(directory, src),
         "dimension_bomb": make_dimension_bomb(directory, src),
         "far_cell": make_dimension_bomb(directory, src, claim=False),
         "stretched_name": make_stretched_name(directory, src),

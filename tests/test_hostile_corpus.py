@@ -599,6 +599,16 @@ def test_lying_sizes(tmp_path: Path, source: bytes, where: str) -> None:
     ET.fromstring(real)  # still well-formed XML once fully inflated
 
 
+def test_far_offset_places_one_part_past_any_seek(tmp_path: Path, source: bytes) -> None:
+    path = h.make_far_offset(tmp_path / "far.xlsx", source)
+    with zipfile.ZipFile(io.BytesIO(path.read_bytes())) as zf:  # the directory itself reads
+        info = zf.getinfo("xl/workbook.xml")
+        assert info.header_offset == 2**64 - 2
+        with pytest.raises(OverflowError):  # seeking in memory (a file on disk: ValueError)
+            zf.read(info)
+        assert zf.read("[Content_Types].xml")  # the other parts are intact
+
+
 def test_dimension_bomb(tmp_path: Path) -> None:
     path = h.make_dimension_bomb(tmp_path)
     assert path.stat().st_size < 10_000

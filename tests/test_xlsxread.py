@@ -517,6 +517,16 @@ def test_truncated_copy(xw_book: bytes) -> None:
     assert refusal(half) == "truncated"
 
 
+def test_a_part_placed_past_any_seek_is_a_broken_zip_not_a_crash(xw_book: bytes, tmp_path: Path) -> None:
+    """Fuzzing found it: a ZIP64 offset past 2**63 made zipfile raise OverflowError."""
+    for part in ("xl/workbook.xml", "xl/worksheets/sheet1.xml"):
+        far = hostile.make_far_offset(tmp_path / "far.xlsx", xw_book, part).read_bytes()
+        with pytest.raises(WorkbookReadError) as info:
+            read_workbook(far)
+        assert info.value.code == "truncated"
+        assert part in info.value.detail
+
+
 def test_corrupted_deflate_data(xw_book: bytes) -> None:
     with zipfile.ZipFile(io.BytesIO(xw_book)) as zf:
         info = zf.getinfo("xl/worksheets/sheet1.xml")
