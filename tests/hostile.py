@@ -1473,7 +1473,9 @@ def make_lying_sizes(
     return path
 
 
-def make_far_offset(dest: Path, source: bytes, part: str = "xl/workbook.xml", offset: int = 2**64 - 2) -> Path:
+def make_far_offset(
+    dest: Path, source: bytes, part: str = "xl/workbook.xml", offset: int = 2**64 - 2
+) -> Path:
     """``source`` whose central directory places ``part`` at ``offset`` through a ZIP64 extra field: past
     2**63, where no file can seek (``zipfile`` raises ``OverflowError`` opening the part). Found by fuzzing
     the reader: the error reached its last-resort handler."""
