@@ -43,7 +43,7 @@ from .intake import (
     walk,
 )
 from .ledger import RULES_KEY_META, FileRow, Ledger
-from .mail import Attachments, is_mail
+from .mail import is_mail
 from .workspace import Workspace
 from .xlsxread import Limits
 
@@ -175,8 +175,6 @@ def collect(
             result.kept_previous.append(arrival.path)
             record(previous)
 
-        attachments = Attachments()  # each mail read once more, for all its attachments
-
         def to_take_in() -> Iterator[Item]:
             # The inbox is walked as the workers take files in: no list of every arrival is built.
             for arrival in scan(
@@ -205,22 +203,14 @@ def collect(
                         continue
                     waits(arrival, arrival.problems)
                     continue
-                if arrival.member is not None:  # an attachment: its mail (`<mail>/<name>`) was read
+                data, arrival.data = arrival.data, None  # held by the take-in alone from here
+                if data is not None:  # an attachment: its mail (`<mail>/<name>`) was read
                     mail = arrival.path.rsplit("/", 1)[0]
                     if not mails_read or mails_read[-1] != mail:
                         mails_read.append(mail)
                 if not arrival.opened:  # links and pipes never; an unlisted folder: pending, no hash
                     unopened = Examined(arrival.fate or PENDING, arrival.problems)
                     record(_file_row(arrival, None, None, unopened, when))
-                    continue
-                try:
-                    data = (
-                        attachments.get(arrival.source, arrival.member)
-                        if arrival.member is not None
-                        else None
-                    )
-                except (OSError, IndexError, ValueError):  # the mail gone, locked or rewritten since the walk
-                    waits(arrival, unread().problems)
                     continue
                 if arrival.fate is not None:  # decided from the name or size: archived without parsing
                     kept = _keep_here(ws.archive, arrival, data)

@@ -80,7 +80,9 @@ class Arrival:
     mtime: float
     sent_at: datetime  # the best evidence of when it was sent
     evidence: str  # "mail-date" or "file-time"
-    member: int | None = None  # for a mail attachment: its position among the mail's attachments
+    # A mail attachment's content, read with its mail in the walk (None for a file): held only until it
+    # is taken in, so a mail is parsed once a night and memory holds one mail's attachments at most.
+    data: bytes | None = field(default=None, repr=False)
     fate: str | None = None  # decided without parsing: ignored / pending / unsupported / rejected
     problems: list[Problem] = field(default_factory=list)
     opened: bool = True  # False for what is never read, hashed or archived: links, pipes, unlisted folders
@@ -431,7 +433,7 @@ def _attachment_arrivals(
     # 2 ms for 500 zip entries), here in the main process: up to so many entries a mail; past them the
     # rest are taken in as possible workbooks, unopened, for the workers to tell.
     ole_entries, zip_entries = MAX_COMPOUND_ENTRIES, _MAX_ZIP_ENTRIES_LISTED
-    for index, attached in enumerate(found):
+    for attached in found:
         name = _bounded((attached.name or "無題").replace("/", "_").replace("\\", "_"))
         seen[name] = seen.get(name, 0) + 1
         if seen[name] > 1:
@@ -452,8 +454,6 @@ def _attachment_arrivals(
             skipped.append(name)
             continue  # signature images, PDFs: not a return, and the mail itself is in the ledger below
         sent = attached.sent
-        # The content is not kept: it is read again from the mail when it is taken in, so memory does not
-        # grow with the number of mails in the inbox.
         a = Arrival(
             f"{rel}/{name}",
             path,
@@ -461,7 +461,7 @@ def _attachment_arrivals(
             st.st_mtime,
             sent or file_time,
             "mail-date" if sent else "file-time",
-            member=index,
+            data=data,
         )
         reason = _system_reason(name)
         cannot = "winmail" if winmail else "smime" if smime else "link" if attached.link else None

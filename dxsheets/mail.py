@@ -24,7 +24,6 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.headerregistry import HeaderRegistry
 from email.utils import parsedate_to_datetime
-from pathlib import Path
 from typing import Any
 
 from . import outlookmsg
@@ -103,49 +102,6 @@ def contents(raw: bytes, file_time: datetime) -> Iterator[Attachment] | None:
         Exception: a mail too damaged to read (olefile's OleFileError among others).
     """
     return _contents(raw, file_time, None, 0, _Budget())
-
-
-def attachments_of(mail: Path) -> list[bytes]:
-    """The content of every attachment of a saved mail, numbered as the inbox walk lists them (the same
-    reading).
-
-    Raises OSError when the mail cannot be read, ValueError when it is no longer a mail or no longer reads
-    (it was rewritten since the walk).
-    """
-    raw = mail.read_bytes()
-    try:
-        found = contents(raw, datetime.now(UTC))
-        if found is None:
-            raise ValueError(f"{mail.name} is no longer a mail")
-        return [attached.data for attached in found]
-    except (OSError, ValueError):
-        raise
-    except Exception as exc:  # the walk read it a moment ago: rewritten since, and damaged
-        raise ValueError(f"{mail.name} no longer reads ({type(exc).__name__})") from exc
-
-
-class Attachments:
-    """Mail attachments' bytes for the take-in, which asks for them in the walk's order: each mail is read
-    once for all its attachments (reading it again for each one cost a mail of 450 tiny attachments two
-    minutes), and only the last mail read is held.
-    """
-
-    def __init__(self) -> None:
-        self._mail: Path | None = None
-        self._read: list[bytes] | Exception = []
-
-    def get(self, mail: Path, member: int) -> bytes:
-        """The `member`-th attachment of `mail`. Raises as `attachments_of` does, and IndexError when the
-        mail no longer has that attachment."""
-        if mail != self._mail:
-            self._mail = mail
-            try:
-                self._read = attachments_of(mail)
-            except (OSError, ValueError) as exc:  # its other attachments are told the same, unread again
-                self._read = exc
-        if isinstance(self._read, Exception):
-            raise self._read
-        return self._read[member]
 
 
 class _HeadersParsedOnce(HeaderRegistry):

@@ -3,7 +3,7 @@ base64, signed with S/MIME, with and without dates, nested deeper than dxsheets 
 
 Whatever the nesting, the mail reader finds every workbook lying within three mails of the file, in the
 order a mail program lists them, each dated by the nearest mail around it that has a date, and none
-deeper; and `attachments_of` numbers the attachments as the inbox walk lists them.
+deeper; and the inbox walk hands over each one's content as the mail reader found it.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import email
 import email.policy
 import email.utils
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +23,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from dxsheets import mail
+from dxsheets.intake import scan
+from dxsheets.xlsxread import Limits
 
 _POLICY = email.policy.default.clone(linesep="\r\n")
 _FIRST_DAY = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
@@ -228,6 +231,12 @@ def test_every_workbook_within_three_mails_is_found_dated_and_numbered(tmp_path:
     assert found is not None
     listed = list(found)
     assert [(a.name, a.sent) for a in listed if a.data in books] == expected(root)
-    path = tmp_path / f"受信.{root.fmt}"
+    # The inbox walk hands each workbook over with its content, read with the mail: it is not read again.
+    inbox = tmp_path / "inbox"
+    shutil.rmtree(inbox, ignore_errors=True)
+    inbox.mkdir()
+    path = inbox / f"受信.{root.fmt}"
     path.write_bytes(raw)
-    assert mail.attachments_of(path) == [a.data for a in listed]
+    hostile.age(path, 3600)
+    walked = [a.data for a in scan(inbox, Limits()) if a.data in books]
+    assert walked == [a.data for a in listed if a.data in books]

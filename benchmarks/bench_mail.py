@@ -1,0 +1,113 @@
+"""Collect returns sent as saved mails (.eml), against the same returns saved as files, in the same run.
+
+Run: python benchmarks/bench_mail.py              (1,000 returns; --files N, --repeat R)
+
+Mails are read in the main process, in the inbox walk (the workers then read the workbooks), so what a
+mail costs is not shared by the cores. Three inboxes of the same returns are collected, interleaved, best
+of --repeat each:
+  * files            - each return saved as .xlsx (what bench_collect measures);
+  * mails            - each return attached to a mail of its own, saved as .eml (Japanese subject, sender
+                       and file name, a short body, as a promoter's reply looks);
+  * mails, stdlib policy - the same mails read with Python's own `email.policy.default`, which parses a
+                       header again at every read (dxsheets now parses each header of a mail once).
+Target: mailed returns cost no more than twice the files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import email.policy
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from bench_collect import make_returns, write_departments
+from common import workspace
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+import hostile  # noqa: E402
+
+from dxsheets import mail  # noqa: E402
+from dxsheets.collect import collect  # noqa: E402
+from dxsheets.workspace import Workspace, open_workspace  # noqa: E402
+
+
+def as_mails(ws: Workspace) -> int:
+    """Replace each return in the inbox by a mail carrying it, dated and aged as a reply saved an hour ago."""
+    old = time.time() - 3600
+    n = 0
+    for path in sorted(ws.inbox.rglob("*.xlsx")):
+        sent = datetime(2026, 11, 20, 9, 0, tzinfo=hostile.JST)
+        eml = hostile.make_eml(
+            path.with_suffix(".eml"), [(f"{path.stem}_回答.xlsx", path.read_bytes())], sent
+        )
+        os.utime(eml, (old, old))
+        path.unlink()
+        n += 1
+    return n
+
+
+def timed(
+    ws: Workspace, n: int, policy: Callable[[], email.policy.EmailPolicy] | None
+) -> tuple[float, float]:
+    """One first collect (empty outbox): (wall seconds, main-process CPU seconds)."""
+    if ws.outbox.exists():
+        ws.outbox.rename(ws.root.parent / f"outbox-{time.monotonic_ns()}")
+    real = mail._policy
+    if policy is not None:
+        mail._policy = policy  # type: ignore[assignment]
+    try:
+        cpu, t = time.process_time(), time.perf_counter()
+        result = collect(ws, settle=0)
+        wall, cpu = time.perf_counter() - t, time.process_time() - cpu
+    finally:
+        mail._policy = real  # type: ignore[assignment]
+    assert result.files["accepted"] == n, result.files
+    return wall, cpu
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--files", type=int, default=1000)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    n = args.files
+    with tempfile.TemporaryDirectory() as tmp:
+        files_root, mails_root = Path(tmp) / "files" / "ws", Path(tmp) / "mails" / "ws"
+        ws = workspace(files_root)
+        write_departments(files_root, n)
+        make_returns(ws, ws.masters(), n)
+        shutil.copytree(files_root, mails_root)
+        mails_ws = open_workspace(mails_root)
+        as_mails(mails_ws)
+        size = sum(p.stat().st_size for p in mails_ws.inbox.rglob("*.eml")) / n / 1024
+        kinds: dict[str, tuple[Workspace, Callable[[], email.policy.EmailPolicy] | None]] = {
+            "files": (open_workspace(files_root), None),
+            "mails": (mails_ws, None),
+            "mails, stdlib policy": (mails_ws, lambda: email.policy.default),
+        }
+        runs: dict[str, list[tuple[float, float]]] = {k: [] for k in kinds}
+        for _ in range(args.repeat):
+            for kind, (w, policy) in kinds.items():
+                runs[kind].append(timed(w, n, policy))
+        best = {k: min(v) for k, v in runs.items()}
+        print(f"\n== {n} returns (as mails: avg {size:.1f} KB an .eml)")
+        for kind, (wall, cpu) in best.items():
+            each = ", ".join(f"{w:.2f}" for w, _ in runs[kind])
+            print(
+                f"{kind:20} {n / wall:7.0f} returns/s  ({wall:.2f} s, main process CPU {cpu:.2f} s;"
+                f" best of {args.repeat}: {each} s)"
+            )
+        files_wall = best["files"][0]
+        print(f"mails to files      {best['mails'][0] / files_wall:.1f}x the time (target <= 2)")
+        print(f"  stdlib policy     {best['mails, stdlib policy'][0] / files_wall:.1f}x the time")
+
+
+if __name__ == "__main__":
+    main()
