@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import random
+from datetime import datetime
 
 import hostile
+import mailfuzz
 import partfuzz
 import pytest
-from promoter import Fill, returned
+from promoter import Fill, drop, returned
 
 from dxsheets.collect import collect
 from dxsheets.intake import examine
@@ -185,3 +187,55 @@ def test_returns_damaged_part_by_part_are_each_answered_never_a_crash(generated:
             # (`shown` escapes control and format characters and line breaks: none should be there)
             assert shown(problem.message) == problem.message and len(problem.message) < 1_200, problem
     assert fates == {"ok", "rejected"}  # the draw both damages what is read and leaves some files whole
+
+
+def test_mails_damaged_at_random_are_each_answered_and_the_night_goes_on(generated: Workspace) -> None:
+    """Mails are read in the main process: the mutations of `tests/mailfuzz.py` (header values Python's
+    parser chokes on, boundaries, base64, nesting, a `.msg`'s slices and bytes), on a fixed draw, must each
+    end as fates of that mail alone, with reasons a person can read, and the good return beside them is
+    taken in."""
+    m = generated.masters()
+    book = returned(generated.distribute, m.department("0101"))
+    when = datetime(2026, 11, 20, 9, 0, tzinfo=hostile.JST)
+    made = generated.root / "seeds"
+    seeds = [
+        hostile.make_eml(made / "a.eml", [("0101_回答.xlsx", book)], when),
+        hostile.make_eml(
+            made / "b.eml",
+            [("回答.xlsx", book), ("写真.png", hostile.png_bytes())],
+            when,
+            filename_style="rfc2047",
+        ),
+        hostile.make_signed_eml(made / "s.eml", [("回答.xlsx", book)], when),
+        hostile.make_outlook_msg(
+            made / "o.msg", mail=hostile.MsgMail(sent=when, attachments=[("回答.xlsx", book)])
+        ),
+    ]
+    sources = [(p.suffix, p.read_bytes()) for p in seeds]
+    rng = random.Random(2027)
+    for i in range(120):
+        suffix, raw = rng.choice(sources)
+        drop(generated.inbox, f"damaged/{i:03d}{suffix}", mailfuzz.mutate(raw, rng))
+    good = drop(generated.inbox, "0402.xlsx", returned(generated.distribute, m.department("0402")))
+    before = {p: p.read_bytes() for p in generated.inbox.rglob("*") if p.is_file()}
+
+    result = collect(generated)
+
+    assert {p: p.read_bytes() for p in generated.inbox.rglob("*") if p.is_file()} == before
+    with Ledger(generated.ledger_path) as ledger:
+        report = status_report(ledger, m)
+    rows = report["files"]
+    statuses = set()
+    for i in range(120):
+        mail = next(p for p in before if p.stem == f"{i:03d}").relative_to(generated.inbox).as_posix()
+        own = [f for f in rows if f["path"] == mail or f["path"].startswith(mail + "/")]
+        assert own, mail  # nothing lost: the mail, or each workbook it carried, has a row
+        for f in own:
+            statuses.add(f["status"])
+            assert f["reason"], f
+            for problem in f["problems"]:
+                assert shown(problem["message"]) == problem["message"] and len(problem["message"]) < 1_200
+    assert result.departments["0402"] == "answered"  # the night went on
+    assert good.exists()
+    # The draw both damages mails past reading and leaves some returns whole.
+    assert {"rejected", "accepted"} <= statuses
