@@ -8,9 +8,11 @@ of --repeat each:
   * files            - each return saved as .xlsx (what bench_collect measures);
   * mails            - each return attached to a mail of its own, saved as .eml (Japanese subject, sender
                        and file name, a short body, as a promoter's reply looks);
+  * Outlook .msg     - the same, as Outlook saves a mail dragged out of it (a compound file, read with
+                       olefile);
   * mails, stdlib policy - the same mails read with Python's own `email.policy.default`, which parses a
                        header again at every read (dxsheets now parses each header of a mail once).
-Target: mailed returns cost no more than twice the files.
+Target: mailed returns (.eml and .msg) cost no more than twice the files.
 """
 
 from __future__ import annotations
@@ -38,19 +40,20 @@ from dxsheets.collect import collect  # noqa: E402
 from dxsheets.workspace import Workspace, open_workspace  # noqa: E402
 
 
-def as_mails(ws: Workspace) -> int:
-    """Replace each return in the inbox by a mail carrying it, dated and aged as a reply saved an hour ago."""
+def as_mails(ws: Workspace, outlook: bool = False) -> None:
+    """Replace each return in the inbox by a mail carrying it (an .eml, or with `outlook` a .msg), dated and
+    aged as a reply saved an hour ago."""
     old = time.time() - 3600
-    n = 0
+    sent = datetime(2026, 11, 20, 9, 0, tzinfo=hostile.JST)
     for path in sorted(ws.inbox.rglob("*.xlsx")):
-        sent = datetime(2026, 11, 20, 9, 0, tzinfo=hostile.JST)
-        eml = hostile.make_eml(
-            path.with_suffix(".eml"), [(f"{path.stem}_回答.xlsx", path.read_bytes())], sent
-        )
-        os.utime(eml, (old, old))
+        attached = [(f"{path.stem}_回答.xlsx", path.read_bytes())]
+        if outlook:
+            mail_file = path.with_suffix(".msg")
+            mail_file.write_bytes(hostile.outlook_msg_bytes(hostile.MsgMail(sent=sent, attachments=attached)))
+        else:
+            mail_file = hostile.make_eml(path.with_suffix(".eml"), attached, sent)
+        os.utime(mail_file, (old, old))
         path.unlink()
-        n += 1
-    return n
 
 
 def timed(
@@ -79,18 +82,21 @@ def main() -> None:
     args = ap.parse_args()
     n = args.files
     with tempfile.TemporaryDirectory() as tmp:
-        files_root, mails_root = Path(tmp) / "files" / "ws", Path(tmp) / "mails" / "ws"
+        files_root, mails_root, msg_root = (Path(tmp) / kind / "ws" for kind in ("files", "mails", "msg"))
         ws = workspace(files_root)
         write_departments(files_root, n)
         make_returns(ws, ws.masters(), n)
         shutil.copytree(files_root, mails_root)
-        mails_ws = open_workspace(mails_root)
+        shutil.copytree(files_root, msg_root)
+        mails_ws, msg_ws = open_workspace(mails_root), open_workspace(msg_root)
         as_mails(mails_ws)
+        as_mails(msg_ws, outlook=True)
         size = sum(p.stat().st_size for p in mails_ws.inbox.rglob("*.eml")) / n / 1024
         kinds: dict[str, tuple[Workspace, Callable[[], email.policy.EmailPolicy] | None]] = {
             "files": (open_workspace(files_root), None),
             "mails": (mails_ws, None),
             "mails, stdlib policy": (mails_ws, lambda: email.policy.default),
+            "Outlook .msg": (msg_ws, None),
         }
         runs: dict[str, list[tuple[float, float]]] = {k: [] for k in kinds}
         for _ in range(args.repeat):
@@ -107,6 +113,7 @@ def main() -> None:
         files_wall = best["files"][0]
         print(f"mails to files      {best['mails'][0] / files_wall:.1f}x the time (target <= 2)")
         print(f"  stdlib policy     {best['mails, stdlib policy'][0] / files_wall:.1f}x the time")
+        print(f"Outlook .msg        {best['Outlook .msg'][0] / files_wall:.1f}x the time (target <= 2)")
 
 
 if __name__ == "__main__":
