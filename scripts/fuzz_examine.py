@@ -10,8 +10,10 @@ Usage:
     python scripts/fuzz_examine.py [--runs 20000] [--seed N] [--out /tmp/dxsheets-fuzz]
 
 Each damaged return is examined in this process. A finding is saved as a workbook in --out and printed:
-an exception (a collect would record only "reading crashed"), more than --slow seconds of CPU, or a
-problem message holding control characters or longer than 1,200 characters. Open a finding with
+an exception (a collect would record only "reading crashed"), a refusal by the reader's last-resort
+handler (an error nobody named, told as a malformed file), more than --slow seconds of CPU, or a problem
+message holding control characters or longer than 1,200 characters. --zip sets the share of runs whose
+zip itself is damaged too (header fields, compressed bytes, part names). Open a finding with
 `python -c "from dxsheets.intake import examine; ..."` or drop it in a workspace's inbox; once fixed, it
 belongs in a test of its own. Exit status 1 when anything was found.
 """
@@ -35,6 +37,7 @@ from dxsheets.intake import OK, examine  # noqa: E402
 from dxsheets.simulate import drop_returns, plan_returns  # noqa: E402
 from dxsheets.text import shown  # noqa: E402
 from dxsheets.workspace import init_workspace  # noqa: E402
+from dxsheets.xlsxread import WorkbookReadError, read_workbook  # noqa: E402
 
 
 def main() -> int:
@@ -43,6 +46,12 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=int(time.time()))
     ap.add_argument(
         "--slow", type=float, default=1.0, help="CPU seconds a file may take before it is a finding"
+    )
+    ap.add_argument(
+        "--zip",
+        type=float,
+        default=0.25,
+        help="share of runs whose zip itself is damaged too (partfuzz.mutate_zip)",
     )
     ap.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "dxsheets-fuzz")
     args = ap.parse_args()
@@ -64,17 +73,22 @@ def main() -> int:
     started = time.time()
     for run in range(args.runs):
         data = partfuzz.mutate(rng.choice(sources), rng)
+        if rng.random() < args.zip:
+            data = partfuzz.mutate_zip(data, rng)
         what = ""
         cpu = time.process_time()
         try:
             examined = examine(data, masters, secret)
             examined.to_json()
+            last_resort = _last_resort(data)
         except Exception:
             what = "exception\n" + "".join(traceback.format_exc().splitlines(keepends=True)[-6:])
         else:
             cpu = time.process_time() - cpu
             odd = [p for p in examined.problems if shown(p.message) != p.message or len(p.message) > 1_200]
-            if cpu > args.slow:
+            if last_resort:
+                what = f"refused by the reader's last-resort handler: {last_resort[:200]}"
+            elif cpu > args.slow:
                 what = f"slow: {cpu:.2f} s CPU, {examined.fate}, {[p.code for p in examined.problems][:3]}"
             elif odd:
                 what = f"message: {odd[0].code} {shown(odd[0].message[:200])}"
@@ -85,6 +99,16 @@ def main() -> int:
             print(f"{path}: {what}")
     print(f"{args.runs:,} runs in {time.time() - started:.0f} s: {found} finding(s)")
     return 1 if found else 0
+
+
+def _last_resort(data: bytes) -> str | None:
+    """The detail of a refusal that reached `read_workbook`'s last-resort handler (an exception nobody named:
+    the file is refused as malformed, without saying why), else None."""
+    try:
+        read_workbook(data)
+    except WorkbookReadError as exc:
+        return exc.detail if exc.detail.startswith("unexpected") else None
+    return None
 
 
 if __name__ == "__main__":

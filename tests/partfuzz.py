@@ -4,6 +4,9 @@ hiding markup, sheets sharing one part).
 
 A zip's bytes flipped at random mostly break a checksum; these mutations keep the package well formed and
 change what is inside it: one part's bytes, a value, an attribute, the declared encoding, the sheet list.
+`mutate_zip` breaks the package itself (its headers, its compressed bytes, its part names), as the
+coverage-guided fuzzer's zip patches did when they found a ZIP64 offset and an LZMA method that reached the
+reader's last-resort handler.
 Used by `tests/test_collect_hostile.py` (a fixed seed, every run) and by `scripts/fuzz_examine.py` (many
 seeds, or coverage-guided with atheris).
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 import io
 import random
 import re
+import warnings
 import zipfile
 
 # Values a cell, a name or an index may be overwritten with: each once broke, or could break, a reader.
@@ -101,9 +105,75 @@ def _mutate_part(name: str, data: bytes, rng: random.Random) -> bytes:
         )
     flipped = bytearray(data)  # bytes flipped (also when the mutation drawn found nothing to change)
     for _ in range(rng.randint(1, 4)):
-        flipped[rng.randrange(len(flipped))] = rng.randrange(256)
+        if flipped:  # (a part cut to nothing by an earlier round has none)
+            flipped[rng.randrange(len(flipped))] = rng.randrange(256)
     return bytes(flipped)
 
 
 def _escape(value: bytes) -> bytes:
     return value.replace(b"&", b"&amp;").replace(b"<", b"&lt;")
+
+
+# Zip header fields a damaged or hand-made package gets wrong, by record: (offset, size, values to try).
+# A random value is tried too. Methods: shrink, deflate64, bzip2, LZMA, AES; flags: encrypted, data
+# descriptor, UTF-8 names, strong encryption; sizes and offsets: zero, past 2**31, 2**32 - 1 (the ZIP64 mark).
+_METHODS = [0, 1, 9, 12, 14, 99, 0xFFFF]
+_FLAGS = [0x0001, 0x0008, 0x0800, 0x0041, 0xFFFF]
+_SIZES = [0, 1, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF]
+_HEADER_FIELDS: dict[bytes, list[tuple[int, int, list[int]]]] = {
+    b"PK\x03\x04": [
+        (4, 2, [0, 45, 0xFFFF]), (6, 2, _FLAGS), (8, 2, _METHODS), (14, 4, [0]), (18, 4, _SIZES),
+        (22, 4, _SIZES), (26, 2, [0, 1, 0xFFFF]), (28, 2, [0, 4, 0xFFFF]),
+    ],
+    b"PK\x01\x02": [
+        (6, 2, [0, 45, 0xFFFF]), (8, 2, _FLAGS), (10, 2, _METHODS), (16, 4, [0]), (20, 4, _SIZES),
+        (24, 4, _SIZES), (28, 2, [0, 1, 0xFFFF]), (30, 2, [0, 4, 20, 0xFFFF]), (32, 2, [0xFFFF]),
+        (42, 4, _SIZES),
+    ],
+    b"PK\x05\x06": [(8, 2, [0, 1, 0xFFFF]), (10, 2, [0, 1, 0xFFFF]), (12, 4, _SIZES), (16, 4, _SIZES), (20, 2, [1, 0xFFFF])],
+}  # fmt: skip
+_PART_NAMES = ["xl/worksheets/sheet9.xml", "mimetype", "xl/workbook.bin", "word/document.xml", "/"]
+
+
+def mutate_zip(workbook: bytes, rng: random.Random) -> bytes:
+    """`workbook` with its zip itself damaged: a header field patched, a bit of a part's compressed data
+    flipped, or a part renamed, dropped or doubled (the package written again). What a broken copy, a
+    hand-made or a hostile package holds."""
+    kind = rng.randrange(5)
+    if kind == 4:  # a byte of a part's compressed data (its inflating or its CRC fails)
+        spots = [m.start() for m in re.finditer(re.escape(b"PK\x03\x04"), workbook)]
+        at = rng.choice(spots)
+        start = at + 30 + int.from_bytes(workbook[at + 26 : at + 28], "little")
+        start += int.from_bytes(workbook[at + 28 : at + 30], "little")
+        out = bytearray(workbook)
+        out[min(len(out) - 1, start + rng.randrange(64))] ^= 1 << rng.randrange(8)
+        return bytes(out)
+    if kind == 0:  # one field of one header record
+        signature = rng.choice(list(_HEADER_FIELDS))
+        spots = [m.start() for m in re.finditer(re.escape(signature), workbook)]
+        if spots:
+            at = rng.choice(spots)
+            offset, size, values = rng.choice(_HEADER_FIELDS[signature])
+            number = rng.choice(values) if rng.random() < 0.8 else rng.randrange(256**size)
+            value = number.to_bytes(size, "little")
+            out = bytearray(workbook)
+            out[at + offset : at + offset + size] = value[: len(out) - at - offset]
+            return bytes(out)
+    parts = parts_of(workbook)
+    i = rng.randrange(len(parts))
+    name, data = parts[i]
+    if kind == 1:  # a part's name spelled otherwise, or another part's
+        parts[i] = (
+            rng.choice([
+                name.upper(), "/" + name, name.replace("/", "\\"), name.replace("/", "%2F"), name + "/",
+                name.replace("xl/", "xl/../xl/"), rng.choice(_PART_NAMES),
+            ]),
+            data,
+        )  # fmt: skip
+    elif kind == 2:  # a part dropped
+        del parts[i]
+    else:  # a part twice (the later one wins in zipfile, the first in other readers)
+        parts.insert(rng.randrange(len(parts) + 1), (name, rng.choice([data, b"", data[: len(data) // 2]])))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns of a duplicate name: that is the point
+        return package(parts)

@@ -19,6 +19,7 @@ from dxsheets.mail import is_mail
 from dxsheets.status import status_report
 from dxsheets.text import shown
 from dxsheets.workspace import Workspace
+from dxsheets.xlsxread import WorkbookReadError, read_workbook
 
 EXPECTED = {
     "appledouble": ("ignored", []),
@@ -187,6 +188,35 @@ def test_returns_damaged_part_by_part_are_each_answered_never_a_crash(generated:
             # (`shown` escapes control and format characters and line breaks: none should be there)
             assert shown(problem.message) == problem.message and len(problem.message) < 1_200, problem
     assert fates == {"ok", "rejected"}  # the draw both damages what is read and leaves some files whole
+
+
+def test_returns_whose_zip_is_damaged_are_each_answered_never_a_crash(generated: Workspace) -> None:
+    """The zip itself damaged (`partfuzz.mutate_zip`: a header field patched, a part renamed, dropped or
+    doubled), on a fixed draw: the package guards answer each file with a fate, never an exception, and
+    each refusal says what is wrong: none reaches the reader's last-resort handler ("unexpected ...")."""
+    m = generated.masters()
+    sources = [returned(generated.distribute, m.department(code)) for code in ("0101", "0402")]
+    rng = random.Random(2028)
+    fates: set[str] = set()
+    refused: set[str] = set()
+    for _ in range(300):
+        data = partfuzz.mutate_zip(rng.choice(sources), rng)
+        try:
+            read_workbook(data)
+        except WorkbookReadError as exc:
+            assert not exc.detail.startswith("unexpected"), exc.detail
+        e = examine(data, m, generated.secret())
+        e.to_json()
+        fates.add(e.fate)
+        for problem in e.problems:
+            assert shown(problem.message) == problem.message and len(problem.message) < 1_200, problem
+            if e.fate == "rejected":
+                refused.add(problem.code)
+    # Some damage (a doubled docProps part) leaves the return readable; a part renamed "mimetype" or
+    # "xl/workbook.bin" makes it look like another format, which is said.
+    assert {"ok", "rejected"} <= fates <= {"ok", "rejected", "unsupported"}
+    # Told apart, not lumped together as one broken file:
+    assert {"file-truncated", "file-not-workbook", "file-missing-part"} <= refused, refused
 
 
 def test_mails_damaged_at_random_are_each_answered_and_the_night_goes_on(generated: Workspace) -> None:
