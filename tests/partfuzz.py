@@ -140,7 +140,7 @@ def mutate_zip(workbook: bytes, rng: random.Random) -> bytes:
     flipped, or a part renamed, dropped or doubled (the package written again). What a broken copy, a
     hand-made or a hostile package holds."""
     kind = rng.randrange(5)
-    if kind == 4:  # a byte of a part's compressed data (its inflating or its CRC fails)
+    if kind == 4:  # a bit of a part's compressed data (its inflating or its CRC fails)
         spots = [m.start() for m in re.finditer(re.escape(b"PK\x03\x04"), workbook)]
         at = rng.choice(spots)
         start = at + 30 + int.from_bytes(workbook[at + 26 : at + 28], "little")
