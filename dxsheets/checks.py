@@ -53,6 +53,7 @@ RULES: dict[str, str] = {
     "file-not-regular": "通常のファイルでない（リンク・名前付きパイプなど。開かない）",
     "folder-unreadable": "inbox 内のフォルダを読み取れない（アクセス権など）",
     "mail-no-workbook": "メールに Excel ブックの添付がない",
+    "mail-unreadable": "メールファイルとして読めない（壊れている・保存やコピーが途中で止まった）",
     "mail-winmail-dat": "添付が winmail.dat（Outlook のリッチテキスト形式）で取り出せない",
     "mail-attachment-link": "添付がファイルではなくリンク（OneDrive などの共有リンク）",
     "mail-smime": "S/MIME で暗号化されたメール（添付を取り出せない）",

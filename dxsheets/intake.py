@@ -545,7 +545,7 @@ def _bounded(name: str) -> str:
 
 def _unreadable_mail(exc: Exception) -> Problem:
     return _problem(
-        "file-not-workbook",
+        "mail-unreadable",
         f"メールファイルとして読めません（{type(exc).__name__}）。壊れているか、コピーが途中で止まった可能性があります。"
         "メールソフトから保存し直して inbox に置いてください。",
     )

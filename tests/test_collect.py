@@ -1966,7 +1966,7 @@ def test_an_outlook_mail_without_a_workbook_or_damaged_is_told_and_the_rest_goes
     assert pdf_only["status"] == "unsupported" and codes(pdf_only) == [("mail-no-workbook", "error")]
     assert "回答.pdf" in pdf_only["problems"][0]["message"]
     damaged = file_entry(report, "途中まで.msg")
-    assert damaged["status"] == "rejected" and codes(damaged) == [("file-not-workbook", "error")]
+    assert damaged["status"] == "rejected" and codes(damaged) == [("mail-unreadable", "error")]
     assert damaged["problems"][0]["message"].startswith("メールファイルとして読めません")
     assert file_entry(report, "0401_市民課.msg")["status"] == "accepted"
 
