@@ -196,6 +196,7 @@ def _copies(raw: RawWorkbook) -> list[str]:
 def _inputs(raw: RawWorkbook, scope: str | None) -> _View:
     view = _View(scope)
     refers = {name: _refers(raw, scope, name) for name in F.INPUT_NAMES}
+    places = {name: _place(text) for name, text in refers.items()}  # once, for every input looked under
     for name in F.INPUT_NAMES:
         rows, problem = _block(raw, name, refers[name])
         if problem is not None:
@@ -205,13 +206,13 @@ def _inputs(raw: RawWorkbook, scope: str | None) -> _View:
                 view.unread.add(name)
             continue
         if name == F.N_HOUSE:
-            inserted = _inserted_rows(raw, refers[name], rows)
+            inserted = _inserted_rows(raw, places[name], rows)
             typed = [rows[i] for i in inserted if _entered(rows[i][0].cell) is not None]
             if typed:
                 view.problems.append(_inserted_problem(typed))
             rows = [row for i, row in enumerate(rows) if i not in inserted]
         if name in F.NEXT_INPUT:
-            below = _rows_below(raw, refers, name)
+            below = _rows_below(raw, places, name)
             if below and name in F.TABLES:
                 view.problems.append(_below_problem(name, below))
                 rows = rows + below
@@ -282,7 +283,10 @@ def _outside_problem(sheet: RawSheet, added: bool = False) -> Problem:
     )
 
 
-def _place(refers: str | None) -> tuple[str, int, int, int, int] | None:
+_Place = tuple[str, int, int, int, int]  # sheet, first row, first column, last row, last column
+
+
+def _place(refers: str | None) -> _Place | None:
     """Where a name's definition points (sheet, first row, first column, last row, last column), or None
     when it is missing or no plain range."""
     try:
@@ -302,7 +306,7 @@ def _refers(raw: RawWorkbook, scope: str | None, name: str) -> str | None:
     return local if local is not None else raw.defined_names.get(name)
 
 
-def _rows_below(raw: RawWorkbook, refers: dict[str, str | None], name: str) -> list[list[Value]]:
+def _rows_below(raw: RawWorkbook, places: dict[str, _Place | None], name: str) -> list[list[Value]]:
     """The rows typed right under input `name`, in its columns, up to the last one holding something.
 
     A promoter who needs more rows than a table has inserts them under its last row (or one under 連絡先
@@ -310,9 +314,8 @@ def _rows_below(raw: RawWorkbook, refers: dict[str, str | None], name: str) -> l
     its name, so without this what is typed there would be dropped without a word. Looked for as far as
     the rows of the next input (`F.NEXT_INPUT`: its title and column titles too; an input whose next one
     cannot be placed is not looked under, as those titles could pass for answers), another input's rows,
-    or `F.ROWS_BELOW` rows.
+    or `F.ROWS_BELOW` rows. `places`: where each input's name points (`_place`).
     """
-    places = {other: _place(text) for other, text in refers.items()}
     place = places[name]
     ws = raw.sheets.get(place[0]) if place is not None else None
     if place is None or ws is None:
@@ -345,15 +348,15 @@ def _rows_below(raw: RawWorkbook, refers: dict[str, str | None], name: str) -> l
     ]
 
 
-def _inserted_rows(raw: RawWorkbook, refers: str | None, rows: list[list[Value]]) -> set[int]:
+def _inserted_rows(raw: RawWorkbook, place: _Place | None, rows: list[list[Value]]) -> set[int]:
     """The rows of the 市役所の家 checklist that a promoter inserted inside it (its name grew over them).
 
     The form numbers each item's row (`F.HOUSE_NO_LEFT` columns left of its answer); an inserted row has
     no number. When the numbered rows are 1, 2, 3... as the form wrote them, the others are the inserted
     ones, and the answers are read from the numbered rows; otherwise (no numbers to be seen, or numbers out
-    of order) nothing is taken for inserted and the rows are read in order, as before.
+    of order) nothing is taken for inserted and the rows are read in order, as before. `place`: where
+    the checklist's name points (`_place`).
     """
-    place = _place(refers)
     ws = raw.sheets.get(place[0]) if place is not None else None
     if place is None or ws is None or place[2] <= F.HOUSE_NO_LEFT:
         return set()
