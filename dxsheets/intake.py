@@ -546,8 +546,8 @@ def _bounded(name: str) -> str:
 def _unreadable_mail(exc: Exception) -> Problem:
     return _problem(
         "mail-unreadable",
-        f"メールファイルとして読めません（{type(exc).__name__}）。壊れているか、コピーが途中で止まった可能性があります。"
-        "メールソフトから保存し直して inbox に置いてください。",
+        "メールファイルとして読めません。壊れているか、コピーが途中で止まった可能性があります。"
+        f"メールソフトから保存し直して inbox に置いてください。（技術情報: {type(exc).__name__}）",
     )
 
 
