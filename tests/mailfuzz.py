@@ -14,6 +14,8 @@ from __future__ import annotations
 import random
 import re
 
+from partfuzz import flip_bytes, insert_token, repeat_or_cut
+
 # Header values, each one that broke, or could break, a mail reader.
 WEIRD_HEADERS = {
     b"content-type": [
@@ -96,15 +98,8 @@ def _mutate_once(raw: bytes, rng: random.Random) -> bytes:
                 b"Content-Type: message/rfc822\r\n\r\n" + raw + b"\r\n--FW--\r\n"
             )
         return raw
-    if kind == 4 and raw:  # a token inserted anywhere
-        at = rng.randrange(len(raw) + 1)
-        return raw[:at] + rng.choice(TOKENS) + raw[at:]
-    if kind == 5 and len(raw) > 2:  # a slice repeated, or cut out (a save that stopped half-way)
-        a = rng.randrange(len(raw))
-        b = min(len(raw), a + rng.randint(1, 4000))
-        return raw[:b] + raw[a:b] * rng.randint(1, 10) + raw[b:] if rng.random() < 0.5 else raw[:a] + raw[b:]
-    flipped = bytearray(raw)  # bytes flipped (also when the mutation drawn found nothing to change)
-    for _ in range(rng.randint(1, 4)):
-        if flipped:
-            flipped[rng.randrange(len(flipped))] = rng.randrange(256)
-    return bytes(flipped)
+    if kind == 4 and raw:
+        return insert_token(raw, rng, TOKENS)
+    if kind == 5 and len(raw) > 2:
+        return repeat_or_cut(raw, rng, span=4000, times=10)
+    return flip_bytes(raw, rng)  # (also when the mutation drawn found nothing to change)

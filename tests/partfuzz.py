@@ -43,10 +43,11 @@ def parts_of(workbook: bytes) -> list[tuple[str, bytes]]:
 
 
 def package(parts: list[tuple[str, bytes]]) -> bytes:
+    """`parts` zipped, with a fixed time on each entry: a draw gives the same bytes on every run."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, data in parts:
-            zf.writestr(name, data)
+            zf.writestr(zipfile.ZipInfo(name, (2026, 11, 27, 0, 0, 0)), data, zipfile.ZIP_DEFLATED)
     return buf.getvalue()
 
 
@@ -92,20 +93,33 @@ def _mutate_part(name: str, data: bytes, rng: random.Random) -> bytes:
                 for n in range(rng.randint(1, 30))
             )
             return data.replace(b"</sheets>", extra + b"</sheets>", 1)
-    if kind == 4:  # a token inserted anywhere
-        at = rng.randrange(len(data) + 1)
-        return data[:at] + rng.choice(TOKENS) + data[at:]
-    if kind == 5 and len(data) > 2:  # a slice repeated, or cut out
-        a = rng.randrange(len(data))
-        b = min(len(data), a + rng.randint(1, 2000))
-        return (
-            data[:b] + data[a:b] * rng.randint(1, 20) + data[b:]
-            if rng.random() < 0.5
-            else data[:a] + data[b:]
-        )
-    flipped = bytearray(data)  # bytes flipped (also when the mutation drawn found nothing to change)
+    if kind == 4:
+        return insert_token(data, rng, TOKENS)
+    if kind == 5 and len(data) > 2:
+        return repeat_or_cut(data, rng, span=2000, times=20)
+    return flip_bytes(data, rng)  # (also when the mutation drawn found nothing to change)
+
+
+def insert_token(data: bytes, rng: random.Random, tokens: list[bytes]) -> bytes:
+    """One of `tokens` inserted anywhere."""
+    at = rng.randrange(len(data) + 1)
+    return data[:at] + rng.choice(tokens) + data[at:]
+
+
+def repeat_or_cut(data: bytes, rng: random.Random, span: int, times: int) -> bytes:
+    """A slice of up to `span` bytes repeated up to `times` times, or cut out (a save that stopped)."""
+    a = rng.randrange(len(data))
+    b = min(len(data), a + rng.randint(1, span))
+    return (
+        data[:b] + data[a:b] * rng.randint(1, times) + data[b:] if rng.random() < 0.5 else data[:a] + data[b:]
+    )
+
+
+def flip_bytes(data: bytes, rng: random.Random) -> bytes:
+    """One to four bytes set at random (none in empty data: a part cut to nothing by an earlier round)."""
+    flipped = bytearray(data)
     for _ in range(rng.randint(1, 4)):
-        if flipped:  # (a part cut to nothing by an earlier round has none)
+        if flipped:
             flipped[rng.randrange(len(flipped))] = rng.randrange(256)
     return bytes(flipped)
 
