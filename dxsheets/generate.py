@@ -13,7 +13,6 @@ import io
 import os
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
 from email.message import EmailMessage
@@ -28,6 +27,7 @@ from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from . import forms as F
+from . import processes
 from .domain import ERROR, Answers, Department, Masters, Problem
 from .fsio import atomic_write_bytes, safe_filename
 
@@ -699,7 +699,7 @@ def generate_forms(
     if jobs <= 1 or len(depts) < 200:
         _init_job(*args)
         return [_write_one(d) for d in depts]
-    with ProcessPoolExecutor(max_workers=jobs, initializer=_init_job, initargs=args) as pool:
+    with processes.pool(jobs, _init_job, args) as pool:
         return list(pool.map(_write_one, depts, chunksize=max(1, len(depts) // (jobs * 8))))
 
 

@@ -22,14 +22,14 @@ import threading
 import time
 import zipfile
 from collections.abc import Callable, Collection, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from . import checks, mail
+from . import checks, mail, processes
 from . import forms as F
 from .archive import store
 from .domain import ERROR, WARNING, Answers, Masters, Problem
@@ -956,7 +956,7 @@ def _run_pool(
         (items in flight when the pool broke, items taken from `source` but never sent, source exhausted).
     """
     window = window or jobs * 4  # batches in flight: enough to keep every worker busy, bounded memory
-    with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(intake,)) as pool:
+    with processes.pool(jobs, _init_worker, (intake,)) as pool:
         flight: dict[Future[list[tuple[str, Taken]]], list[Item]] = {}
         exhausted = False
         while True:

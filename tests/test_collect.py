@@ -22,6 +22,7 @@ from openpyxl.workbook.defined_name import DefinedName
 from promoter import Fill, copy_main_sheet, drop, fill_workbook, name_area, returned
 
 from dxsheets import forms as F
+from dxsheets import processes
 from dxsheets.cli import cli
 from dxsheets.collect import collect
 from dxsheets.domain import Department
@@ -35,6 +36,11 @@ from dxsheets.workspace import Workspace
 from dxsheets.xlsxread import Limits
 
 JST = timezone(timedelta(hours=9))
+
+# A test that changes the reader in this process reaches the workers only when they are forked from it.
+needs_fork = pytest.mark.skipif(
+    processes.START_METHOD != "fork", reason="changes the reader in this process: seen by forked workers only"
+)
 
 
 def inbox_fingerprint(inbox: Path) -> dict[str, tuple[str, float, int]]:
@@ -1384,6 +1390,7 @@ def test_feedback_after_the_deadline_asks_for_the_file_soon_not_by_a_past_date(g
     assert "までにこのファイルを送り返して" not in request()
 
 
+@needs_fork
 def test_a_worker_that_dies_costs_only_its_file(
     generated: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -1417,6 +1424,7 @@ def test_a_worker_that_dies_costs_only_its_file(
     assert all(file_entry(report, f"c_{i}.xlsx")["status"] in ("accepted", "rejected") for i in range(5))
 
 
+@needs_fork
 @pytest.mark.skipif(os.name == "nt", reason="CPU limits are POSIX")
 def test_a_file_that_keeps_a_reader_busy_costs_only_itself(
     generated: Workspace, monkeypatch: pytest.MonkeyPatch
@@ -1447,6 +1455,7 @@ def test_a_file_that_keeps_a_reader_busy_costs_only_itself(
     assert resource.getrlimit(resource.RLIMIT_CPU)[0] == resource.RLIM_INFINITY
 
 
+@needs_fork
 def test_a_bug_in_a_rule_costs_only_its_file_not_its_batch(
     generated: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -2223,6 +2232,7 @@ def test_a_new_workspace_gets_its_inbox_made_by_collect(ws: Workspace) -> None:
     assert ws.inbox.is_dir()
 
 
+@needs_fork
 def test_a_return_locked_when_its_turn_comes_keeps_its_department_answered(
     generated: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
