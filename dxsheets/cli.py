@@ -350,9 +350,11 @@ def run_cmd(workspace: Path, jobs: int | None, verbose: bool) -> None:
 
     Exit codes: 0 finished (even with rejected files), 1 the run failed, 2 usage, 3 another run is going.
 
-    Example (cron, every night at 2:00):
+    Example (cron, every night at 2:00, in Japan time whatever the server's time zone; Windows Task
+    Scheduler: see the README):
 
-        0 2 * * * cd /srv/dx && dxsheets run >> outbox/logs/cron.txt 2>&1
+    \b
+        0 2 * * * cd /srv/dx2026 && TZ=JST-9 /srv/dx2026/.venv/bin/dxsheets run >> outbox/logs/cron.txt 2>&1
     """
     ws = open_workspace(workspace)
     try:

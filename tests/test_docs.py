@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from dxsheets.checks import RULES
 from dxsheets.cli import cli
@@ -46,3 +47,10 @@ def test_exit_codes_are_documented() -> None:
 def test_the_two_commands_are_there() -> None:
     assert 'pip install -e ".[test]" && dxsheets demo' in README
     assert "\npytest" in README
+
+
+def test_the_scheduling_example_in_help_is_the_readmes() -> None:
+    """A staffer copies the line from `dxsheets run --help`: it must be the README's, time zone and all."""
+    result = CliRunner().invoke(cli, ["run", "--help"], terminal_width=200)
+    crontab = [line.strip() for line in result.output.splitlines() if line.strip().startswith("0 2 * * *")]
+    assert crontab and all(f"\n{line}\n" in README for line in crontab)
