@@ -22,7 +22,7 @@ import threading
 import time
 import zipfile
 from collections.abc import Callable, Collection, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -907,8 +907,10 @@ def take_in_all(
 
     Reading, hashing, archiving, examining and serialising all happen in the workers, so they run on every
     core. `items` is consumed lazily with a bounded number in flight, so memory stays flat however many
-    files there are. When the pool breaks, the files in flight are taken in again one at a time in a fresh
-    worker: the one that kills it is recorded as `file-reader-crashed`, the others are read normally.
+    files there are. When the pool breaks (a worker died, or all of them were stopped after
+    `limits.max_stall_seconds` without finishing anything), the files in flight are taken in again one at
+    a time in a fresh worker: the one that breaks it is recorded as `file-reader-crashed`, the others are
+    read normally.
 
     Returns:
         Every result by key, unless `on_result` is given: then each goes to it and none is kept.
@@ -942,6 +944,16 @@ def take_in_all(
     return results
 
 
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Kill a pool's worker processes: its futures then fail with BrokenProcessPool."""
+    kill = getattr(pool, "kill_workers", None)  # Python 3.14
+    if kill is not None:
+        kill()
+        return
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.kill()
+
+
 def _run_pool(
     source: Iterator[Item],
     intake: Intake,
@@ -971,7 +983,10 @@ def _run_pool(
                     return [i for c in flight.values() for i in c], chunk, False
             if not flight:
                 return [], [], exhausted
-            finished, _ = wait(flight, return_when=FIRST_COMPLETED)
+            finished, _ = wait(flight, timeout=intake.limits.max_stall_seconds, return_when=FIRST_COMPLETED)
+            if not finished:  # every worker stuck: stopping them breaks the pool, handled as a death below
+                _stop_workers(pool)
+                finished, _ = wait(flight, return_when=FIRST_COMPLETED)
             for fut in finished:
                 chunk = flight.pop(fut)
                 try:

@@ -149,6 +149,9 @@ class Limits:
     max_defined_names: int = 10_000
     # CPU time one file may take in a collect worker (POSIX); then the worker is stopped.
     max_cpu_seconds: int = 60
+    # Time the collect workers may go without finishing anything, on the clock; then they are stopped. The
+    # backstop where no CPU limit stops a worker: Windows, or a worker blocked without using its CPU.
+    max_stall_seconds: float = 120
 
 
 DEFAULT_LIMITS = Limits()

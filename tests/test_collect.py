@@ -1456,6 +1456,36 @@ def test_a_file_that_keeps_a_reader_busy_costs_only_itself(
 
 
 @needs_fork
+def test_a_file_whose_reader_stalls_without_using_its_cpu_costs_only_itself(
+    generated: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No CPU limit stops a worker that waits on something (or one on Windows, which has no CPU limits):
+    once no worker has finished anything for the stall time, they are stopped, the files in flight are
+    taken in again one at a time, the one that stalls is recorded, and the night goes on."""
+    from dxsheets import intake
+
+    m = generated.masters()
+    real = intake.examine
+
+    def examine(data: bytes, *args, **kwargs):
+        give_up = time.monotonic() + 30  # unstopped, the file is read after all and the test fails
+        while data.endswith(b"STALL") and time.monotonic() < give_up:
+            time.sleep(0.05)
+        return real(data, *args, **kwargs)
+
+    monkeypatch.setattr(intake, "examine", examine)
+    drop(generated.inbox, "a_stall.xlsx", returned(generated.distribute, m.department("0101")) + b"STALL")
+    for i, code in enumerate(("0201", "0202", "0203")):
+        drop(generated.inbox, f"b_good_{i}.xlsx", returned(generated.distribute, m.department(code)))
+    started = time.monotonic()
+    collect(generated, jobs=2, limits=Limits(max_stall_seconds=2))
+    report = status_json(generated)
+    assert codes(file_entry(report, "a_stall.xlsx")) == [("file-reader-crashed", "error")]
+    assert all(file_entry(report, f"b_good_{i}.xlsx")["status"] == "accepted" for i in range(3))
+    assert time.monotonic() - started < 20
+
+
+@needs_fork
 def test_a_bug_in_a_rule_costs_only_its_file_not_its_batch(
     generated: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
