@@ -984,7 +984,8 @@ def _run_pool(
             if not flight:
                 return [], [], exhausted
             finished, _ = wait(flight, timeout=intake.limits.max_stall_seconds, return_when=FIRST_COMPLETED)
-            if not finished:  # every worker stuck: stopping them breaks the pool, handled as a death below
+            if not finished:  # nothing finished for the stall time: the workers still busy are stuck.
+                # Stopping them breaks the pool, which is handled below as a worker's death.
                 _stop_workers(pool)
                 finished, _ = wait(flight, return_when=FIRST_COMPLETED)
             for fut in finished:

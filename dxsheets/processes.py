@@ -12,7 +12,7 @@ workers before its own threads, and joins those when it closes. The system may t
 a joined thread: when the next pool forks within it (after a worker died), Python 3.12 and later warn.
 
 Elsewhere Python's default is kept: `spawn` on Windows and macOS, where fork is missing or unsafe.
-The tests run a night's collect with `spawn` and `forkserver` too.
+The tests run a night's collect with `spawn` and `forkserver`, and generate with `spawn`, too.
 """
 
 from __future__ import annotations

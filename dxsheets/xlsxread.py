@@ -147,7 +147,7 @@ class Limits:
     # A form has 14 defined names (8 more a copy of its sheet); workbooks that took in sheets from others for
     # years carry thousands of junk ones. 400,000 (1.1 MB zipped) took 1.4 s to read; 10,000 take ~35 ms.
     max_defined_names: int = 10_000
-    # CPU time one file may take in a collect worker (POSIX); then the worker is stopped.
+    # CPU time one file may take in a collect worker (Linux, macOS); then the worker is stopped.
     max_cpu_seconds: int = 60
     # Time the collect workers may go without finishing anything, on the clock; then they are stopped. The
     # backstop where no CPU limit stops a worker: Windows, or a worker blocked without using its CPU.

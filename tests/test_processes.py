@@ -7,10 +7,13 @@ masters pickled. These tests run one night's inbox of good, bad and hostile file
 
 from __future__ import annotations
 
+import csv
+import hashlib
 import multiprocessing
 import shutil
 import sys
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import hostile
@@ -20,6 +23,7 @@ from promoter import Fill, drop, returned
 from dxsheets import intake, processes
 from dxsheets.collect import collect
 from dxsheets.domain import Problem
+from dxsheets.generate import generate_forms
 from dxsheets.intake import Examined
 from dxsheets.ledger import Ledger
 from dxsheets.status import status_report
@@ -93,3 +97,39 @@ def test_on_linux_workers_are_forked_whatever_pythons_default(
     collect(generated, jobs=2)
 
     assert _fates(generated)["0101.xlsx"] == ("rejected", ["seen-by-a-forked-worker"])
+
+
+def _write_departments(ws: Workspace, n: int) -> None:
+    """A prefecture's senders: `n` departments, more than generate writes in one process."""
+    (ws.root / "templates" / "departments.xlsx").unlink()
+    (ws.root / "templates" / "worklists.xlsx").unlink()  # its departments are the city's
+    with open(ws.root / "templates" / "departments.csv", "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["部署コード", "部", "課", "DX推進員", "メールアドレス", "有効"])
+        for i in range(n):
+            w.writerow(
+                [f"{i + 1:05d}", f"第{i // 40 + 1}ブロック", f"自治体{i + 1:05d}", "推進 太郎", "", "○"]
+            )
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in folder.rglob("*")
+        if p.is_file()
+    }
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_sheets_generated_by_worker_processes_are_those_of_one_process(
+    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, method: str
+) -> None:
+    _write_departments(ws, 240)
+    masters, secret, at = ws.masters(), ws.secret(), datetime(2026, 11, 20, 9, 0)
+    monkeypatch.setattr(processes, "START_METHOD", method)
+
+    alone = generate_forms(masters, secret, tmp_path / "alone", jobs=1, now=at)
+    together = generate_forms(masters, secret, tmp_path / "together", jobs=2, now=at)
+
+    assert len(alone) == len(together) == 240
+    assert _digests(tmp_path / "together") == _digests(tmp_path / "alone")
