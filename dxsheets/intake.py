@@ -945,11 +945,10 @@ def take_in_all(
 
 
 def _stop_workers(pool: ProcessPoolExecutor) -> None:
-    """Kill a pool's worker processes: its futures then fail with BrokenProcessPool."""
-    kill = getattr(pool, "kill_workers", None)  # Python 3.14
-    if kill is not None:
-        kill()
-        return
+    """Kill a pool's worker processes, as if they had died: its futures then fail with BrokenProcessPool.
+
+    Not Python 3.14's `kill_workers()`: it also shuts the pool down and cancels the futures not yet
+    started, which would then be neither read nor known to be innocent."""
     for process in list((getattr(pool, "_processes", None) or {}).values()):
         process.kill()
 
