@@ -1,8 +1,9 @@
-"""The night's collect is the same however its worker processes start.
+"""A night's collect, and generate, give the same results however their worker processes start.
 
 On Linux dxsheets forks them (fast; see `dxsheets.processes`). Windows and macOS start them with `spawn`,
 and Python 3.14 makes `forkserver` Linux's default: workers that import dxsheets afresh and receive the
-masters pickled. These tests run one night's inbox of good, bad and hostile files each way.
+masters pickled. These tests collect one night's inbox of good, bad and hostile files each way, and
+generate a prefecture's sheets with forked and spawned workers.
 """
 
 from __future__ import annotations
