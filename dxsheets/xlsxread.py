@@ -836,8 +836,8 @@ def _to_safe_utf8(data: bytes, part: str) -> bytes:
     refused. Others would hide markup from every count made on the bytes (UTF-7 spells "<" as "+ADw-":
     4,000,000 elements passed as one tag and took 5 s to parse) or break the codec (punycode). UTF-16 is
     transcoded, so every count and the DOCTYPE check below see UTF-8, where a document type declaration
-    can only be spelled with the bytes ``<!DOCTYPE``. Idempotent: callers transcode before counting, and
-    the parsers check again.
+    can only be spelled with the bytes ``<!DOCTYPE``. Callers that count on the bytes before parsing
+    run it first and tell the parsers so (``checked=True``); the parsers run it otherwise.
     """
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
@@ -880,12 +880,14 @@ def _to_safe_utf8(data: bytes, part: str) -> bytes:
     return data
 
 
-def _parse_tree(data: bytes, part: str) -> Element:
-    """Parse a whole part into a tree, after the DOCTYPE check; only for parts of bounded size."""
+def _parse_tree(data: bytes, part: str, checked: bool = False) -> Element:
+    """Parse a whole part into a tree, after the DOCTYPE check (done already if `checked`: `data` is what
+    `_to_safe_utf8` returned); only for parts of bounded size."""
     if len(data) > _META_MAX_BYTES:
         # Metadata parts (workbook, rels, docProps) of this size are not from a real writer.
         raise WorkbookReadError("zip-bomb", f"{part!r} is {len(data)} bytes, too large for its role")
-    data = _to_safe_utf8(data, part)
+    if not checked:
+        data = _to_safe_utf8(data, part)
     try:
         return _fromstring(data)
     except DefusedXmlException as exc:  # cannot happen after the byte check above; kept as a second guard
@@ -894,14 +896,18 @@ def _parse_tree(data: bytes, part: str) -> Element:
         raise WorkbookReadError("xml-malformed", f"{part!r}: {exc}") from exc
 
 
-def _iter_stream(data: bytes, part: str, clear_depth: int) -> Iterator[tuple[str, Element, int]]:
+def _iter_stream(
+    data: bytes, part: str, clear_depth: int, checked: bool = False
+) -> Iterator[tuple[str, Element, int]]:
     """Yield ``(event, element, depth)`` for a big part, keeping memory bounded.
 
     After each chunk, still-open elements at depth <= ``clear_depth`` drop their finished children (the
     caller has handled those at their "end" events); deeper open elements must stay whole, so they are
-    refused past ``_MAX_FANOUT`` children. Nesting is refused past ``_MAX_DEPTH``.
+    refused past ``_MAX_FANOUT`` children. Nesting is refused past ``_MAX_DEPTH``. `checked`: as for
+    :func:`_parse_tree`.
     """
-    data = _to_safe_utf8(data, part)
+    if not checked:
+        data = _to_safe_utf8(data, part)
     parser: Any = _pull_parser()
     stack: list[Element] = []
     chunks = (data[pos : pos + _STREAM_CHUNK] for pos in range(0, len(data), _STREAM_CHUNK))
@@ -933,11 +939,13 @@ def _iter_stream(data: bytes, part: str, clear_depth: int) -> Iterator[tuple[str
         raise WorkbookReadError("xml-malformed", f"{part!r}: {exc}") from exc
 
 
-def _xml_events(data: bytes, part: str, clear_depth: int) -> Iterator[tuple[str, Element, int]]:
+def _xml_events(
+    data: bytes, part: str, clear_depth: int, checked: bool = False
+) -> Iterator[tuple[str, Element, int]]:
     """Like :func:`_iter_stream`, but small parts are parsed whole (several times faster) and walked."""
     if len(data) > _TREE_MAX_BYTES:
-        return _iter_stream(data, part, clear_depth)
-    return _walk(_parse_tree(data, part), part, 1)
+        return _iter_stream(data, part, clear_depth, checked)
+    return _walk(_parse_tree(data, part, checked), part, 1)
 
 
 def _walk(elem: Element, part: str, depth: int) -> Iterator[tuple[str, Element, int]]:
@@ -1029,10 +1037,10 @@ def _parse_shared_strings(data: bytes, part: str, max_strings: int) -> list[str]
     if approx > max_strings:
         raise WorkbookReadError("too-large-file", f"{part!r}: more than {max_strings:,} shared strings")
     if len(data) <= _TREE_MAX_BYTES:
-        root = _parse_tree(data, part)
+        root = _parse_tree(data, part, checked=True)
         return [_rich_text(si) for si in root if _local(si.tag) == "si"]
     strings = []
-    for event, elem, depth in _iter_stream(data, part, clear_depth=1):
+    for event, elem, depth in _iter_stream(data, part, clear_depth=1, checked=True):
         if event == "end" and depth == 2 and _local(elem.tag) == "si":
             strings.append(_rich_text(elem))
     return strings
@@ -1326,11 +1334,13 @@ def _parse_sheet(builder: _SheetBuilder, data: bytes) -> None:
     if len(data) <= _TREE_MAX_BYTES:
         cut = _through_sheet_data(data)
         try:
-            root = _parse_tree(cut, part)
+            root = _parse_tree(cut, part, checked=True)  # (the cut adds only a closing tag)
         except WorkbookReadError:
             if cut is data:
                 raise
-            root = _parse_tree(data, part)  # whatever is wrong, the whole part says it (or reads)
+            root = _parse_tree(
+                data, part, checked=True
+            )  # whatever is wrong, the whole part says it (or reads)
         for child in root:
             name = _local(child.tag)
             if name == "dimension":
@@ -1342,7 +1352,7 @@ def _parse_sheet(builder: _SheetBuilder, data: bytes) -> None:
         return
     # worksheet (1) > sheetData (2) > row (3) > c (4): rows are handled whole at their end, so clearing
     # depths 1-2 after each chunk drops finished rows and any other bulky top-level content.
-    for event, elem, depth in _iter_stream(data, part, clear_depth=2):
+    for event, elem, depth in _iter_stream(data, part, clear_depth=2, checked=True):
         if event == "start":
             if depth == 2 and _local(elem.tag) == "dimension":
                 builder.dimension(elem.get("ref"))  # at "start": attributes are complete, and it is early
@@ -1689,7 +1699,8 @@ class _WorkbookInfo:
 
 @_memo
 def _read_workbook_xml(data: bytes, part: str) -> _WorkbookInfo:
-    """Sheets (in order), defined names, the 1904 flag and the Strict flag from the workbook part.
+    """Sheets (in order), defined names, the 1904 flag and the Strict flag from the workbook part, as
+    `_to_safe_utf8` returned it (the caller counts names and tags on those bytes first).
 
     Streamed: some real workbooks carry thousands of junk defined names copied from others (more than
     `Limits.max_defined_names` are refused before this parse).
@@ -1697,7 +1708,7 @@ def _read_workbook_xml(data: bytes, part: str) -> _WorkbookInfo:
     info = _WorkbookInfo()
     seen: set[str] = set()
     # workbook (1) > sheets / definedNames / workbookPr (2) > sheet / definedName (3)
-    for event, elem, depth in _xml_events(data, part, clear_depth=2):
+    for event, elem, depth in _xml_events(data, part, clear_depth=2, checked=True):
         name = _local(elem.tag)
         if event == "start":
             # Attributes are complete at "start"; an element still open at a chunk boundary may be cleared.
