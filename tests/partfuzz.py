@@ -8,7 +8,7 @@ change what is inside it: one part's bytes, a value, an attribute, the declared 
 coverage-guided fuzzer's zip patches did when they found a ZIP64 offset and an LZMA method that reached the
 reader's last-resort handler.
 Used by `tests/test_collect_hostile.py` (a fixed seed, every run) and by `scripts/fuzz_examine.py` (many
-seeds, or coverage-guided with atheris).
+seeds). The coverage-guided (atheris) harnesses that found those faults are not in the repository.
 """
 
 from __future__ import annotations
