@@ -20,7 +20,6 @@ be measured as collect's (it writes an archive copy of every file) and is no par
 from __future__ import annotations
 
 import argparse
-import csv
 import io
 import json
 import os
@@ -44,22 +43,9 @@ from dxsheets import forms as F
 from dxsheets.collect import collect
 from dxsheets.domain import Answers, Department, GapRow, IssueRow, Masters
 from dxsheets.generate import build_form
-from dxsheets.simulate import WORK_BANK, fill
+from dxsheets.simulate import WORK_BANK, fill, write_many_departments
 
 PH = Department("〓CODE〓", "〓BU〓", "〓KA〓", "", "")
-
-
-def write_departments(ws_root: Path, n: int) -> None:
-    templates = ws_root / "templates"
-    (templates / "departments.xlsx").unlink()
-    (templates / "worklists.xlsx").unlink()
-    with open(templates / "departments.csv", "w", encoding="utf-8", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["部署コード", "部", "課", "DX推進員", "メールアドレス", "有効"])
-        for i in range(n):
-            w.writerow(
-                [f"{i + 1:05d}", f"第{i // 40 + 1}ブロック", f"自治体{i + 1:05d}", "推進 太郎", "", "○"]
-            )
 
 
 def filled_templates(
@@ -228,7 +214,7 @@ def one_size(n: int, repeat: int, settle_ms: float, settle_s: float) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "ws"
         ws = workspace(root)
-        write_departments(root, n)
+        write_many_departments(root / "templates", n)
         masters = ws.masters()
         t = time.perf_counter()
         paths = make_returns(ws, masters, n)

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from bench_collect import make_returns, write_departments
+from bench_collect import make_returns
 from common import workspace
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
@@ -37,6 +37,7 @@ import hostile  # noqa: E402
 
 from dxsheets import mail  # noqa: E402
 from dxsheets.collect import collect  # noqa: E402
+from dxsheets.simulate import write_many_departments  # noqa: E402
 from dxsheets.workspace import Workspace, open_workspace  # noqa: E402
 
 
@@ -84,7 +85,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         files_root, mails_root, msg_root = (Path(tmp) / kind / "ws" for kind in ("files", "mails", "msg"))
         ws = workspace(files_root)
-        write_departments(files_root, n)
+        write_many_departments(files_root / "templates", n)
         make_returns(ws, ws.masters(), n)
         shutil.copytree(files_root, mails_root)
         shutil.copytree(files_root, msg_root)

@@ -14,17 +14,18 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_collect import make_returns, write_departments
+from bench_collect import make_returns
 from common import peak_rss_mb, workspace
 
 from dxsheets.pipeline import run
+from dxsheets.simulate import write_many_departments
 
 
 def one_size(n: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "ws"
         ws = workspace(root)
-        write_departments(root, n)
+        write_many_departments(root / "templates", n)
         masters = ws.masters()
         make_returns(ws, masters, n)
         t = time.perf_counter()

@@ -6,6 +6,7 @@ send twice, some by mail, a few files are broken or hostile, and some department
 
 from __future__ import annotations
 
+import csv
 import io
 import random
 import re
@@ -23,6 +24,7 @@ from openpyxl.utils.cell import get_column_letter, quote_sheetname, range_bounda
 from . import forms as F
 from .domain import Masters
 from .generate import form_path
+from .masters import DEPARTMENTS
 
 # (業務名, Before, After, WG name or "" , gap or "") — realistic items of a city hall.
 WORK_BANK: tuple[tuple[str, str, str, str, str], ...] = (
@@ -369,3 +371,18 @@ def drop_returns(inbox: Path, plans: list[Planned], now: float) -> None:
         path.write_bytes(p.data)
         t = now - p.age_hours * 3600
         os.utime(path, (t, t))
+
+
+def write_many_departments(templates: Path, n: int) -> None:
+    """Replace a workspace's departments with `n` senders, 40 to a block, as a prefecture surveying its
+    municipalities has (the scale benchmarks and tests run at). The city's work lists go too: they name
+    the city's departments."""
+    (templates / "departments.xlsx").unlink(missing_ok=True)
+    (templates / "worklists.xlsx").unlink(missing_ok=True)
+    with open(templates / "departments.csv", "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(DEPARTMENTS.columns)
+        for i in range(n):
+            w.writerow(
+                [f"{i + 1:05d}", f"第{i // 40 + 1}ブロック", f"自治体{i + 1:05d}", "推進 太郎", "", "○"]
+            )

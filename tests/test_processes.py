@@ -8,7 +8,6 @@ generate a prefecture's sheets with forked and spawned workers.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import multiprocessing
 import shutil
@@ -27,6 +26,7 @@ from dxsheets.domain import Problem
 from dxsheets.generate import generate_forms
 from dxsheets.intake import Examined
 from dxsheets.ledger import Ledger
+from dxsheets.simulate import write_many_departments
 from dxsheets.status import status_report
 from dxsheets.workspace import Workspace, open_workspace
 
@@ -100,19 +100,6 @@ def test_on_linux_workers_are_forked_whatever_pythons_default(
     assert _fates(generated)["0101.xlsx"] == ("rejected", ["seen-by-a-forked-worker"])
 
 
-def _write_departments(ws: Workspace, n: int) -> None:
-    """A prefecture's senders: `n` departments, more than generate writes in one process."""
-    (ws.root / "templates" / "departments.xlsx").unlink()
-    (ws.root / "templates" / "worklists.xlsx").unlink()  # its departments are the city's
-    with open(ws.root / "templates" / "departments.csv", "w", encoding="utf-8", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["部署コード", "部", "課", "DX推進員", "メールアドレス", "有効"])
-        for i in range(n):
-            w.writerow(
-                [f"{i + 1:05d}", f"第{i // 40 + 1}ブロック", f"自治体{i + 1:05d}", "推進 太郎", "", "○"]
-            )
-
-
 def _digests(folder: Path) -> dict[str, str]:
     return {
         p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
@@ -125,7 +112,7 @@ def _digests(folder: Path) -> dict[str, str]:
 def test_sheets_generated_by_worker_processes_are_those_of_one_process(
     ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, method: str
 ) -> None:
-    _write_departments(ws, 240)
+    write_many_departments(ws.root / "templates", 240)  # a prefecture's senders
     masters, secret, at = ws.masters(), ws.secret(), datetime(2026, 11, 20, 9, 0)
     monkeypatch.setattr(processes, "START_METHOD", method)
 
