@@ -4,7 +4,7 @@ Run: python benchmarks/bench_hostile.py
 
 Builds the test corpus (tests/hostile.py) with the real bombs (a 3 GiB zip bomb, a 1 GiB shared string,
 a lying zip directory), then examines each file the way a collect worker does; a saved mail (.eml, .msg)
-is read the way the inbox walk reads it, in the main process (its attachments listed and told apart).
+is opened the way a collect worker opens it (`open_mails`: its attachments listed and told apart).
 Baseline in the same run: examining a good returned workbook. Target: every hostile file well under a
 second and bounded memory.
 """
@@ -26,7 +26,7 @@ from common import workspace  # noqa: E402
 from promoter import returned  # noqa: E402
 
 from dxsheets.generate import generate_forms  # noqa: E402
-from dxsheets.intake import examine, scan  # noqa: E402
+from dxsheets.intake import examine, open_mails, scan  # noqa: E402
 from dxsheets.mail import is_mail  # noqa: E402
 from dxsheets.xlsxread import Limits  # noqa: E402
 
@@ -75,7 +75,7 @@ def read_mail(path: Path, inbox: Path) -> str:
     shutil.rmtree(inbox, ignore_errors=True)
     inbox.mkdir()
     shutil.copyfile(path, inbox / path.name)
-    arrivals = list(scan(inbox, Limits(), now=time.time() + 3600))  # settled: read, not pending
+    arrivals = list(open_mails(scan(inbox, Limits(), now=time.time() + 3600)))  # settled: read, not pending
     return "mail: " + "; ".join(
         f"{a.path.split('/', 1)[-1]} {a.fate or 'to examine'} {codes(a.problems)}" for a in arrivals
     )

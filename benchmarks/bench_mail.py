@@ -2,16 +2,17 @@
 
 Run: python benchmarks/bench_mail.py              (1,000 returns; --files N, --repeat R)
 
-Mails are read in the main process, in the inbox walk (the workers then read the workbooks), so what a
-mail costs is not shared by the cores. Three inboxes of the same returns are collected, interleaved, best
-of --repeat each:
+Mails are opened in the workers, and each workbook found goes back to the main process to be handed to
+the workers again as a file of its own: what a mail costs beyond its workbook is opening it and that
+round trip. Three inboxes of the same returns are collected, interleaved, best of --repeat each:
   * files            - each return saved as .xlsx (what bench_collect measures);
   * mails            - each return attached to a mail of its own, saved as .eml (Japanese subject, sender
                        and file name, a short body, as a promoter's reply looks);
   * Outlook .msg     - the same, as Outlook saves a mail dragged out of it (a compound file, read with
                        olefile);
   * mails, stdlib policy - the same mails read with Python's own `email.policy.default`, which parses a
-                       header again at every read (dxsheets now parses each header of a mail once).
+                       header again at every read (dxsheets now parses each header of a mail once;
+                       the workers are forked after the policy is set, so they read with it).
 Target: mailed returns (.eml and .msg) cost no more than twice the files.
 """
 

@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import re
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -43,7 +44,6 @@ from .intake import (
     walk,
 )
 from .ledger import RULES_KEY_META, FileRow, Ledger
-from .mail import is_mail
 from .workspace import Workspace
 from .xlsxread import Limits
 
@@ -144,6 +144,8 @@ def collect(
         out = _Rows(ledger)
         waiting: dict[str, Arrival] = {}  # handed to the workers, not yet recorded
         mails_read: list[str] = []  # mails read into attachment rows tonight
+        opened: deque[Arrival] = deque()  # workbooks of the mails the workers opened, to be taken in
+        mails_out = 0  # mails handed to the workers to open, not yet back
         done = 0
 
         def progress() -> None:
@@ -175,59 +177,99 @@ def collect(
             result.kept_previous.append(arrival.path)
             record(previous)
 
-        def to_take_in() -> Iterator[Item]:
-            # The inbox is walked as the workers take files in: no list of every arrival is built.
-            for arrival in scan(
+        def seen(arrival: Arrival) -> None:
+            """Count an arrival that gets a row of its own tonight (a mail read into its workbooks does not)."""
+            result.seen += 1
+            prev = ledger.file(arrival.path)
+            if arrival.fate == PENDING:
+                pass  # new or changed on the night it is taken in
+            elif prev is None or (prev.status == PENDING and prev.sha256 is None):  # seen only waiting
+                result.new.append(arrival.path)
+            elif (prev.size, prev.mtime) != (arrival.size, arrival.mtime) or arrival.path in waited:
+                result.changed.append(arrival.path)
+            if any(p.code == "folder-unreadable" for p in arrival.problems):
+                result.unreadable_folders.append(arrival.path)
+
+        def held(arrival: Arrival, problems: list[Problem]) -> None:
+            """A file that cannot be taken in tonight; a mail read before keeps its workbooks' fates."""
+            arrival.fate = PENDING
+            seen(arrival)
+            if arrival.mail and ledger.has_parts(arrival.path):
+                # Read before, being saved again (or locked): its attachments keep their fates meanwhile.
+                ledger.note_parts_present(arrival.path)
+                result.kept_previous.append(arrival.path)
+                progress()
+                return
+            waits(arrival, problems)
+
+        def to_take_in() -> Iterator[Item | None]:
+            # The inbox is walked as the workers take files in: no list of every arrival is built. The
+            # workbooks of a mail a worker opened are taken in first, as they come back.
+            nonlocal mails_out
+            arrivals = scan(
                 ws.inbox,
                 limits,
                 now=now,
                 seen_before=ledger.sighting,
                 **({"settle": settle} if settle is not None else {}),
-            ):
-                result.seen += 1
-                prev = ledger.file(arrival.path)
-                if arrival.fate == PENDING:
-                    pass  # new or changed on the night it is taken in
-                elif prev is None or (prev.status == PENDING and prev.sha256 is None):  # seen only waiting
-                    result.new.append(arrival.path)
-                elif (prev.size, prev.mtime) != (arrival.size, arrival.mtime) or arrival.path in waited:
-                    result.changed.append(arrival.path)
-                if any(p.code == "folder-unreadable" for p in arrival.problems):
-                    result.unreadable_folders.append(arrival.path)
-                if arrival.fate == PENDING and arrival.opened:  # not taken in until it has settled
-                    if is_mail(arrival.path) and ledger.has_parts(arrival.path):
-                        # Read before, being saved again: its attachments keep their fates meanwhile.
-                        ledger.note_parts_present(arrival.path)
-                        result.kept_previous.append(arrival.path)
-                        progress()
-                        continue
-                    waits(arrival, arrival.problems)
-                    continue
-                data, arrival.data = arrival.data, None  # held by the take-in alone from here
-                if data is not None:  # an attachment: its mail (`<mail>/<name>`) was read
-                    mail = arrival.path.rsplit("/", 1)[0]
-                    if not mails_read or mails_read[-1] != mail:
-                        mails_read.append(mail)
-                if not arrival.opened:  # links and pipes never; an unlisted folder: pending, no hash
-                    unopened = Examined(arrival.fate or PENDING, arrival.problems)
-                    record(_file_row(arrival, None, None, unopened, when))
-                    continue
-                if arrival.fate is not None:  # decided from the name or size: archived without parsing
-                    kept = _keep_here(ws.archive, arrival, data)
-                    if kept is None:
-                        waits(arrival, unread().problems)
-                    else:
-                        sha, archived = kept
-                        decided = Examined(arrival.fate, arrival.problems)
-                        record(_file_row(arrival, sha, archived, decided, when))
-                    continue
+            )
+            while True:
+                while opened:
+                    yield from take(opened.popleft())
+                arrival = next(arrivals, None)
+                if arrival is not None:
+                    yield from take(arrival)
+                elif mails_out:
+                    yield None  # the walk is done, a mail is still being opened: wait for it
+                else:
+                    return
+
+        def take(arrival: Arrival) -> Iterator[Item]:
+            nonlocal mails_out
+            if arrival.fate == PENDING and arrival.opened:  # not taken in until it has settled
+                held(arrival, arrival.problems)
+                return
+            if arrival.mail and arrival.fate is None:  # opened by a worker: its workbooks come back
                 waiting[arrival.path] = arrival
+                mails_out += 1
                 yield Item(
-                    arrival.path, arrival.source if data is None else None, data, Path(arrival.path).suffix
+                    arrival.path, arrival.source, suffix=Path(arrival.path).suffix, mail_time=arrival.mtime
                 )
+                return
+            seen(arrival)
+            data, arrival.data = arrival.data, None  # held by the take-in alone from here
+            if not arrival.opened:  # links and pipes never; an unlisted folder: pending, no hash
+                unopened = Examined(arrival.fate or PENDING, arrival.problems)
+                record(_file_row(arrival, None, None, unopened, when))
+                return
+            if arrival.fate is not None:  # decided from the name or size: archived without parsing
+                kept = _keep_here(ws.archive, arrival, data)
+                if kept is None:
+                    waits(arrival, unread().problems)
+                else:
+                    sha, archived = kept
+                    decided = Examined(arrival.fate, arrival.problems)
+                    record(_file_row(arrival, sha, archived, decided, when))
+                return
+            waiting[arrival.path] = arrival
+            yield Item(
+                arrival.path, arrival.source if data is None else None, data, Path(arrival.path).suffix
+            )
 
         def on_result(path: str, t: Taken) -> None:
             # Recorded as it comes in: nothing about a file is held in memory once its row is written.
+            nonlocal mails_out
+            arrival = waiting.pop(path)
+            if arrival.mail:
+                mails_out -= 1
+                if t.attachments is not None:
+                    mails_read.append(path)
+                    opened.extend(t.attachments)
+                    return
+                if t.examined is not None and t.examined.fate == PENDING:
+                    held(arrival, t.examined.problems)  # locked or gone when its turn came
+                    return
+                seen(arrival)
             e = t.examined
             if e is None:
                 assert t.sha256 is not None
@@ -239,7 +281,6 @@ def collect(
                 assert t.sha256 is not None
                 result.examined += 1
                 out.readings.append((t.sha256, key, t.reading))
-            arrival = waiting.pop(path)
             if e.fate == PENDING:  # it could not be read (locked, moved) when its turn came
                 waits(arrival, e.problems)
             else:

@@ -2,8 +2,8 @@
 
 Nothing here writes to the inbox. Files are read into memory (bounded), their format decided from content,
 and parsed in worker processes with a memory cap, so a hostile file can cost a worker, never the run.
-Saved mails are opened during the walk, in the main process, by `mail`, whose limits bound what one mail
-costs; telling their attachments apart lists only so many directory entries a mail here.
+Saved mails are opened in the workers too, by `mail`, whose limits bound what one mail costs; the
+workbooks found in one go back to the parent, which hands each to the workers as a file of its own.
 """
 
 from __future__ import annotations
@@ -15,10 +15,8 @@ import io
 import itertools
 import json
 import os
-import signal
 import stat
 import sys
-import threading
 import time
 import zipfile
 from collections.abc import Callable, Collection, Iterable, Iterator
@@ -27,7 +25,6 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from . import checks, mail, processes
 from . import forms as F
@@ -80,12 +77,15 @@ class Arrival:
     mtime: float
     sent_at: datetime  # the best evidence of when it was sent
     evidence: str  # "mail-date" or "file-time"
-    # A mail attachment's content, read with its mail in the walk (None for a file): held only until it
-    # is taken in, so a mail is parsed once a night and memory holds one mail's attachments at most.
+    # A mail attachment's content, read with its mail by a worker (None for a file): held only until it
+    # is taken in, so a mail is parsed once a night.
     data: bytes | None = field(default=None, repr=False)
     fate: str | None = None  # decided without parsing: ignored / pending / unsupported / rejected
     problems: list[Problem] = field(default_factory=list)
     opened: bool = True  # False for what is never read, hashed or archived: links, pipes, unlisted folders
+    mail: bool = (
+        False  # a saved mail (by its name); when to be read (no fate), a worker opens it (`open_mail`)
+    )
 
 
 @dataclass
@@ -205,8 +205,10 @@ def scan(
     settle: float = SETTLE_SECONDS,
     seen_before: Callable[[str], tuple[int | None, float] | None] | None = None,
 ) -> Iterator[Arrival]:
-    """Every arrival in the inbox, one at a time as the walk finds it: files, and the workbooks attached to
-    saved mails (.eml, .msg). None is kept here, so memory does not grow with the number of files.
+    """Every arrival in the inbox, one at a time as the walk finds it. None is kept here, so memory does not
+    grow with the number of files. A saved mail (.eml, .msg) comes unopened, marked `mail`; when it is
+    to be read (no fate yet), `open_mail` (in a worker, or `open_mails` here) makes its attachments
+    arrivals.
 
     Lock and system files are `ignored`; files changed within `settle` seconds or open in Excel are `pending`.
     A file time in the future (a clock ahead on the sender's PC or the file server) tells nothing about
@@ -221,7 +223,7 @@ def scan(
             yield _unlisted_folder(rel, path, now)
             continue
         sent = datetime.fromtimestamp(st.st_mtime, UTC)
-        arrival = Arrival(rel, path, st.st_size, st.st_mtime, sent, "file-time")
+        arrival = Arrival(rel, path, st.st_size, st.st_mtime, sent, "file-time", mail=mail.is_mail(path.name))
         if not stat.S_ISREG(st.st_mode):
             # Never opened: a link may point outside the inbox, and a pipe would block the run.
             arrival.fate, arrival.opened = UNSUPPORTED, False
@@ -261,9 +263,6 @@ def scan(
                 )
             )
             yield arrival
-            continue
-        if mail.is_mail(path.name):
-            yield from _mail_arrivals(path, rel, st, limits)
             continue
         yield arrival
 
@@ -370,51 +369,59 @@ _CANNOT_TAKE = {
 }
 
 
-def _mail_arrivals(path: Path, rel: str, st: os.stat_result, limits: Limits) -> list[Arrival]:
-    file_time = datetime.fromtimestamp(st.st_mtime, UTC)
-    container = Arrival(rel, path, st.st_size, st.st_mtime, file_time, "file-time")
+def open_mails(arrivals: Iterable[Arrival]) -> Iterator[Arrival]:
+    """`arrivals` with every mail to be read replaced by what `open_mail` makes of it, in this process:
+    what collect records, for tools and tests (collect opens mails in its workers)."""
+    for arrival in arrivals:
+        if not arrival.mail or arrival.fate is not None:
+            yield arrival
+            continue
+        try:
+            raw = arrival.source.read_bytes()
+        except OSError:
+            arrival.fate = PENDING
+            arrival.problems.extend(unread().problems)
+            yield arrival
+            continue
+        opened = open_mail(raw, arrival.path, arrival.source, arrival.mtime)
+        if isinstance(opened, list):
+            yield from opened
+            continue
+        if opened is not None:
+            arrival.fate, arrival.problems = opened.fate, opened.problems
+        arrival.mail = False
+        yield arrival
+
+
+def open_mail(raw: bytes, rel: str, source: Path, mtime: float) -> list[Arrival] | Examined | None:
+    """Open a saved mail (`raw`, the file `rel` in the inbox, at `source`, last modified at `mtime`).
+
+    Returns:
+        the arrivals of its attachments that are (or carry) a return, each with its content; or the mail's
+        own fate when none is taken from it (damaged, too large, no workbook attached); or None when it is
+        no mail at all but a zip or an OLE2 file (a workbook named .eml): its content decides, as a file.
+    """
     try:
-        raw = path.read_bytes()
-    except OSError:  # locked by the mail program saving it, or gone since the walk: look again next run
-        container.fate = PENDING
-        container.problems.extend(unread().problems)
-        return [container]
-    try:
-        with _time_limit(MAIL_SECONDS):
-            found = mail.contents(raw, file_time)
-            if found is None:  # named as a mail, but a zip or an OLE2 file (a workbook): the content decides
-                return [container]
-            # Read as they are listed: a mail within this one is opened, and counted, when its turn comes.
-            out, skipped = _attachment_arrivals(found, path, rel, st)
-    except _TooSlow:
-        container.fate = REJECTED
-        container.problems.append(
-            _problem(
-                "file-reader-crashed",
-                f"このメールを読み取る処理が {MAIL_SECONDS:g} 秒で終わらなかったため、開くのをやめました。"
-                "メールが壊れているか、異常な作りの可能性があります。添付の課題抽出シートを保存して inbox に"
-                "置いてください。",
-            )
-        )
-        return [container]
+        found = mail.contents(raw, datetime.fromtimestamp(mtime, UTC))
+        if found is None:
+            return None
+        # Read as they are listed: a mail within this one is opened, and counted, when its turn comes.
+        out, skipped = _attachment_arrivals(found, source, rel, mtime)
     except (TooManyParts, mail.TooManyLines, mail.HeaderTooLarge) as exc:
-        container.fate = REJECTED
-        container.problems.append(_too_large_mail(exc))
-        return [container]
+        return Examined(REJECTED, [_too_large_mail(exc)])
     except Exception as exc:  # a mail file can be damaged in more ways than the parsers name
-        container.fate = REJECTED
-        container.problems.append(_unreadable_mail(exc))
-        return [container]
+        return Examined(REJECTED, [_unreadable_mail(exc)])
     if not out:
-        container.fate = UNSUPPORTED
-        container.problems.append(
-            _problem(
-                "mail-no-workbook",
-                f"メールに Excel ブックの添付がありません{_attached(skipped)}。"
-                "課題抽出シート（Excel ブック）を添付して送り直してください。",
-            )
+        return Examined(
+            UNSUPPORTED,
+            [
+                _problem(
+                    "mail-no-workbook",
+                    f"メールに Excel ブックの添付がありません{_attached(skipped)}。"
+                    "課題抽出シート（Excel ブック）を添付して送り直してください。",
+                )
+            ],
         )
-        return [container]
     return out
 
 
@@ -422,16 +429,16 @@ _MAX_ZIP_ENTRIES_LISTED = 10_000  # ~40 ms of zipfile
 
 
 def _attachment_arrivals(
-    found: Iterable[mail.Attachment], path: Path, rel: str, st: os.stat_result
+    found: Iterable[mail.Attachment], path: Path, rel: str, mtime: float
 ) -> tuple[list[Arrival], list[str]]:
     """The arrivals of a mail's attachments that are (or carry) a return, and the names of the others."""
-    file_time = datetime.fromtimestamp(st.st_mtime, UTC)
+    file_time = datetime.fromtimestamp(mtime, UTC)
     out: list[Arrival] = []
     skipped: list[str] = []
     seen: dict[str, int] = {}
     # Telling an attachment's format lists its directory (olefile: 0.06 s for 2,000 OLE2 entries; zipfile:
-    # 2 ms for 500 zip entries), here in the main process: up to so many entries a mail; past them the
-    # rest are taken in as possible workbooks, unopened, for the workers to tell.
+    # 2 ms for 500 zip entries): up to so many entries a mail; past them the rest are taken in as possible
+    # workbooks, unopened, each read as a file of its own (where a hostile one costs only itself).
     ole_entries, zip_entries = MAX_COMPOUND_ENTRIES, _MAX_ZIP_ENTRIES_LISTED
     for attached in found:
         name = _bounded((attached.name or "無題").replace("/", "_").replace("\\", "_"))
@@ -458,7 +465,7 @@ def _attachment_arrivals(
             f"{rel}/{name}",
             path,
             len(data),
-            st.st_mtime,
+            mtime,
             sent or file_time,
             "mail-date" if sent else "file-time",
             data=data,
@@ -474,43 +481,6 @@ def _attachment_arrivals(
             a.problems.append(_problem("ignored", reason, "info"))
         out.append(a)
     return out, skipped
-
-
-# Wall time one mail may take to be read in the walk (POSIX). The limits in `mail` keep every mail known
-# well under a second; this is the backstop for a slow path in Python's mail parser nobody has found yet,
-# which would otherwise hold the night in the main process (the workers have their CPU limit).
-MAIL_SECONDS = 30.0
-
-
-class _TooSlow(Exception):
-    pass
-
-
-@contextlib.contextmanager
-def _time_limit(seconds: float) -> Iterator[None]:
-    """Raise _TooSlow in the block once `seconds` have passed (SIGALRM: POSIX, the main thread only, and
-    not when a program embedding dxsheets handles SIGALRM outside Python; elsewhere, no limit)."""
-    if (
-        sys.platform == "win32"
-        or threading.current_thread() is not threading.main_thread()
-        or signal.getsignal(signal.SIGALRM) is None
-    ):
-        yield
-        return
-
-    def expired(signum: int, frame: Any) -> None:
-        raise _TooSlow
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    started = time.monotonic()
-    delay, interval = signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-        if delay:  # a timer of the program using dxsheets: it goes on, what is left of it
-            signal.setitimer(signal.ITIMER_REAL, max(delay - (time.monotonic() - started), 1e-3), interval)
 
 
 def _too_large_mail(exc: Exception) -> Problem:
@@ -778,22 +748,26 @@ class Intake:
 
 @dataclass(frozen=True)
 class Item:
-    """One workbook to take in: a file the worker reads, or bytes already in memory (a mail attachment)."""
+    """One workbook to take in: a file the worker reads, or bytes already in memory (a mail attachment);
+    or a saved mail to open."""
 
     key: str
     path: Path | None = None
     data: bytes | None = None
     suffix: str = ".xlsx"
+    mail_time: float | None = None  # a saved mail: its file time (see `open_mail`)
 
 
 @dataclass
 class Taken:
-    """One workbook taken in, as a worker sends it back: small, so the parent does little per file."""
+    """One workbook taken in, as a worker sends it back: small, so the parent does little per file. Or a
+    mail opened: its attachments, which the parent hands back to the workers one by one."""
 
     sha256: str | None  # None: the file could not be read at all (moved away mid-run): left pending
     archive: str | None  # relative to the outbox, e.g. archive/ab/ab12….xlsx
     examined: Examined | None  # without answers; None: the content was examined before (see the ledger)
     reading: str | None = None  # a new reading as the ledger stores it (JSON, with the answers)
+    attachments: list[Arrival] | None = None  # a mail's workbooks, with their content (see `open_mail`)
 
 
 _CRASHED = Problem(
@@ -801,6 +775,12 @@ _CRASHED = Problem(
     ERROR,
     "このファイルを読み取る処理が異常終了しました。ファイルが壊れている可能性があります。"
     "Excel で開けるか確認し、配布したシートに入力して送り直してください。",
+)
+_CRASHED_MAIL = Problem(
+    "file-reader-crashed",
+    ERROR,
+    "このメールを読み取る処理が異常終了したか、時間内に終わりませんでした。メールが壊れているか、"
+    "異常な作りの可能性があります。添付の課題抽出シートを保存して inbox に置いてください。",
 )
 
 
@@ -838,6 +818,8 @@ def take_in(item: Item, intake: Intake) -> Taken:
 
     Examining is serialised here, in the worker: the parent only stores the JSON text and the fate.
     """
+    if item.mail_time is not None:
+        return _open_mail_item(item, intake)
     kept = _keep(item, intake)
     if kept is None:
         return _unreadable()
@@ -851,6 +833,26 @@ def take_in(item: Item, intake: Intake) -> Taken:
     except Exception:  # a bug in a rule must not lose the file, nor the other files of its batch
         e = Examined(REJECTED, [_CRASHED])
     return Taken(sha, archived, e.without_answers(), e.to_json())
+
+
+def _open_mail_item(item: Item, intake: Intake) -> Taken:
+    """Open a saved mail in a worker, where its time, memory and a crash of its parser are bounded as a
+    workbook's are. Its workbooks go back to the parent (`Taken.attachments`), each to be taken in as a
+    file of its own; a mail none is taken from is hashed and archived with its fate."""
+    assert item.path is not None and item.mail_time is not None
+    try:
+        raw = item.path.read_bytes()
+    except OSError:
+        return _unreadable()
+    sha = hashlib.sha256(raw).hexdigest()
+    if sha in intake.known:  # it broke a worker before (`_crashed`): its fate stands, not read again
+        return Taken(sha, store(intake.archive, sha, item.suffix, data=raw), None)
+    opened = open_mail(raw, item.key, item.path, item.mail_time)
+    if opened is None:  # no mail: a workbook named .eml or .msg, taken in as what its content is
+        return take_in(Item(item.key, None, raw, item.suffix), intake)
+    if isinstance(opened, list):
+        return Taken(None, None, None, attachments=opened)
+    return Taken(sha, store(intake.archive, sha, item.suffix, data=raw), opened)
 
 
 _intake: Intake | None = None
@@ -887,7 +889,7 @@ def _crashed(item: Item, intake: Intake) -> Taken:
     if kept is None:
         return _unreadable()
     _, sha, archived = kept
-    e = Examined(REJECTED, [_CRASHED])
+    e = Examined(REJECTED, [_CRASHED if item.mail_time is None else _CRASHED_MAIL])
     return Taken(sha, archived, e, e.to_json())
 
 
@@ -897,7 +899,7 @@ BATCH = 16
 
 
 def take_in_all(
-    items: Iterable[Item],
+    items: Iterable[Item | None],
     intake: Intake,
     jobs: int | None = None,
     on_result: Callable[[str, Taken], None] | None = None,
@@ -912,6 +914,9 @@ def take_in_all(
     a time in a fresh worker: the one that breaks it is recorded as `file-reader-crashed`, the others are
     read normally.
 
+    `items` may yield None: nothing to send until a result in flight comes in (a mail being opened, whose
+    workbooks `on_result` adds to what `items` yields next).
+
     Returns:
         Every result by key, unless `on_result` is given: then each goes to it and none is kept.
     """
@@ -924,16 +929,21 @@ def take_in_all(
             results[key] = taken
 
     jobs = max(1, jobs or os.cpu_count() or 1)
-    source: Iterator[Item] = iter(items)
-    suspects: list[Item] = []
+    source: Iterator[Item | None] = iter(items)
     while True:
         in_flight_when_broken, unsent, exhausted = _run_pool(source, intake, jobs, batch, done)
-        suspects.extend(in_flight_when_broken)
+        # At once, before the rest: a mail among them is what `items` may be waiting for.
+        _one_at_a_time(in_flight_when_broken, intake, done)
         source = itertools.chain(unsent, source)
         if exhausted and not unsent:
             break
-    # One at a time: when the pool breaks now, the file in flight is the culprit.
-    queue: Iterator[Item] = iter(suspects)
+    return results
+
+
+def _one_at_a_time(suspects: list[Item], intake: Intake, done: Callable[[str, Taken], None]) -> None:
+    """Take in the files in flight when a pool broke, one at a time: when the pool breaks now, the file
+    in flight is the culprit."""
+    queue: Iterator[Item | None] = iter(suspects)
     while True:
         culprits, unsent, exhausted = _run_pool(queue, intake, 1, 1, done, window=1)
         for item in culprits:
@@ -941,7 +951,18 @@ def take_in_all(
         queue = itertools.chain(unsent, queue)  # never sent: not a culprit, it runs in the next pool
         if exhausted and not unsent:
             break
-    return results
+
+
+def _next_batch(source: Iterator[Item | None], batch: int) -> tuple[list[Item], bool]:
+    """Up to `batch` items from `source`: (the items, whether it said to wait for a result)."""
+    chunk: list[Item] = []
+    for item in source:
+        if item is None:
+            return chunk, True
+        chunk.append(item)
+        if len(chunk) == batch:
+            return chunk, False
+    return chunk, False
 
 
 def _stop_workers(pool: ProcessPoolExecutor) -> None:
@@ -954,14 +975,14 @@ def _stop_workers(pool: ProcessPoolExecutor) -> None:
 
 
 def _run_pool(
-    source: Iterator[Item],
+    source: Iterator[Item | None],
     intake: Intake,
     jobs: int,
     batch: int,
     done: Callable[[str, Taken], None],
     window: int | None = None,
 ) -> tuple[list[Item], list[Item], bool]:
-    """Feed `source` through one pool in batches.
+    """Feed `source` through one pool in batches (None from it: wait for a result before asking again).
 
     Returns:
         (items in flight when the pool broke, items taken from `source` but never sent, source exhausted).
@@ -972,15 +993,18 @@ def _run_pool(
         exhausted = False
         while True:
             while not exhausted and len(flight) < window:
-                chunk = list(itertools.islice(source, batch))
-                if not chunk:
-                    exhausted = True
+                chunk, waits = _next_batch(source, batch)
+                exhausted = not chunk and not waits
+                if chunk:
+                    try:
+                        flight[pool.submit(_task, chunk)] = chunk
+                    except BrokenProcessPool:  # a worker died since the last wait: this batch never ran
+                        return [i for c in flight.values() for i in c], chunk, False
+                if waits:
                     break
-                try:
-                    flight[pool.submit(_task, chunk)] = chunk
-                except BrokenProcessPool:  # a worker died since the last wait: this batch never ran
-                    return [i for c in flight.values() for i in c], chunk, False
             if not flight:
+                if not exhausted:  # waiting for a result when none can come: a bug of the caller's
+                    raise RuntimeError("take_in_all: items wait for a result with nothing in flight")
                 return [], [], exhausted
             finished, _ = wait(flight, timeout=intake.limits.max_stall_seconds, return_when=FIRST_COMPLETED)
             if not finished:  # nothing finished for the stall time: the workers still busy are stuck.

@@ -5,11 +5,12 @@ A return reaches the inbox attached to a mail, or inside a mail within it: one f
 `.msg` file), or a body signed with S/MIME (multipart/signed; in a `.msg`, one `smime.p7m` attachment). Each
 is opened, `MAX_FORWARD_DEPTH` levels deep, and the files in it are dated by the message that carried them.
 
-Mails are read in the main process, so what one mail file may cost is bounded as a whole, whatever it
-nests: budgets of MIME parts, lines, the headers the parser parses, and compound-file entries, each
-counted in the raw bytes before the parse that would spend it (Python's mail parser spends ~1 ms and some
-KB a part, microseconds a line, and worse than linear time on a long header; olefile more than linear
-time in its entries). A mail past one is refused in milliseconds, not parsed for minutes.
+What one mail file may cost is bounded as a whole, whatever it nests: budgets of MIME parts, lines, the
+headers the parser parses, and compound-file entries, each counted in the raw bytes before the parse that
+would spend it (Python's mail parser spends ~1 ms and some KB a part, microseconds a line, and worse than
+linear time on a long header; olefile more than linear time in its entries). A mail past one is refused
+in milliseconds, with a reason, not parsed for minutes. (Collect opens mails in its workers, whose CPU
+and stall limits are the backstop for a slow path nobody has found yet.)
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Damage a saved mail the way a fuzzer does: what a mail program, a half-finished save or a hostile sender
 can make of a reply carrying a return.
 
-Mails are read in the main process, in the inbox walk, so a mail that makes the reader raise or stall
-would cost the night, not one file; what it raises must end as a fate of that mail alone. Unlike
+A mail that makes the reader raise must end as a fate of that mail alone, with a reason a person can
+read (a worker that dies or stalls on one costs only that mail, but says less about why). Unlike
 `partfuzz`, which keeps a workbook's zip whole, these mutations damage the mail's own text: header
 values (the parameters Python's header parser chokes on, the dates, the encodings), boundaries, base64
 bodies, nesting; and, for an Outlook `.msg` (a compound file), slices and bytes. Used by

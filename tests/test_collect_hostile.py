@@ -220,7 +220,7 @@ def test_returns_whose_zip_is_damaged_are_each_answered_never_a_crash(generated:
 
 
 def test_mails_damaged_at_random_are_each_answered_and_the_night_goes_on(generated: Workspace) -> None:
-    """Mails are read in the main process: the mutations of `tests/mailfuzz.py` (header values Python's
+    """The mutations of `tests/mailfuzz.py` (header values Python's
     parser chokes on, boundaries, base64, nesting, a `.msg`'s slices and bytes), on a fixed draw, must each
     end as fates of that mail alone, with reasons a person can read, and the good return beside them is
     taken in."""

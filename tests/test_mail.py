@@ -1,11 +1,10 @@
-"""Reading saved mails in the walk: what the limits let through and what they refuse, how many directory
-entries the walk lists, the time limit, and how attachments are named."""
+"""Opening saved mails: what the limits let through and what they refuse, how many directory entries
+opening one lists, and how attachments are named."""
 
 from __future__ import annotations
 
 import base64
 import email.policy
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ import hostile
 import pytest
 
 from dxsheets import mail
-from dxsheets.intake import scan
+from dxsheets.intake import open_mails, scan
 from dxsheets.xlsxread import Limits
 
 SENT = datetime(2026, 11, 20, 9, 0)
@@ -86,14 +85,14 @@ def walk_mail_of(
         return real(*args, **kwargs)
 
     monkeypatch.setattr(module, name, counted)
-    return list(scan(inbox, Limits())), len(calls)
+    return list(open_mails(scan(inbox, Limits()))), len(calls)
 
 
 def test_a_mail_of_many_compound_files_opens_only_so_many_in_the_walk(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Telling an OLE2 attachment's format opens it, in the main process: 2,048 entries a mail, then the
-    rest go to the workers unopened (as possible legacy workbooks), where each costs only itself."""
+    """Telling an OLE2 attachment's format opens it, with the mail: 2,048 entries a mail, then the rest
+    are taken in unopened (as possible legacy workbooks), each as a file of its own that costs only itself."""
     import olefile
 
     document = hostile._ole2_bytes([(f"s{i:04d}", b"x") for i in range(900)])  # ~900 entries each
@@ -124,24 +123,6 @@ def test_a_mail_of_more_lines_than_a_large_return_has_is_refused_before_parsing(
         mail.contents(carried.replace(b"UEsDBA==", b"a\r\n" * 600_001), datetime.now(UTC))
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="no SIGALRM: the walk has no time limit there")
-def test_the_walks_time_limit_leaves_a_timer_of_the_program_using_dxsheets_running(tmp_path: Path) -> None:
-    import signal
-
-    inbox = tmp_path / "inbox"
-    hostile.age(hostile.make_eml(inbox / "返信.eml", [("回答.xlsx", b"PK\x03\x04")], SENT), 3600)
-    fired = []
-    previous = signal.signal(signal.SIGALRM, lambda *_: fired.append(1))
-    try:
-        signal.setitimer(signal.ITIMER_REAL, 5.0)
-        assert [a.path for a in scan(inbox, Limits())] == ["返信.eml/回答.xlsx"]
-        left, _ = signal.getitimer(signal.ITIMER_REAL)
-        assert 4.0 < left <= 5.0 and not fired
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
 def test_an_attachment_named_at_great_length_is_recorded_under_a_file_names_length(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     long_name = "回答" * 3000 + ".xlsx"
@@ -152,7 +133,7 @@ def test_an_attachment_named_at_great_length_is_recorded_under_a_file_names_leng
         ),
     )
     hostile.age(mail_file, 3600)
-    (arrival,) = scan(inbox, Limits())
+    (arrival,) = open_mails(scan(inbox, Limits()))
     name = arrival.path.split("/", 1)[1]
     assert len(name) == 255 and name.startswith("回答回答") and name.endswith("….xlsx")
 

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from dxsheets import mail
-from dxsheets.intake import scan
+from dxsheets.intake import open_mails, scan
 from dxsheets.xlsxread import Limits
 
 _POLICY = email.policy.default.clone(linesep="\r\n")
@@ -238,5 +238,5 @@ def test_every_workbook_within_three_mails_is_found_dated_and_numbered(tmp_path:
     path = inbox / f"受信.{root.fmt}"
     path.write_bytes(raw)
     hostile.age(path, 3600)
-    walked = [a.data for a in scan(inbox, Limits()) if a.data in books]
+    walked = [a.data for a in open_mails(scan(inbox, Limits())) if a.data in books]
     assert walked == [a.data for a in listed if a.data in books]
