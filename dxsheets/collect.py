@@ -205,7 +205,6 @@ def collect(
         def to_take_in() -> Iterator[Item | None]:
             # The inbox is walked as the workers take files in: no list of every arrival is built. The
             # workbooks of a mail a worker opened are taken in first, as they come back.
-            nonlocal mails_out
             arrivals = scan(
                 ws.inbox,
                 limits,
