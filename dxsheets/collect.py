@@ -52,6 +52,9 @@ PREVIOUS_USED = "pending-previous-used"  # the warning on a file read from its e
 SAVED_ORDER = (
     "saved-order-doubtful"  # the warning on an answer chosen by file times its saved times contradict
 )
+# Saved mails handed to the workers at once are held to this size together (one larger mail goes alone):
+# each comes back as its workbooks' contents, which the main process holds until it hands them out again.
+MAIL_BYTES_IN_FLIGHT = 64 * 1024**2
 STATUSES = (ACCEPTED, REJECTED, SUPERSEDED, DUPLICATE, UNSUPPORTED, IGNORED, PENDING)
 
 
@@ -145,7 +148,7 @@ def collect(
         waiting: dict[str, Arrival] = {}  # handed to the workers, not yet recorded
         mails_read: list[str] = []  # mails read into attachment rows tonight
         opened: deque[Arrival] = deque()  # workbooks of the mails the workers opened, to be taken in
-        mails_out = 0  # mails handed to the workers to open, not yet back
+        mails_out = mail_bytes_out = 0  # mails handed to the workers to open, not yet back, and their size
         done = 0
 
         def progress() -> None:
@@ -212,25 +215,35 @@ def collect(
                 seen_before=ledger.sighting,
                 **({"settle": settle} if settle is not None else {}),
             )
+            arrival: Arrival | None = None
             while True:
                 while opened:
                     yield from take(opened.popleft())
-                arrival = next(arrivals, None)
-                if arrival is not None:
-                    yield from take(arrival)
-                elif mails_out:
+                arrival = arrival or next(arrivals, None)
+                if arrival is None:
+                    if not mails_out:
+                        return
                     yield None  # the walk is done, a mail is still being opened: wait for it
+                elif (
+                    arrival.mail
+                    and arrival.fate is None
+                    and mail_bytes_out
+                    and mail_bytes_out + arrival.size > MAIL_BYTES_IN_FLIGHT
+                ):
+                    yield None  # the mails being opened hold enough: this one waits for them
                 else:
-                    return
+                    yield from take(arrival)
+                    arrival = None
 
         def take(arrival: Arrival) -> Iterator[Item]:
-            nonlocal mails_out
+            nonlocal mails_out, mail_bytes_out
             if arrival.fate == PENDING and arrival.opened:  # not taken in until it has settled
                 held(arrival, arrival.problems)
                 return
             if arrival.mail and arrival.fate is None:  # opened by a worker: its workbooks come back
                 waiting[arrival.path] = arrival
                 mails_out += 1
+                mail_bytes_out += arrival.size
                 yield Item(
                     arrival.path, arrival.source, suffix=Path(arrival.path).suffix, mail_time=arrival.mtime
                 )
@@ -257,10 +270,11 @@ def collect(
 
         def on_result(path: str, t: Taken) -> None:
             # Recorded as it comes in: nothing about a file is held in memory once its row is written.
-            nonlocal mails_out
+            nonlocal mails_out, mail_bytes_out
             arrival = waiting.pop(path)
             if arrival.mail:
                 mails_out -= 1
+                mail_bytes_out -= arrival.size
                 if t.attachments is not None:
                     mails_read.append(path)
                     opened.extend(t.attachments)

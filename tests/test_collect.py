@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import json
 import os
 import re
 import shutil
 import time
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import hostile
 import openpyxl
@@ -28,7 +30,7 @@ from dxsheets.collect import collect
 from dxsheets.domain import Department
 from dxsheets.feedback import feedback_path
 from dxsheets.generate import build_form, form_path, jp_date
-from dxsheets.intake import Arrival
+from dxsheets.intake import Arrival, Item
 from dxsheets.ledger import Ledger
 from dxsheets.outlookmsg import Attachment
 from dxsheets.simulate import _saved_at, insert_rows
@@ -2151,6 +2153,39 @@ def test_a_mail_of_many_workbooks_is_read_once_for_all_of_them(
     assert len(read_by) == 1 and read_by != [str(os.getpid())]  # once, and not in the main process
     assert result.files["accepted"] == 3
     assert [result.departments[c] for c in ("0401", "0402", "0101")] == ["answered"] * 3
+
+
+def test_mails_being_opened_at_once_are_held_to_a_size_together(
+    generated: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each mail a worker opens comes back as its workbooks' contents, which the main process holds until
+    it hands them out again: the mails out at once are held to `MAIL_BYTES_IN_FLIGHT` together (a larger
+    one goes alone), so a night of large mails does not pile up in memory."""
+    from dxsheets import collect as collecting
+
+    m = generated.masters()
+    sent = datetime(2026, 11, 25, 10, 0, tzinfo=JST)
+    for code in ("0401", "0402", "0101"):
+        book = returned(generated.distribute, m.department(code))
+        hostile.age(hostile.make_eml(generated.inbox / f"{code}.eml", [(f"{code}.xlsx", book)], sent), 3600)
+    handed: list[str | None] = []  # what the workers were given, in order: "mail", "book", or None (a wait)
+    real = collecting.take_in_all
+
+    def watched(items: Iterable[Item | None], *args: Any, **kwargs: Any) -> Any:
+        def each() -> Iterator[Item | None]:
+            for item in items:
+                handed.append(None if item is None else "mail" if item.mail_time is not None else "book")
+                yield item
+
+        return real(each(), *args, **kwargs)
+
+    monkeypatch.setattr(collecting, "take_in_all", watched)
+    monkeypatch.setattr(collecting, "MAIL_BYTES_IN_FLIGHT", 1)  # every mail is larger: each goes alone
+    result = collect(generated)
+    assert result.files["accepted"] == 3
+    mails = [i for i, kind in enumerate(handed) if kind == "mail"]
+    assert len(mails) == 3
+    assert all("book" in handed[a:b] for a, b in itertools.pairwise(mails))  # the last one's came back first
 
 
 @needs_fork
