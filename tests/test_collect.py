@@ -1836,6 +1836,7 @@ def test_a_waiting_file_not_seen_for_want_of_access_still_waits(
     assert "総務部/" not in {f["path"] for f in status_json(generated)["files"]}
 
 
+@needs_fork  # the worker that opens the mail must see it locked
 def test_a_mail_locked_by_its_mail_program_waits_and_keeps_its_attachments(
     generated: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
