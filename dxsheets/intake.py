@@ -83,9 +83,8 @@ class Arrival:
     fate: str | None = None  # decided without parsing: ignored / pending / unsupported / rejected
     problems: list[Problem] = field(default_factory=list)
     opened: bool = True  # False for what is never read, hashed or archived: links, pipes, unlisted folders
-    mail: bool = (
-        False  # a saved mail (by its name); when to be read (no fate), a worker opens it (`open_mail`)
-    )
+    # A saved mail (by its name): when it is to be read (no fate), a worker opens it (`open_mail`).
+    mail: bool = False
 
 
 @dataclass
