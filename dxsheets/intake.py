@@ -769,17 +769,11 @@ class Taken:
     attachments: list[Arrival] | None = None  # a mail's workbooks, with their content (see `open_mail`)
 
 
+# What the one who sent it can do about a file (a mail) whose reading a worker did not survive.
+_CRASHED_ADVICE = "ファイルが壊れている可能性があります。Excel で開けるか確認し、配布したシートに入力して送り直してください。"
+_CRASHED_MAIL_ADVICE = "メールが壊れているか、異常な作りの可能性があります。添付の課題抽出シートを保存して inbox に置いてください。"
 _CRASHED = Problem(
-    "file-reader-crashed",
-    ERROR,
-    "このファイルを読み取る処理が異常終了しました。ファイルが壊れている可能性があります。"
-    "Excel で開けるか確認し、配布したシートに入力して送り直してください。",
-)
-_CRASHED_MAIL = Problem(
-    "file-reader-crashed",
-    ERROR,
-    "このメールを読み取る処理が異常終了したか、時間内に終わりませんでした。メールが壊れているか、"
-    "異常な作りの可能性があります。添付の課題抽出シートを保存して inbox に置いてください。",
+    "file-reader-crashed", ERROR, "このファイルを読み取る処理が異常終了しました。" + _CRASHED_ADVICE
 )
 
 
@@ -882,13 +876,22 @@ def _task(items: list[Item]) -> list[tuple[str, Taken]]:
     return done
 
 
-def _crashed(item: Item, intake: Intake) -> Taken:
-    """The record of a file whose reading killed a worker: hashed and archived here, without parsing it."""
+def _crashed(item: Item, intake: Intake, stalled: bool = False) -> Taken:
+    """The record of a file whose reading killed a worker, or (`stalled`) made it stop finishing anything
+    for `limits.max_stall_seconds`: hashed and archived here, without parsing it."""
     kept = _keep(item, intake)
     if kept is None:
         return _unreadable()
     _, sha, archived = kept
-    e = Examined(REJECTED, [_CRASHED if item.mail_time is None else _CRASHED_MAIL])
+    what, advice = (
+        ("ファイル", _CRASHED_ADVICE) if item.mail_time is None else ("メール", _CRASHED_MAIL_ADVICE)
+    )
+    if stalled:
+        seconds = intake.limits.max_stall_seconds
+        happened = f"この{what}の読み取りが {seconds:g} 秒たっても終わらなかったため、処理を止めました。"
+    else:
+        happened = f"この{what}を読み取る処理が異常終了しました。"
+    e = Examined(REJECTED, [Problem("file-reader-crashed", ERROR, happened + advice)])
     return Taken(sha, archived, e, e.to_json())
 
 
@@ -930,11 +933,11 @@ def take_in_all(
     jobs = max(1, jobs or os.cpu_count() or 1)
     source: Iterator[Item | None] = iter(items)
     while True:
-        in_flight_when_broken, unsent, exhausted = _run_pool(source, intake, jobs, batch, done)
+        end = _run_pool(source, intake, jobs, batch, done)
         # At once, before the rest: a mail among them is what `items` may be waiting for.
-        _one_at_a_time(in_flight_when_broken, intake, done)
-        source = itertools.chain(unsent, source)
-        if exhausted and not unsent:
+        _one_at_a_time(end.broken, intake, done)
+        source = itertools.chain(end.unsent, source)
+        if end.exhausted and not end.unsent:
             break
     return results
 
@@ -944,11 +947,11 @@ def _one_at_a_time(suspects: list[Item], intake: Intake, done: Callable[[str, Ta
     in flight is the culprit."""
     queue: Iterator[Item | None] = iter(suspects)
     while True:
-        culprits, unsent, exhausted = _run_pool(queue, intake, 1, 1, done, window=1)
-        for item in culprits:
-            done(item.key, _crashed(item, intake))
-        queue = itertools.chain(unsent, queue)  # never sent: not a culprit, it runs in the next pool
-        if exhausted and not unsent:
+        end = _run_pool(queue, intake, 1, 1, done, window=1)
+        for item in end.broken:
+            done(item.key, _crashed(item, intake, end.stalled))
+        queue = itertools.chain(end.unsent, queue)  # never sent: not a culprit, it runs in the next pool
+        if end.exhausted and not end.unsent:
             break
 
 
@@ -973,6 +976,16 @@ def _stop_workers(pool: ProcessPoolExecutor) -> None:
         process.kill()
 
 
+@dataclass
+class _PoolEnd:
+    """How a pool's run ended."""
+
+    broken: list[Item]  # in flight when the pool broke (a worker died or was stopped)
+    unsent: list[Item]  # taken from the source but never sent
+    exhausted: bool  # the source has nothing more
+    stalled: bool = False  # it broke because its workers were stopped, nothing having finished in time
+
+
 def _run_pool(
     source: Iterator[Item | None],
     intake: Intake,
@@ -980,16 +993,12 @@ def _run_pool(
     batch: int,
     done: Callable[[str, Taken], None],
     window: int | None = None,
-) -> tuple[list[Item], list[Item], bool]:
-    """Feed `source` through one pool in batches (None from it: wait for a result before asking again).
-
-    Returns:
-        (items in flight when the pool broke, items taken from `source` but never sent, source exhausted).
-    """
+) -> _PoolEnd:
+    """Feed `source` through one pool in batches (None from it: wait for a result before asking again)."""
     window = window or jobs * 4  # batches in flight: enough to keep every worker busy, bounded memory
     with processes.pool(jobs, _init_worker, (intake,)) as pool:
         flight: dict[Future[list[tuple[str, Taken]]], list[Item]] = {}
-        exhausted = False
+        exhausted = stalled = False
         while True:
             while not exhausted and len(flight) < window:
                 chunk, waits = _next_batch(source, batch)
@@ -998,17 +1007,18 @@ def _run_pool(
                     try:
                         flight[pool.submit(_task, chunk)] = chunk
                     except BrokenProcessPool:  # a worker died since the last wait: this batch never ran
-                        return [i for c in flight.values() for i in c], chunk, False
+                        return _PoolEnd([i for c in flight.values() for i in c], chunk, False)
                 if waits:
                     break
             if not flight:
                 if not exhausted:  # waiting for a result when none can come: a bug of the caller's
                     raise RuntimeError("take_in_all: items wait for a result with nothing in flight")
-                return [], [], exhausted
+                return _PoolEnd([], [], exhausted)
             finished, _ = wait(flight, timeout=intake.limits.max_stall_seconds, return_when=FIRST_COMPLETED)
             if not finished:  # nothing finished for the stall time: the workers still busy are stuck.
                 # Stopping them breaks the pool, which is handled below as a worker's death.
                 _stop_workers(pool)
+                stalled = True
                 finished, _ = wait(flight, return_when=FIRST_COMPLETED)
             for fut in finished:
                 chunk = flight.pop(fut)
@@ -1018,7 +1028,7 @@ def _run_pool(
                     broken = [*chunk, *(i for c in flight.values() for i in c)]
                     for other in flight:
                         other.cancel()
-                    return broken, [], exhausted
+                    return _PoolEnd(broken, [], exhausted, stalled)
                 except (
                     Exception
                 ):  # not from examining (caught in the worker): e.g. a result that fails to pickle
