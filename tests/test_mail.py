@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 import hostile
 import pytest
+from japanese_mail import STYLES, mail_with
 
 from dxsheets import mail
 from dxsheets.intake import open_mails, scan
@@ -165,8 +166,6 @@ def test_an_attachment_whose_name_the_header_parser_chokes_on_leaves_the_others_
 def _mails_of_every_shape(tmp_path: Path) -> dict[str, bytes]:
     """Mails as the tests build them: Japanese names in each spelling mailers use, long RFC 2231 names,
     forwarded and signed mails, mails within mails, damaged headers."""
-    from test_mailnames import STYLES, mail_with
-
     book = hostile.valid_xlsx_bytes()
     when = datetime(2026, 11, 20, 9, 0, tzinfo=hostile.JST)
     out = {f"name-{style}": mail_with(header) for style, header in STYLES.items()}
