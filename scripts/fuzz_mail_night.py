@@ -53,20 +53,7 @@ def main() -> int:
     generate_forms(m, ws.secret(), ws.distribute)
     book = returned(ws.distribute, m.department("0101"))
     when = datetime(2026, 11, 20, 9, 0, tzinfo=hostile.JST)
-    made = root.parent / "seeds"
-    seeds = [
-        hostile.make_eml(made / "a.eml", [("0101_回答.xlsx", book)], when),
-        hostile.make_eml(
-            made / "b.eml",
-            [("回答.xlsx", book), ("写真.png", hostile.png_bytes())],
-            when,
-            filename_style="rfc2047",
-        ),
-        hostile.make_signed_eml(made / "s.eml", [("回答.xlsx", book)], when),
-        hostile.make_outlook_msg(
-            made / "o.msg", mail=hostile.MsgMail(sent=when, attachments=[("回答.xlsx", book)])
-        ),
-    ]
+    seeds = mailfuzz.seed_mails(root.parent / "seeds", book, when)
     sources = [(p.suffix, p.read_bytes()) for p in seeds]
     rng = random.Random(args.seed)
     names = []

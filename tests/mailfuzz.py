@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import random
 import re
+from datetime import datetime
+from pathlib import Path
 
+import hostile
 from partfuzz import flip_bytes, insert_token, repeat_or_cut
 
 # Header values, each one that broke, or could break, a mail reader.
@@ -57,6 +60,24 @@ _HEADER_RE = re.compile(rb"^(content-type|content-disposition|content-transfer-e
                         rb"[^\r\n]*(?:\r?\n[ \t][^\r\n]*)*", re.IGNORECASE | re.MULTILINE)  # fmt: skip
 _BOUNDARY_RE = re.compile(rb"^--[^\r\n]*$", re.MULTILINE)
 _BASE64_LINE_RE = re.compile(rb"^[A-Za-z0-9+/]{60,}={0,2}\r?$", re.MULTILINE)
+
+
+def seed_mails(folder: Path, book: bytes, sent: datetime) -> list[Path]:
+    """The mails damaged from: a reply carrying `book` as a plain `.eml`, one with an image too and its
+    name as an RFC 2047 encoded word, one signed with S/MIME, and an Outlook `.msg`; written to `folder`."""
+    return [
+        hostile.make_eml(folder / "a.eml", [("0101_回答.xlsx", book)], sent),
+        hostile.make_eml(
+            folder / "b.eml",
+            [("回答.xlsx", book), ("写真.png", hostile.png_bytes())],
+            sent,
+            filename_style="rfc2047",
+        ),
+        hostile.make_signed_eml(folder / "s.eml", [("回答.xlsx", book)], sent),
+        hostile.make_outlook_msg(
+            folder / "o.msg", mail=hostile.MsgMail(sent=sent, attachments=[("回答.xlsx", book)])
+        ),
+    ]
 
 
 def mutate(raw: bytes, rng: random.Random, rounds: int = 3) -> bytes:

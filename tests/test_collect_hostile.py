@@ -227,20 +227,7 @@ def test_mails_damaged_at_random_are_each_answered_and_the_night_goes_on(generat
     m = generated.masters()
     book = returned(generated.distribute, m.department("0101"))
     when = datetime(2026, 11, 20, 9, 0, tzinfo=hostile.JST)
-    made = generated.root / "seeds"
-    seeds = [
-        hostile.make_eml(made / "a.eml", [("0101_回答.xlsx", book)], when),
-        hostile.make_eml(
-            made / "b.eml",
-            [("回答.xlsx", book), ("写真.png", hostile.png_bytes())],
-            when,
-            filename_style="rfc2047",
-        ),
-        hostile.make_signed_eml(made / "s.eml", [("回答.xlsx", book)], when),
-        hostile.make_outlook_msg(
-            made / "o.msg", mail=hostile.MsgMail(sent=when, attachments=[("回答.xlsx", book)])
-        ),
-    ]
+    seeds = mailfuzz.seed_mails(generated.root / "seeds", book, when)
     sources = [(p.suffix, p.read_bytes()) for p in seeds]
     rng = random.Random(2027)
     for i in range(120):
