@@ -7,9 +7,9 @@ measured on the benchmark's 1,000 returns, a collect took 1.0-1.4 s forked, 1.9-
 (Python 3.14's default on Linux) and 1.8-2.6 s with `spawn`.
 
 Forking is unsafe in a process with threads: a lock another thread holds stays held in the child.
-dxsheets starts none. A pool that forks starts all its
-workers before its own threads, and joins those when it closes. The system may take a moment more to end
-a joined thread: when the next pool forks within it (after a worker died), Python 3.12 and later warn.
+dxsheets starts none. A pool that forks starts all its workers before its own threads, and joins those
+when it closes. The system may take a moment more to end a joined thread: when the next pool forks within
+it (after a worker died), Python 3.12 and later warn.
 
 Elsewhere Python's default is kept: `spawn` on Windows and macOS, where fork is missing or unsafe.
 The tests run a night's collect with `spawn` and `forkserver`, and generate with `spawn`, too.

@@ -1338,9 +1338,8 @@ def _parse_sheet(builder: _SheetBuilder, data: bytes) -> None:
         except WorkbookReadError:
             if cut is data:
                 raise
-            root = _parse_tree(
-                data, part, checked=True
-            )  # whatever is wrong, the whole part says it (or reads)
+            # Whatever is wrong, the whole part says it (or reads).
+            root = _parse_tree(data, part, checked=True)
         for child in root:
             name = _local(child.tag)
             if name == "dimension":
