@@ -572,11 +572,12 @@ def _decide(ledger: Ledger, masters: Masters, key: str, result: CollectResult) -
     ledger.mark_duplicates("{winner} と同じ内容です（重複）。", "{winner} と同じ内容のファイルです。")
     # The latest attributable return of each department is its answer; earlier ones are superseded.
     ledger.mark_superseded(_OUTRANKED)
-    result.doubtful = _cross_check_saved_times(ledger)
-    ledger.clear_submissions()
-    # Copied inside SQLite from the readings: no answers are loaded into memory here.
-    ledger.add_latest_submissions(key)
-    result.departments = department_statuses(ledger, masters)
+    with ledger.latest_fixed():  # the statuses are settled: the latest returns are ranked once for all three
+        result.doubtful = _cross_check_saved_times(ledger)
+        ledger.clear_submissions()
+        # Copied inside SQLite from the readings: no answers are loaded into memory here.
+        ledger.add_latest_submissions(key)
+        result.departments = department_statuses(ledger, masters)
     result.files = dict.fromkeys(STATUSES, 0) | ledger.status_counts()
 
 
