@@ -20,7 +20,7 @@ import sys
 import time
 import zipfile
 from collections.abc import Callable, Collection, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -967,15 +967,6 @@ def _next_batch(source: Iterator[Item | None], batch: int) -> tuple[list[Item], 
     return chunk, False
 
 
-def _stop_workers(pool: ProcessPoolExecutor) -> None:
-    """Kill a pool's worker processes, as if they had died: its futures then fail with BrokenProcessPool.
-
-    Not Python 3.14's `kill_workers()`: it also shuts the pool down and cancels the futures not yet
-    started, which would then be neither read nor known to be innocent."""
-    for process in list((getattr(pool, "_processes", None) or {}).values()):
-        process.kill()
-
-
 @dataclass
 class _PoolEnd:
     """How a pool's run ended."""
@@ -996,6 +987,7 @@ def _run_pool(
 ) -> _PoolEnd:
     """Feed `source` through one pool in batches (None from it: wait for a result before asking again)."""
     window = window or jobs * 4  # batches in flight: enough to keep every worker busy, bounded memory
+    before = processes.children()  # told from the pool's workers, should they have to be stopped
     with processes.pool(jobs, _init_worker, (intake,)) as pool:
         flight: dict[Future[list[tuple[str, Taken]]], list[Item]] = {}
         exhausted = stalled = False
@@ -1017,7 +1009,7 @@ def _run_pool(
             finished, _ = wait(flight, timeout=intake.limits.max_stall_seconds, return_when=FIRST_COMPLETED)
             if not finished:  # nothing finished for the stall time: the workers still busy are stuck.
                 # Stopping them breaks the pool, which is handled below as a worker's death.
-                _stop_workers(pool)
+                processes.stop(pool, before)
                 stalled = True
                 finished, _ = wait(flight, return_when=FIRST_COMPLETED)
             for fut in finished:

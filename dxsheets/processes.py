@@ -24,6 +24,8 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 START_METHOD: str | None = "fork" if sys.platform == "linux" else None
+# Where a pool keeps its worker processes: private to concurrent.futures, so not relied on alone.
+_POOL_PROCESSES = "_processes"
 
 
 def pool(jobs: int, initializer: Callable[..., None], initargs: tuple[Any, ...]) -> ProcessPoolExecutor:
@@ -34,3 +36,28 @@ def pool(jobs: int, initializer: Callable[..., None], initargs: tuple[Any, ...])
         initializer=initializer,
         initargs=initargs,
     )
+
+
+def children() -> frozenset[int]:
+    """The process ids of this process's live children: taken before a pool starts, for `stop`."""
+    return frozenset(p.pid for p in multiprocessing.active_children() if p.pid is not None)
+
+
+def stop(pool: ProcessPoolExecutor, before: frozenset[int]) -> int:
+    """Kill a pool's worker processes, as if they had died: its futures then fail with BrokenProcessPool.
+    Returns how many were killed.
+
+    The pool's own record of its processes is private. Where a Python keeps it elsewhere, its workers are
+    the children started since `before` (`children()`, taken before the pool started): dxsheets starts no
+    other process while a pool runs. Without this, a stalled night would wait on its workers for ever.
+
+    Not Python 3.14's `kill_workers()`: it also shuts the pool down and cancels the futures not yet
+    started, which would then be neither read nor known to be innocent."""
+    own = getattr(pool, _POOL_PROCESSES, None)
+    if isinstance(own, dict):
+        workers = list(own.values())
+    else:
+        workers = [p for p in multiprocessing.active_children() if p.pid not in before]
+    for process in workers:
+        process.kill()
+    return len(workers)

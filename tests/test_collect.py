@@ -1491,13 +1491,18 @@ def test_a_file_that_keeps_a_reader_busy_costs_only_itself(
 
 
 @needs_fork
+@pytest.mark.parametrize("pool_record", ["kept", "elsewhere"])
 def test_a_file_whose_reader_stalls_without_using_its_cpu_costs_only_itself(
-    generated: Workspace, monkeypatch: pytest.MonkeyPatch
+    generated: Workspace, monkeypatch: pytest.MonkeyPatch, pool_record: str
 ) -> None:
     """No CPU limit stops a worker that waits on something (or one on Windows, which has no CPU limits):
     once no worker has finished anything for the stall time, they are stopped, the files in flight are
-    taken in again one at a time, the one that stalls is recorded, and the night goes on."""
-    from dxsheets import intake
+    taken in again one at a time, the one that stalls is recorded, and the night goes on. The workers are
+    found to be stopped also on a Python whose pool keeps its processes elsewhere than today's."""
+    from dxsheets import intake, processes
+
+    if pool_record == "elsewhere":
+        monkeypatch.setattr(processes, "_POOL_PROCESSES", "_not_in_this_python")
 
     m = generated.masters()
     real = intake.examine
