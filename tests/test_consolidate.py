@@ -13,7 +13,7 @@ import time
 import tracemalloc
 import zipfile
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -21,83 +21,16 @@ from typing import Any
 import openpyxl
 import pytest
 import xlsxwriter
-from promoter import Fill, drop, returned
+from scenario import INJECTIONS, Scenario, build_scenario, expected_issues, rows_of
 
 from dxsheets import checks, consolidate
-from dxsheets.collect import collect
 from dxsheets.consolidate import write_summary, write_text
 from dxsheets.domain import Answers, Department, GapRow, IssueRow, Masters, Problem
-from dxsheets.generate import generate_forms
 from dxsheets.ledger import FileRow, Ledger
 from dxsheets.text import EXCEL_MAX_TEXT
 from dxsheets.workspace import Workspace, init_workspace
 
 NOW = datetime(2026, 11, 21, 9, 30)
-INJECTIONS = ("=1+1", "+SUM(A1)", "-2", "@cmd")
-
-
-def _with_raw_text(data: bytes, replacements: dict[str, str]) -> bytes:
-    """Replace placeholder cell values with text that openpyxl would otherwise store as a formula."""
-    wb = openpyxl.load_workbook(io.BytesIO(data))
-    for ws in wb.worksheets:
-        for row in ws.iter_rows():
-            for cell in row:
-                if isinstance(cell.value, str) and cell.value in replacements:
-                    cell.value = replacements[cell.value]
-                    cell.data_type = "s"  # keep it a string, as a promoter's typed-as-text value would be
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
-
-
-@dataclass
-class Scenario:
-    ws: Workspace
-    masters: Masters
-    depts: list[Department]
-    answered: list[Department]
-    fixing: Department
-    fills: dict[str, Fill]
-
-
-def build_scenario(root: Path) -> Scenario:
-    """3 answered (one with formula-looking 業務名 and unclassified rows), 1 needs fixing, the rest silent."""
-    ws, _ = init_workspace(root)
-    masters = ws.masters()
-    generate_forms(masters, ws.secret(), ws.distribute)
-    depts = sorted(masters.active_departments, key=lambda d: d.code)
-    good = Fill()
-    tricky = Fill(
-        house={2: "○", 3: "○", 13: "○"},
-        q2=[
-            ("INJ0", "窓口で受付", "オンラインで受付", ""),
-            ("INJ1", "紙で集計", "自動で集計", "窓口WG"),
-            ("INJ2", "電話で予約", "ネットで予約", ""),
-            ("INJ3", "手で転記", "RPAで転記", "BPR（RPA）推進WG"),
-        ],
-        q3=[("INJ1", "窓口の人員配置が決まっていない"), ("INJ1", "端末が足りない")],
-    )
-    third = Fill(
-        house={1: "○"},
-        q2=[("スマホ講座の受付", "電話で受付", "", "デジタルデバイド解消WG")],
-        q3=[("スマホ講座の受付", "高齢の方が電話を望む"), ("別の業務", "設問2にない業務名")],  # -> a warning
-    )
-    answered = [depts[0], depts[7], depts[20]]
-    fixing = depts[30]
-    fills = {answered[0].code: good, answered[1].code: tricky, answered[2].code: third}
-    for d in answered:
-        data = returned(ws.distribute, d, fills[d.code])
-        if fills[d.code] is tricky:
-            data = _with_raw_text(data, {f"INJ{i}": s for i, s in enumerate(INJECTIONS)})
-        drop(ws.inbox, f"{d.code}.xlsx", data)
-    drop(ws.inbox, f"mail/{fixing.code}.xlsx", returned(ws.distribute, fixing, Fill(respondent="")))
-    collect(ws, now=time.time(), settle=0)
-    fills[answered[1].code] = replace(
-        tricky,
-        q2=[(INJECTIONS[int(r[0][3])], *r[1:]) for r in tricky.q2],
-        q3=[(INJECTIONS[int(r[0][3])], *r[1:]) for r in tricky.q3],
-    )
-    return Scenario(ws, masters, depts, answered, fixing, fills)
 
 
 @pytest.fixture(scope="module")
@@ -114,15 +47,6 @@ def summary(scenario: Scenario) -> openpyxl.Workbook:
 
 def scenario_path(s: Scenario) -> Path:
     return consolidate.summary_path(s.ws, s.masters)
-
-
-def rows_of(ws: Any) -> list[dict[str, Any]]:
-    """The data rows of a sheet whose header is row 1, as dicts (empty cells as "")."""
-    values = list(ws.iter_rows(values_only=True))
-    header = values[0]
-    return [
-        {h: ("" if v is None else v) for h, v in zip(header, r, strict=True)} for r in values[1:] if any(r)
-    ]
 
 
 def label_value(ws: Any, label: str) -> Any:
@@ -260,14 +184,6 @@ def test_status_sheet_lists_every_department(scenario: Scenario, summary: openpy
     assert ws.freeze_panes == "D2"
     rules = [r for cf in ws.conditional_formatting for r in cf.rules]
     assert {f.split("=")[-1] for r in rules for f in r.formula} == {'"未回答"', '"要修正"'}
-
-
-def expected_issues(s: Scenario) -> list[tuple[str, ...]]:
-    out = []
-    for d in s.answered:
-        for name, before, after, wg in s.fills[d.code].q2:
-            out.append((d.bu, d.ka, name, before, after, wg or "未分類"))
-    return out
 
 
 def test_every_issue_once_with_its_gaps(scenario: Scenario, summary: openpyxl.Workbook) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 import openpyxl
 import pytest
 from openpyxl.utils.cell import range_boundaries
-from test_consolidate import INJECTIONS, Scenario, build_scenario, expected_issues, rows_of
+from scenario import INJECTIONS, Scenario, build_scenario, expected_issues, rows_of
 
 from dxsheets import forms
 from dxsheets import hypothesis as H
