@@ -308,7 +308,7 @@ class Ledger:
     @contextmanager
     def latest_fixed(self) -> Iterator[None]:
         """Rank the returns once for the queries of the latest returns run inside (`latest_returns`,
-        `doubtful_orders`, `add_latest_submissions`), which would each rank every return again (~9 ms a
+        `doubtful_orders`, `add_latest_submissions`), which would each rank every return again (~9 ms for
         1,000 files). Only while no status or `form-blank` problem changes: after the fates across files
         are settled. Inside the caller's transaction."""
         self.db.execute("DROP TABLE IF EXISTS temp.latest")

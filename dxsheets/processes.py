@@ -1,4 +1,4 @@
-"""How dxsheets starts its worker processes: collect's readers and generate's writers.
+"""How dxsheets starts its worker processes (collect's readers and generate's writers), and stops stalled ones.
 
 On Linux they are forked, whatever Python's default. A forked worker starts in milliseconds with the
 masters and every module already in memory. A worker started any other way runs a new interpreter,
