@@ -147,6 +147,7 @@ def collect(
         out = _Rows(ledger)
         waiting: dict[str, Arrival] = {}  # handed to the workers, not yet recorded
         mails_read: list[str] = []  # mails read into attachment rows tonight
+        mails_opened: list[tuple[str, int, float, str]] = []  # their (path, size, mtime, sha256)
         opened: deque[Arrival] = deque()  # workbooks of the mails the workers opened, to be taken in
         mails_out = mail_bytes_out = 0  # mails handed to the workers to open, not yet back, and their size
         done = 0
@@ -245,7 +246,11 @@ def collect(
                 mails_out += 1
                 mail_bytes_out += arrival.size
                 yield Item(
-                    arrival.path, arrival.source, suffix=Path(arrival.path).suffix, mail_time=arrival.mtime
+                    arrival.path,
+                    arrival.source,
+                    suffix=Path(arrival.path).suffix,
+                    mail_time=arrival.mtime,
+                    mail_sha=ledger.opened_mail(arrival.path, arrival.size, arrival.mtime, key),
                 )
                 return
             seen(arrival)
@@ -277,7 +282,18 @@ def collect(
                 mail_bytes_out -= arrival.size
                 if t.attachments is not None:
                     mails_read.append(path)
+                    assert t.sha256 is not None
+                    mails_opened.append((path, arrival.size, arrival.mtime, t.sha256))
                     opened.extend(t.attachments)
+                    return
+                if t.unchanged:  # read into its attachments' rows before: they stand as they are
+                    kept = ledger.keep_parts(path, when)
+                    result.seen += kept
+                    result.reused += kept
+                    for _ in range(kept):
+                        progress()
+                    if not kept:  # its rows are gone from the ledger (and so its record): opened after all
+                        opened.append(arrival)
                     return
                 if t.examined is not None and t.examined.fate == PENDING:
                     held(arrival, t.examined.problems)  # locked or gone when its turn came
@@ -312,6 +328,7 @@ def collect(
         with ledger.transaction():  # fates across files change together, or not at all
             # An inbox found empty (a share that did not connect) says nothing about what is in it.
             ledger.forget_placeholders(mails_read, folders=not result.vanished)
+            ledger.note_opened_mails(mails_opened, key, PREVIOUS_USED)
             ledger.mark_absent(None if result.vanished else _GONE_BEFORE_READ)
             _decide(ledger, masters, key, result)
             ledger.set_meta(RULES_KEY_META, key)

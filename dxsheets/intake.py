@@ -755,6 +755,9 @@ class Item:
     data: bytes | None = None
     suffix: str = ".xlsx"
     mail_time: float | None = None  # a saved mail: its file time (see `open_mail`)
+    # A saved mail read into its attachments' rows before: that content's SHA-256 (`Ledger.opened_mail`).
+    # Found again, it is not opened.
+    mail_sha: str | None = None
 
 
 @dataclass
@@ -767,6 +770,7 @@ class Taken:
     examined: Examined | None  # without answers; None: the content was examined before (see the ledger)
     reading: str | None = None  # a new reading as the ledger stores it (JSON, with the answers)
     attachments: list[Arrival] | None = None  # a mail's workbooks, with their content (see `open_mail`)
+    unchanged: bool = False  # a mail whose content is its `Item.mail_sha`: not opened, its rows stand
 
 
 # What the one who sent it can do about a file (a mail) whose reading a worker did not survive.
@@ -838,13 +842,15 @@ def _open_mail_item(item: Item, intake: Intake) -> Taken:
     except OSError:
         return _unreadable()
     sha = hashlib.sha256(raw).hexdigest()
+    if sha == item.mail_sha:  # read into its attachments' rows before, and unchanged since
+        return Taken(sha, None, None, unchanged=True)
     if sha in intake.known:  # it broke a worker before (`_crashed`): its fate stands, not read again
         return Taken(sha, store(intake.archive, sha, item.suffix, data=raw), None)
     opened = open_mail(raw, item.key, item.path, item.mail_time)
     if opened is None:  # no mail: a workbook named .eml or .msg, taken in as what its content is
         return take_in(Item(item.key, None, raw, item.suffix), intake)
     if isinstance(opened, list):
-        return Taken(None, None, None, attachments=opened)
+        return Taken(sha, None, None, attachments=opened)
     return Taken(sha, store(intake.archive, sha, item.suffix, data=raw), opened)
 
 

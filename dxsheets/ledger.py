@@ -76,6 +76,14 @@ CREATE TABLE IF NOT EXISTS submissions (   -- the accepted answer of each depart
     sent_at     TEXT NOT NULL,
     answers     TEXT NOT NULL              -- JSON
 );
+CREATE TABLE IF NOT EXISTS mails (        -- saved mails read into their attachments' rows, not opened
+    path     TEXT PRIMARY KEY,             -- again while unchanged (same size, time, content and rules)
+    size     INTEGER NOT NULL,
+    mtime    REAL NOT NULL,
+    sha256   TEXT NOT NULL,
+    rules    TEXT NOT NULL,
+    parts    TEXT NOT NULL                 -- JSON: the paths of the attachment rows it was read into
+);
 CREATE INDEX IF NOT EXISTS files_dept ON files(dept_code);
 CREATE INDEX IF NOT EXISTS files_sha ON files(sha256);
 """
@@ -364,6 +372,57 @@ class Ledger:
         self.db.execute(
             f"INSERT OR IGNORE INTO temp.present SELECT path FROM files WHERE {_PARTS}", (mail, mail)
         )
+
+    def opened_mail(self, mail: str, size: int, mtime: float, rules: str) -> str | None:
+        """The SHA-256 of a mail read into its attachments' rows under `rules` when it had this size and
+        time, or None: it is to be opened. A worker that finds the same content again does not open it
+        (`keep_parts`)."""
+        r = self.db.execute(
+            "SELECT sha256 FROM mails WHERE path = ? AND size = ? AND mtime = ? AND rules = ?",
+            (mail, size, mtime, rules),
+        ).fetchone()
+        return r[0] if r else None
+
+    def keep_parts(self, mail: str, when: str) -> int:
+        """A mail found unchanged (`opened_mail`): the rows it was read into stand as they are, seen tonight
+        (`when`). Returns how many; 0 when they are gone from the ledger: the mail's record is forgotten,
+        and it is to be opened."""
+        parts = self.db.execute(
+            """SELECT j.value FROM mails m, json_each(m.parts) j
+               WHERE m.path = ? AND EXISTS (SELECT 1 FROM files f WHERE f.path = j.value)""",
+            (mail,),
+        ).fetchall()
+        self.db.executemany(
+            "UPDATE files SET last_seen = ?, present = 1 WHERE path = ?", [(when, p) for (p,) in parts]
+        )
+        self.db.executemany("INSERT OR IGNORE INTO temp.present VALUES (?)", parts)
+        if not parts:
+            self.db.execute("DELETE FROM mails WHERE path = ?", (mail,))
+        return len(parts)
+
+    def note_opened_mails(self, mails: list[tuple[str, int, float, str]], rules: str, waited: str) -> None:
+        """Remember the (path, size, mtime, sha256) mails read into attachment rows tonight, with the rows
+        they were read into: a mail is not opened again while unchanged. Not one with an attachment left
+        pending or read from its earlier content (the problem code `waited`): it is opened again. Call
+        after every row of the run is written and noted present."""
+        for path, size, mtime, sha in mails:
+            rows = self.db.execute(
+                """SELECT f.path, f.status = 'pending'
+                       OR EXISTS (SELECT 1 FROM problems p WHERE p.path = f.path AND p.code = ?)
+                   FROM files f WHERE f.path >= ? || '/' AND f.path < ? || '0'
+                       AND EXISTS (SELECT 1 FROM temp.present t WHERE t.path = f.path)
+                   ORDER BY f.path""",
+                (waited, path, path),
+            ).fetchall()
+            parts = [part for part, _ in rows]
+            unsettled = any(flag for _, flag in rows)
+            if parts and not unsettled:
+                self.db.execute(
+                    "INSERT OR REPLACE INTO mails VALUES (?, ?, ?, ?, ?, ?)",
+                    (path, size, mtime, sha, rules, json.dumps(parts, ensure_ascii=False)),
+                )
+            else:
+                self.db.execute("DELETE FROM mails WHERE path = ?", (path,))
 
     def forget_placeholders(self, mails: list[str], folders: bool = True) -> None:
         """Remove the rows that stood for what is now recorded file by file: the row of a mail read into its

@@ -2164,6 +2164,69 @@ def test_a_mail_of_many_workbooks_is_read_once_for_all_of_them(
     assert [result.departments[c] for c in ("0401", "0402", "0101")] == ["answered"] * 3
 
 
+@needs_fork
+def test_a_mail_read_before_is_not_opened_again_while_unchanged(
+    generated: Workspace, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A collect with nothing new parses nothing, mails included: a mail read into its workbooks' rows
+    is hashed, found the same, and its rows stand as they were. Saved again (a new file time), changed, or
+    read under other masters, it is opened again; a workbook it no longer carries stays gone."""
+    from dxsheets import mail as mail_reading
+
+    m = generated.masters()
+    books = {c: returned(generated.distribute, m.department(c)) for c in ("0401", "0402", "0101", "0201")}
+    sent = datetime(2026, 11, 25, 10, 0, tzinfo=JST)
+    bundle = generated.inbox / "部まとめ.eml"
+    hostile.age(
+        hostile.make_eml(bundle, [(f"{c}.xlsx", books[c]) for c in ("0401", "0402", "0101")], sent), 3600
+    )
+    hostile.age(hostile.make_eml(generated.inbox / "0201.eml", [("0201.xlsx", books["0201"])], sent), 3600)
+    reads = tmp_path / "reads"  # a line for each mail a worker opens
+    real = mail_reading.contents
+
+    def counted(raw: bytes, file_time: datetime) -> Iterator[Attachment] | None:
+        with reads.open("a") as log:
+            log.write("opened\n")
+        return real(raw, file_time)
+
+    monkeypatch.setattr(mail_reading, "contents", counted)
+
+    def opened_since(before: int) -> int:
+        return len(reads.read_text().split()) - before
+
+    first = collect(generated)
+    assert opened_since(0) == 2 and first.files["accepted"] == 4
+    report = status_json(generated)
+
+    again = collect(generated)
+    assert opened_since(2) == 0  # nothing new: no mail parsed
+    assert (again.seen, again.reused, again.examined) == (4, 4, 0)
+    assert again.files == first.files and again.departments == first.departments
+    assert status_json(generated) == report  # every fate, reason and problem as it was
+
+    os.utime(bundle)  # saved again from the mail program, the same content
+    hostile.age(bundle, 3600)
+    collect(generated)
+    assert opened_since(2) == 1  # a new file time: read again (it is the sent time of a mail without Date)
+
+    # Sent again without 0101's workbook: opened, and the workbook it no longer carries stays gone after.
+    hostile.age(hostile.make_eml(bundle, [(f"{c}.xlsx", books[c]) for c in ("0401", "0402")], sent), 3600)
+    collect(generated)
+    assert opened_since(3) == 1
+    collect(generated)
+    assert opened_since(4) == 0
+    with Ledger(generated.ledger_path) as ledger:
+        rows = {c: ledger.file(f"部まとめ.eml/{c}.xlsx") for c in ("0401", "0402", "0101")}
+    assert {c: row.present for c, row in rows.items() if row} == {"0401": 1, "0402": 1, "0101": 0}
+
+    # The DX office renames a WG: every mail is read again under the new masters.
+    wb = openpyxl.load_workbook(generated.templates / "working_groups.xlsx")
+    wb.active["B2"] = "行政手続デジタル化WG"
+    wb.save(generated.templates / "working_groups.xlsx")
+    collect(generated)
+    assert opened_since(4) == 2
+
+
 def test_mails_being_opened_at_once_are_held_to_a_size_together(
     generated: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
