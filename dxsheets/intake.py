@@ -851,7 +851,8 @@ def _open_mail_item(item: Item, intake: Intake) -> Taken:
         return take_in(Item(item.key, None, raw, item.suffix), intake)
     if isinstance(opened, list):
         return Taken(sha, None, None, attachments=opened)
-    return Taken(sha, store(intake.archive, sha, item.suffix, data=raw), opened)
+    # Its fate (damaged, too large, no workbook) is its content's, stored as a reading: not opened again.
+    return Taken(sha, store(intake.archive, sha, item.suffix, data=raw), opened, opened.to_json())
 
 
 _intake: Intake | None = None

@@ -2170,7 +2170,8 @@ def test_a_mail_read_before_is_not_opened_again_while_unchanged(
 ) -> None:
     """A collect with nothing new parses nothing, mails included: a mail read into its workbooks' rows
     is hashed, found the same, and its rows stand as they were. Saved again (a new file time), changed, or
-    read under other masters, it is opened again; a workbook it no longer carries stays gone."""
+    read under other masters, it is opened again; a workbook it no longer carries stays gone. A mail with
+    no workbook keeps its fate by its hash, as a workbook does."""
     from dxsheets import mail as mail_reading
 
     m = generated.masters()
@@ -2181,6 +2182,7 @@ def test_a_mail_read_before_is_not_opened_again_while_unchanged(
         hostile.make_eml(bundle, [(f"{c}.xlsx", books[c]) for c in ("0401", "0402", "0101")], sent), 3600
     )
     hostile.age(hostile.make_eml(generated.inbox / "0201.eml", [("0201.xlsx", books["0201"])], sent), 3600)
+    hostile.age(hostile.make_eml(generated.inbox / "質問.eml", [("資料.pdf", b"%PDF-1.4\n")], sent), 3600)
     reads = tmp_path / "reads"  # a line for each mail a worker opens
     real = mail_reading.contents
 
@@ -2195,26 +2197,27 @@ def test_a_mail_read_before_is_not_opened_again_while_unchanged(
         return len(reads.read_text().split()) - before
 
     first = collect(generated)
-    assert opened_since(0) == 2 and first.files["accepted"] == 4
+    assert opened_since(0) == 3 and first.files["accepted"] == 4 and first.files["unsupported"] == 1
     report = status_json(generated)
+    assert codes(file_entry(report, "質問.eml")) == [("mail-no-workbook", "error")]
 
     again = collect(generated)
-    assert opened_since(2) == 0  # nothing new: no mail parsed
-    assert (again.seen, again.reused, again.examined) == (4, 4, 0)
+    assert opened_since(3) == 0  # nothing new: no mail parsed
+    assert (again.seen, again.reused, again.examined) == (5, 5, 0)
     assert again.files == first.files and again.departments == first.departments
     assert status_json(generated) == report  # every fate, reason and problem as it was
 
     os.utime(bundle)  # saved again from the mail program, the same content
     hostile.age(bundle, 3600)
     collect(generated)
-    assert opened_since(2) == 1  # a new file time: read again (it is the sent time of a mail without Date)
+    assert opened_since(3) == 1  # a new file time: read again (it is the sent time of a mail without Date)
 
     # Sent again without 0101's workbook: opened, and the workbook it no longer carries stays gone after.
     hostile.age(hostile.make_eml(bundle, [(f"{c}.xlsx", books[c]) for c in ("0401", "0402")], sent), 3600)
     collect(generated)
-    assert opened_since(3) == 1
+    assert opened_since(4) == 1
     collect(generated)
-    assert opened_since(4) == 0
+    assert opened_since(5) == 0
     with Ledger(generated.ledger_path) as ledger:
         rows = {c: ledger.file(f"部まとめ.eml/{c}.xlsx") for c in ("0401", "0402", "0101")}
     assert {c: row.present for c, row in rows.items() if row} == {"0401": 1, "0402": 1, "0101": 0}
@@ -2224,7 +2227,7 @@ def test_a_mail_read_before_is_not_opened_again_while_unchanged(
     wb.active["B2"] = "行政手続デジタル化WG"
     wb.save(generated.templates / "working_groups.xlsx")
     collect(generated)
-    assert opened_since(4) == 2
+    assert opened_since(5) == 3
 
 
 def test_mails_being_opened_at_once_are_held_to_a_size_together(
