@@ -146,8 +146,8 @@ def collect(
         waited = ledger.paths_with_problem(PREVIOUS_USED)
         out = _Rows(ledger)
         waiting: dict[str, Arrival] = {}  # handed to the workers, not yet recorded
-        mails_read: list[str] = []  # mails read into attachment rows tonight
-        mails_opened: list[tuple[str, int, float, str]] = []  # their (path, size, mtime, sha256)
+        # Mails read into attachment rows tonight: (path, size, mtime, sha256).
+        mails_read: list[tuple[str, int, float, str]] = []
         opened: deque[Arrival] = deque()  # workbooks of the mails the workers opened, to be taken in
         mails_out = mail_bytes_out = 0  # mails handed to the workers to open, not yet back, and their size
         done = 0
@@ -281,9 +281,8 @@ def collect(
                 mails_out -= 1
                 mail_bytes_out -= arrival.size
                 if t.attachments is not None:
-                    mails_read.append(path)
                     assert t.sha256 is not None
-                    mails_opened.append((path, arrival.size, arrival.mtime, t.sha256))
+                    mails_read.append((path, arrival.size, arrival.mtime, t.sha256))
                     opened.extend(t.attachments)
                     return
                 if t.unchanged:  # read into its attachments' rows before: they stand as they are
@@ -327,8 +326,8 @@ def collect(
             _check_again_from_archive(ledger, ws, intake, key, deadline, jobs, result)
         with ledger.transaction():  # fates across files change together, or not at all
             # An inbox found empty (a share that did not connect) says nothing about what is in it.
-            ledger.forget_placeholders(mails_read, folders=not result.vanished)
-            ledger.note_opened_mails(mails_opened, key, PREVIOUS_USED)
+            ledger.forget_placeholders([m[0] for m in mails_read], folders=not result.vanished)
+            ledger.note_opened_mails(mails_read, key, PREVIOUS_USED)
             ledger.mark_absent(None if result.vanished else _GONE_BEFORE_READ)
             _decide(ledger, masters, key, result)
             ledger.set_meta(RULES_KEY_META, key)
