@@ -11,8 +11,9 @@ Usage:
 
 A finding is printed: a mail with no row in the ledger (lost), a mail or workbook whose worker crashed or
 stalled (`file-reader-crashed`: a fault a person cannot act on), a message with control characters or
-longer than 1,200 characters, or the good return not taken in. The workspace is kept for a look when
-something was found. Exit status 1 when anything was found.
+longer than 1,200 characters, the good return not taken in, or a file whose fate or problems a second
+collect with nothing new changed (mails read before are not opened again: their rows must stand as they
+were). The workspace is kept for a look when something was found. Exit status 1 when anything was found.
 """
 
 from __future__ import annotations
@@ -82,6 +83,15 @@ def main() -> int:
                     findings.append(f"message: {f['path']}: {p['code']}")
     if result.departments.get("0402") != "answered":
         findings.append("the good return beside the mails was not taken in")
+
+    again = collect(ws)  # nothing new: every mail is found read before, or known by its hash
+    with Ledger(ws.ledger_path) as ledger:
+        second = {f["path"]: f for f in status_report(ledger, m)["files"]}
+    for f in rows:
+        if second.get(f["path"]) != f:
+            findings.append(f"second collect: {f['path']} changed")
+    if again.examined:
+        findings.append(f"second collect: {again.examined} content(s) examined again")
 
     codes = Counter(p["code"] for f in rows for p in f["problems"])
     print(f"seed {args.seed}: {args.mails:,} mails collected in {took:.1f} s")
