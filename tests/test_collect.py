@@ -2229,6 +2229,15 @@ def test_a_mail_read_before_is_not_opened_again_while_unchanged(
     collect(generated)
     assert opened_since(5) == 3
 
+    # Being saved again tonight (its time is now): it waits, and the workbooks it carried when last read
+    # keep their fates meanwhile; not the one it no longer carries.
+    os.utime(bundle)
+    collect(generated)
+    assert opened_since(8) == 0
+    with Ledger(generated.ledger_path) as ledger:
+        rows = {c: ledger.file(f"部まとめ.eml/{c}.xlsx") for c in ("0401", "0402", "0101")}
+    assert {c: row.present for c, row in rows.items() if row} == {"0401": 1, "0402": 1, "0101": 0}
+
 
 def test_mails_being_opened_at_once_are_held_to_a_size_together(
     generated: Workspace, monkeypatch: pytest.MonkeyPatch
