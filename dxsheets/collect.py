@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as dt_time
 from pathlib import Path
 
-from . import checks
+from . import checks, mail
 from .archive import store
 from .domain import WARNING, Masters, Problem, file_reason
 from .errors import WorkspaceError
@@ -390,6 +390,8 @@ def _read_archive_copies(
         row, sha, e = by_path[path], t.sha256, t.examined
         if sha is None or sha != row.sha256 or (e is not None and e.fate == PENDING):
             return  # the copy is missing or not what was archived: nothing better to go on
+        if t.attachments is not None:  # a mail that now gives workbooks: its row is no longer its fate
+            return  # it stands until the mail is in the inbox to be read into them
         if e is None:  # already read under these rules (tonight, or before the rules last changed)
             cached = ledger.reading(sha, key)
             assert cached is not None, "known contents have a reading"
@@ -399,8 +401,15 @@ def _read_archive_copies(
         if on_read is not None:
             on_read(row, e)
 
+    # A mail's copy is opened as a mail (its row is its own fate: no workbook, damaged, too large).
     items = (
-        Item(row.path, ws.outbox / (row.archive or ""), None, Path(row.path).suffix)
+        Item(
+            row.path,
+            ws.outbox / (row.archive or ""),
+            None,
+            Path(row.path).suffix,
+            mail_time=row.mtime if mail.is_mail(row.path) else None,
+        )
         for row in by_path.values()
     )
     take_in_all(items, intake, jobs=jobs, on_result=on_result)

@@ -2239,6 +2239,69 @@ def test_a_mail_read_before_is_not_opened_again_while_unchanged(
     assert {c: row.present for c, row in rows.items() if row} == {"0401": 1, "0402": 1, "0101": 0}
 
 
+def test_a_mail_without_a_workbook_keeps_its_fate_when_the_masters_change(generated: Workspace) -> None:
+    """On a night the masters change, the returns away from the inbox and those being saved again are
+    judged again from their archive copies. A mail's copy is a mail: it is opened as one, and keeps being
+    told it has no workbook, not that it is no workbook."""
+    sent = datetime(2026, 11, 25, 10, 0, tzinfo=JST)
+    away = hostile.age(
+        hostile.make_eml(generated.inbox / "質問.eml", [("資料.pdf", b"%PDF-1.4\n")], sent), 3600
+    )
+    saving = hostile.age(
+        hostile.make_eml(generated.inbox / "再送.eml", [("資料2.pdf", b"%PDF-1.4\n%%\n")], sent), 3600
+    )
+    collect(generated)
+    first = status_json(generated)
+    for name in ("質問.eml", "再送.eml"):
+        assert file_entry(first, name)["status"] == "unsupported"
+        assert codes(file_entry(first, name)) == [("mail-no-workbook", "error")]
+
+    away.rename(generated.root / "質問.eml")  # filed away by the DX office
+    os.utime(saving)  # being saved again as the night's collect starts
+    wb = openpyxl.load_workbook(generated.templates / "working_groups.xlsx")
+    wb.active["B2"] = "行政手続デジタル化WG"
+    wb.save(generated.templates / "working_groups.xlsx")
+    result = collect(generated)
+    assert result.rechecked == "masters"
+    report = status_json(generated)
+    for name in ("質問.eml", "再送.eml"):
+        entry = file_entry(report, name)
+        assert entry["status"] == "unsupported", entry
+        assert ("mail-no-workbook", "error") in codes(entry)
+        assert ("file-not-workbook", "error") not in codes(entry)
+
+
+@needs_fork
+def test_a_mail_that_broke_a_worker_and_left_stands_when_the_masters_change(
+    generated: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A mail whose reading killed its worker is recorded so. Filed away, then judged again on a night the
+    masters change, its copy opens this time and gives a workbook: not taken in from outside the inbox,
+    the mail's row stands as it was, and the night goes on."""
+    from dxsheets import mail as mail_reading
+
+    reply = hostile.age(reply_from_0401(generated, datetime(2026, 11, 25, 10, 0, tzinfo=JST)), 3600)
+    drop(generated.inbox, "0101.xlsx", returned(generated.distribute, generated.masters().department("0101")))
+
+    def dies(raw: bytes, file_time: datetime) -> None:
+        os._exit(1)
+
+    monkeypatch.setattr(mail_reading, "contents", dies)
+    collect(generated)
+    entry = file_entry(status_json(generated), "返信.eml")
+    assert entry["status"] == "rejected" and codes(entry) == [("file-reader-crashed", "error")]
+    monkeypatch.undo()
+
+    reply.rename(generated.root / "返信.eml")
+    wb = openpyxl.load_workbook(generated.templates / "working_groups.xlsx")
+    wb.active["B2"] = "行政手続デジタル化WG"
+    wb.save(generated.templates / "working_groups.xlsx")
+    result = collect(generated)
+    assert result.rechecked == "masters" and result.departments["0101"] != "not_answered"
+    after = file_entry(status_json(generated), "返信.eml")
+    assert after == {**entry, "present": False}
+
+
 def test_mails_being_opened_at_once_are_held_to_a_size_together(
     generated: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
