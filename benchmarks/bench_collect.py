@@ -37,7 +37,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 import openpyxl
-from common import own_peak_mb, peak_rss_mb, workspace
+from common import workspace
 
 from dxsheets import forms as F
 from dxsheets.collect import collect
@@ -203,10 +203,15 @@ def collect_in_subprocess(root: Path, n: int) -> dict:
     """Collect in a fresh process, so its peak memory is its own (not this script's corpus building)."""
     t = time.perf_counter()
     out = subprocess.run(
-        [sys.executable, __file__, "--collect-only", str(root)], check=True, capture_output=True, text=True
+        [sys.executable, str(Path(__file__).with_name("collect_once.py")), str(root)],
+        check=True,
+        capture_output=True,
+        text=True,
     )
     measured = json.loads(out.stdout.strip().splitlines()[-1])
     assert measured["accepted"] == n, measured
+    # What the CLI does not load must not be there to slow the measured process (see collect_once.py).
+    assert not measured["modules"], measured
     return {**measured, "process": time.perf_counter() - t}
 
 
@@ -286,22 +291,6 @@ def one_size(n: int, repeat: int, settle_ms: float, settle_s: float) -> None:
         )
 
 
-def collect_only(root: Path) -> None:
-    from dxsheets.workspace import open_workspace
-
-    result = collect(open_workspace(root), settle=0)
-    print(
-        json.dumps(
-            {
-                "accepted": result.files["accepted"],
-                "seconds": result.seconds,
-                "parent_mb": own_peak_mb(),
-                "worker_mb": peak_rss_mb(children=True),
-            }
-        )
-    )
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--files", type=int, default=1000)
@@ -320,11 +309,7 @@ def main() -> None:
         help="before each collect, wait until creating a 12 KB file costs no more than this (ms)",
     )
     ap.add_argument("--settle-s", type=float, default=180, help="wait no longer than this (s); 0: never")
-    ap.add_argument("--collect-only", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
-    if args.collect_only:
-        collect_only(args.collect_only)
-        return
     one_size(args.files, args.repeat, args.settle_ms, args.settle_s)
     if args.full or not args.quick:
         one_size(10_000, min(args.repeat, 2), args.settle_ms, args.settle_s)
