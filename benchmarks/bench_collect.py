@@ -15,6 +15,8 @@ machine's speed drifts within minutes; a pair taken seconds apart sees the same 
 collect it waits (--settle-s, up to 3 minutes) until creating a file costs this disk no more than
 --settle-ms again: for minutes after thousands of files are deleted it costs several times more, which would
 be measured as collect's (it writes an archive copy of every file) and is no part of a night's run.
+Each collect runs in a fresh process (collect_once.py) that loads what `dxsheets collect` loads: not this
+script's openpyxl and numpy, whose threads and memory would be counted as collect's.
 """
 
 from __future__ import annotations
