@@ -16,7 +16,7 @@ BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 @pytest.mark.parametrize(
     ("script", "args", "says"),
     [
-        ("bench_generate.py", ["--departments", "20"], ["workbooks/s", "target"]),
+        ("bench_generate.py", ["--departments", "20"], ["2 processes", "workbooks/s", "target"]),
         # --settle-s 0: never waits for the disk; the collect's process is checked to load no openpyxl/numpy.
         (
             "bench_collect.py",
@@ -28,7 +28,7 @@ BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
             ["--files", "20", "--repeat", "1"],
             ["mails to files", "Outlook .msg", "second collect"],
         ),
-        ("bench_run.py", ["--files", "20"], ["collect", "consolidate", "peak memory"]),
+        ("bench_run.py", ["--files", "20"], ["consolidate", "total", "peak memory"]),
         ("bench_hostile.py", [], ["slowest hostile file"]),
         ("read_floor.py", ["--files", "10", "--rounds", "1"], ["floor / ours"]),
     ],
